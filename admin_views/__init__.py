@@ -1,0 +1,61 @@
+"""Every screen of the panel, grouped in the menus staff recognise."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from . import schools
+from . import areas
+from . import postcodes
+from . import dtas
+from . import routes
+from . import pupils
+from . import low_income
+from . import transport_applications
+from . import decisions
+from . import appeals
+from . import concessionary_applications
+from . import concessionary_seats
+from . import withdrawals
+from . import contributions
+from . import instalments
+from . import payments
+from . import refunds
+from . import calendars
+from . import term_variations
+from . import contribution_settings
+from . import policy_parameters
+from . import users
+from . import audit
+from .base import SecuredIndexView
+
+MODULES = (schools, areas, postcodes, dtas, routes, pupils, low_income, transport_applications, decisions, appeals, concessionary_applications, concessionary_seats, withdrawals, contributions, instalments, payments, refunds, calendars, term_variations, contribution_settings, policy_parameters, users, audit,)
+CATEGORIES = (
+    "Reference data",
+    "Casework",
+    "Concessionary seats",
+    "Money",
+    "Reports",
+    "Settings",
+    "Administration",
+)
+
+
+# Carries the panel's own templates (overrides of Flask-Admin's, and pages of our own).
+templates = Blueprint("panel", __name__, template_folder="templates")
+
+
+def init_admin(app: Flask) -> Admin:
+    app.register_blueprint(templates)
+    admin = Admin(
+        app,
+        name="School transport",
+        theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
+        index_view=SecuredIndexView(name="Home", url="/admin"),
+    )
+    for module in MODULES:
+        view_cls, model, name, category = module.VIEW
+        admin.add_view(view_cls(model, name=name, category=category, endpoint=model.__tablename__))
+    return admin

@@ -1,0 +1,56 @@
+"""The application factory: wires configuration, database, sign-in, screens and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import config
+from models import db
+
+csrf = CSRFProtect()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite enforces foreign keys only when asked, per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(config.INSTANCE))
+    app.config.update(config.from_environment())
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from auth import bp as auth_bp
+    from auth import login_manager
+
+    login_manager.init_app(app)
+    app.register_blueprint(auth_bp)
+
+    from admin_views import init_admin
+
+    init_admin(app)
+
+    from cli import register_commands
+
+    register_commands(app)
+
+    @app.route("/")
+    def root():  # type: ignore[no-untyped-def]
+        return redirect(url_for("admin.index"))
+
+    return app

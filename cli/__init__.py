@@ -1,0 +1,12 @@
+"""`flask` commands: demo data, users, imports, assessment and allocation runs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from . import demo_commands, user_commands
+
+    app.cli.add_command(demo_commands.demo)
+    app.cli.add_command(user_commands.users)

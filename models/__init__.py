@@ -1,0 +1,52 @@
+"""The relational schema, one concept per module; import from here."""
+
+from .appeal import Appeal
+from .area import Parish, Postcode
+from .audit import AuditLog
+from .base import Base, db
+from .calendar import AcademicYear, Closure, Term
+from .concessionary import ConcessionaryApplication, ConcessionarySeat
+from .contribution import Contribution, Instalment, Payment, Refund
+from .dta import DesignatedTransportArea, DtaArea
+from .eligibility_decision import EligibilityDecision
+from .pupil import LowIncomeEvidence, Pupil
+from .route import Route, RouteSchool
+from .school import School
+from .settings import ContributionSetting, PolicyParameterSet
+from .term_variation import TermDateVariation
+from .transport_application import TransportApplication
+from .user import User, UserRole
+from .withdrawal import Withdrawal
+
+__all__ = [
+    "AcademicYear",
+    "Appeal",
+    "AuditLog",
+    "Base",
+    "Closure",
+    "ConcessionaryApplication",
+    "ConcessionarySeat",
+    "Contribution",
+    "ContributionSetting",
+    "DesignatedTransportArea",
+    "DtaArea",
+    "EligibilityDecision",
+    "Instalment",
+    "LowIncomeEvidence",
+    "Parish",
+    "Payment",
+    "PolicyParameterSet",
+    "Postcode",
+    "Pupil",
+    "Refund",
+    "Route",
+    "RouteSchool",
+    "School",
+    "Term",
+    "TermDateVariation",
+    "TransportApplication",
+    "User",
+    "UserRole",
+    "Withdrawal",
+    "db",
+]

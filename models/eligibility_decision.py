@@ -1,0 +1,62 @@
+"""An eligibility decision: kept forever, superseded rather than overwritten."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+from .enums import Charge, Outcome, enum_column
+from .user import User
+
+if TYPE_CHECKING:
+    from .transport_application import TransportApplication
+
+
+class EligibilityDecision(Base):
+    __tablename__ = "eligibility_decision"
+    __table_args__ = (
+        # One current decision per application; earlier ones stay, with superseded_at set.
+        Index(
+            "uq_eligibility_decision_current",
+            "application_id",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+        Index("ix_eligibility_decision_outcome_basis", "outcome", "basis"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("transport_application.id", ondelete="RESTRICT"), index=True
+    )
+    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "outcome"))
+    basis: Mapped[str | None] = mapped_column(String(10))
+    clauses: Mapped[list[str]] = mapped_column(JSON)
+    charge: Mapped[Charge | None] = mapped_column(enum_column(Charge, "charge"))
+    valid_until: Mapped[date | None]
+    review_date: Mapped[date | None]
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    # The exact facts the rules were given, so the decision can be explained and re-run.
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    facts_hash: Mapped[str] = mapped_column(String(64))
+    parameters_year: Mapped[str] = mapped_column(String(7))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT")
+    )
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A2: a new application overrides any current eligibility; A15/A12a withdrawals end one too.
+    ended_on: Mapped[date | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+    application: Mapped[TransportApplication] = relationship(back_populates="decisions")
+    decided_by: Mapped[User | None] = relationship()
+
+    def __str__(self) -> str:
+        basis = f" ({self.basis})" if self.basis else ""
+        return f"{self.outcome.value}{basis}"

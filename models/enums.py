@@ -1,0 +1,166 @@
+"""Closed vocabularies stored as checked strings (portable across SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum as SAEnum
+
+
+def enum_column(enum_cls: type[StrEnum], name: str) -> SAEnum:
+    """A VARCHAR with a CHECK constraint: readable in SQL, no PostgreSQL ENUM types to migrate."""
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Phase(StrEnum):
+    NURSERY = "nursery"
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    ALL_THROUGH = "all_through"
+    SPECIAL = "special"
+    SIXTH_FORM = "sixth_form"
+    FE_COLLEGE = "fe_college"
+    ALTERNATIVE_PROVISION = "alternative_provision"
+
+
+class EstablishmentType(StrEnum):
+    COMMUNITY = "community"
+    VOLUNTARY_CONTROLLED = "voluntary_controlled"
+    VOLUNTARY_AIDED = "voluntary_aided"
+    FOUNDATION = "foundation"
+    ACADEMY = "academy"
+    FREE_SCHOOL = "free_school"
+    SPECIAL = "special"
+    INDEPENDENT = "independent"
+    FE_COLLEGE = "fe_college"
+    ALTERNATIVE_PROVISION = "alternative_provision"
+    NURSERY = "nursery"
+    OTHER = "other"
+
+
+class DtaCategory(StrEnum):
+    """Appendix A / Appendix G: the kinds of Designated Transport Area."""
+
+    PRIMARY = "primary"
+    SECONDARY_ALL_ABILITY = "secondary_all_ability"
+    GRAMMAR = "grammar"
+    SIXTH_FORM = "sixth_form"
+    FE_COLLEGE = "fe_college"
+
+
+class Sessions(StrEnum):
+    AM = "am"
+    PM = "pm"
+    BOTH = "both"
+
+
+class CareBy(StrEnum):
+    COUNCIL = "council"  # A21
+    OTHER_LA = "other_la"  # A22
+
+
+class Placement(StrEnum):
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+class MedicalWho(StrEnum):
+    CHILD = "child"
+    PARENT = "parent"
+
+
+class DistanceMethod(StrEnum):
+    """A3b: walking route up to the walking distance, driving route beyond it."""
+
+    WALKING_ROUTE = "walking_route"
+    DRIVING_ROUTE = "driving_route"
+
+
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    REFER = "refer"
+    MEASURE = "measure"
+
+
+class Charge(StrEnum):
+    FREE = "free"
+    CONTRIBUTION = "contribution"
+    HOME_LA = "home_la"
+
+
+class ApplicationStatus(StrEnum):
+    RECEIVED = "received"
+    DECIDED = "decided"
+    WITHDRAWN = "withdrawn"
+
+
+class ConcessionaryStatus(StrEnum):
+    PENDING = "pending"
+    ALLOCATED = "allocated"
+    WAITING = "waiting"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+
+
+class SeatStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+
+
+class PaymentPlan(StrEnum):
+    """B1j: in full, in three instalments, in six instalments."""
+
+    FULL = "full"
+    THREE = "3"
+    SIX = "6"
+
+
+class ContributionKind(StrEnum):
+    CONCESSIONARY = "concessionary"  # A9, Appendix F
+    POST16 = "post16"  # A7, A8
+
+
+class WithdrawalKind(StrEnum):
+    CONCESSIONARY_SEAT = "concessionary_seat"  # Appendix F
+    ELIGIBILITY = "eligibility"  # A15, A12a
+
+
+class AppealStage(StrEnum):
+    REVIEW = "stage_one"  # Appendix C: review by a senior officer
+    PANEL = "stage_two"  # Appendix C: independent panel
+
+
+class AppealOutcome(StrEnum):
+    PENDING = "pending"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+    WITHDRAWN = "withdrawn"
+
+
+class VariationStatus(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+
+
+class Role(StrEnum):
+    ASSISTANT = "assistant"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+
+
+class AuditAction(StrEnum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"

@@ -1,0 +1,63 @@
+"""Schools and colleges: the destinations transport may be to."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Timestamped
+from .enums import EstablishmentType, Phase, enum_column
+
+
+class School(Timestamped, Base):
+    __tablename__ = "school"
+    __table_args__ = (
+        CheckConstraint("urn > 0 AND urn < 100000000", name="urn_range"),
+        CheckConstraint("statutory_low_age IS NULL OR statutory_low_age >= 0", name="low_age"),
+        CheckConstraint(
+            "statutory_high_age IS NULL OR statutory_low_age IS NULL "
+            "OR statutory_high_age >= statutory_low_age",
+            name="age_range",
+        ),
+        CheckConstraint("easting IS NULL OR easting >= 0", name="easting"),
+        CheckConstraint("northing IS NULL OR northing >= 0", name="northing"),
+        CheckConstraint("main_site_id IS NULL OR main_site_id <> id", name="not_own_site"),
+        Index("ix_school_phase_open", "phase", "is_open"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urn: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    phase: Mapped[Phase] = mapped_column(enum_column(Phase, "school_phase"))
+    establishment_type: Mapped[EstablishmentType] = mapped_column(
+        enum_column(EstablishmentType, "establishment_type")
+    )
+    selective: Mapped[bool] = mapped_column(default=False)
+    religious_character: Mapped[str | None] = mapped_column(String(100))
+    statutory_low_age: Mapped[int | None]
+    statutory_high_age: Mapped[int | None]
+    street: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(8), index=True)
+    easting: Mapped[int | None]
+    northing: Mapped[int | None]
+    la_code: Mapped[int | None]
+    # A3f, A4f: transport goes to the main site only.
+    main_site_id: Mapped[int | None] = mapped_column(ForeignKey("school.id", ondelete="RESTRICT"))
+    day_starts: Mapped[time | None]
+    day_ends: Mapped[time | None]
+    follows_council_term_dates: Mapped[bool] = mapped_column(default=True)
+    is_open: Mapped[bool] = mapped_column(default=True)
+    close_date: Mapped[date | None]
+
+    main_site: Mapped[School | None] = relationship(remote_side="School.id", back_populates="satellites")
+    satellites: Mapped[list[School]] = relationship(back_populates="main_site")
+
+    @property
+    def is_independent(self) -> bool:
+        return self.establishment_type == EstablishmentType.INDEPENDENT
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.urn})"
