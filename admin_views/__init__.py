@@ -6,32 +6,58 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from . import schools
-from . import areas
-from . import postcodes
-from . import dtas
-from . import routes
-from . import pupils
-from . import low_income
-from . import transport_applications
-from . import decisions
-from . import appeals
-from . import concessionary_applications
-from . import concessionary_seats
-from . import withdrawals
-from . import contributions
-from . import instalments
-from . import payments
-from . import refunds
-from . import calendars
-from . import term_variations
-from . import contribution_settings
-from . import policy_parameters
-from . import users
-from . import audit
+from . import (
+    appeals,
+    areas,
+    audit,
+    calendars,
+    concessionary_applications,
+    concessionary_seats,
+    contribution_settings,
+    contributions,
+    decisions,
+    dtas,
+    instalments,
+    low_income,
+    payments,
+    policy_parameters,
+    postcodes,
+    pupils,
+    refunds,
+    routes,
+    schools,
+    term_variations,
+    transport_applications,
+    users,
+    withdrawals,
+)
 from .base import SecuredIndexView
 
-MODULES = (schools, areas, postcodes, dtas, routes, pupils, low_income, transport_applications, decisions, appeals, concessionary_applications, concessionary_seats, withdrawals, contributions, instalments, payments, refunds, calendars, term_variations, contribution_settings, policy_parameters, users, audit,)
+MODULES = (
+    schools,
+    areas,
+    postcodes,
+    dtas,
+    routes,
+    pupils,
+    low_income,
+    transport_applications,
+    decisions,
+    appeals,
+    concessionary_applications,
+    concessionary_seats,
+    withdrawals,
+    contributions,
+    instalments,
+    payments,
+    refunds,
+    calendars,
+    term_variations,
+    contribution_settings,
+    policy_parameters,
+    users,
+    audit,
+)
 CATEGORIES = (
     "Reference data",
     "Casework",

@@ -57,7 +57,7 @@ class AppModelView(ModelView):
     edit_modal = False
 
     def __init__(self, model: type, *args: object, **kwargs: object) -> None:
-        super().__init__(model, db.session, *args, **kwargs)
+        super().__init__(model, db, *args, **kwargs)
 
     # Flask-Admin reads these flags to draw buttons and to guard its own endpoints; making
     # them depend on the user keeps the screens and the server in agreement.
@@ -131,5 +131,9 @@ def integrity_message(exc: IntegrityError) -> str:
     if "unique" in text or "duplicate key" in text:
         return "Another record already has this value; each must be unique. Nothing was saved."
     if "check" in text:
-        return "A value is outside what is allowed (for example a negative number). Nothing was saved."
-    return "The change could not be saved because it conflicts with other records. Nothing was saved."
+        return (
+            "A value is outside what is allowed (for example a negative number). Nothing was saved."
+        )
+    return (
+        "The change could not be saved because it conflicts with other records. Nothing was saved."
+    )

@@ -11,4 +11,9 @@ class ConcessionaryApplicationView(AppModelView):
     write_roles = ASSISTANTS
 
 
-VIEW = (ConcessionaryApplicationView, ConcessionaryApplication, "Seat applications", "Concessionary seats")
+VIEW = (
+    ConcessionaryApplicationView,
+    ConcessionaryApplication,
+    "Seat applications",
+    "Concessionary seats",
+)

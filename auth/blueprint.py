@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -50,10 +50,15 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data))
-        now = datetime.now(timezone.utc)
-        locked = user is not None and user.locked_until is not None and _aware(user.locked_until) > now
-        if user is not None and user.active and not locked and verify_password(
-            user.password_hash, form.password.data or ""
+        now = datetime.now(UTC)
+        locked = (
+            user is not None and user.locked_until is not None and _aware(user.locked_until) > now
+        )
+        if (
+            user is not None
+            and user.active
+            and not locked
+            and verify_password(user.password_hash, form.password.data or "")
         ):
             user.failed_logins = 0
             user.locked_until = None
@@ -76,7 +81,7 @@ def login():  # type: ignore[no-untyped-def]
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.route("/logout", methods=["POST"])

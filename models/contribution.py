@@ -76,9 +76,7 @@ class Instalment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contribution_id: Mapped[int] = mapped_column(
-        ForeignKey("contribution.id", ondelete="CASCADE")
-    )
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contribution.id", ondelete="CASCADE"))
     number: Mapped[int]
     due_on: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(MONEY)

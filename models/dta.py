@@ -18,7 +18,9 @@ class DesignatedTransportArea(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="RESTRICT"), index=True)
-    category: Mapped[DtaCategory] = mapped_column(enum_column(DtaCategory, "dta_category"), index=True)
+    category: Mapped[DtaCategory] = mapped_column(
+        enum_column(DtaCategory, "dta_category"), index=True
+    )
     # Appendix B special arrangements that are not just a list of areas.
     special_arrangement: Mapped[str | None] = mapped_column(Text)
 
@@ -36,9 +38,7 @@ class DtaArea(Base):
 
     __tablename__ = "dta_area"
     __table_args__ = (
-        CheckConstraint(
-            "(parish_id IS NULL) <> (postcode_id IS NULL)", name="parish_xor_postcode"
-        ),
+        CheckConstraint("(parish_id IS NULL) <> (postcode_id IS NULL)", name="parish_xor_postcode"),
         UniqueConstraint("dta_id", "parish_id"),
         UniqueConstraint("dta_id", "postcode_id"),
     )

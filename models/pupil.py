@@ -21,9 +21,7 @@ class Pupil(Timestamped, Base):
             "year_group_override IS NULL OR year_group_override BETWEEN -1 AND 20",
             name="year_group",
         ),
-        CheckConstraint(
-            "(care_by IS NULL) = (care_placement IS NULL)", name="care_complete"
-        ),
+        CheckConstraint("(care_by IS NULL) = (care_placement IS NULL)", name="care_complete"),
         Index("ix_pupil_name", "last_name", "first_name"),
     )
 

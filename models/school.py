@@ -52,7 +52,9 @@ class School(Timestamped, Base):
     is_open: Mapped[bool] = mapped_column(default=True)
     close_date: Mapped[date | None]
 
-    main_site: Mapped[School | None] = relationship(remote_side="School.id", back_populates="satellites")
+    main_site: Mapped[School | None] = relationship(
+        remote_side="School.id", back_populates="satellites"
+    )
     satellites: Mapped[list[School]] = relationship(back_populates="main_site")
 
     @property
