@@ -35,6 +35,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
+    from services.audit import install as install_audit
+    from services.security import init_security
+
+    install_audit()  # session-level audit trail: panel, bulk actions, commands, services
+    init_security(app)  # security headers, CSP nonce, friendly error pages
+
     from auth import bp as auth_bp
     from auth import login_manager
 

@@ -6,6 +6,8 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from services.security import csp_nonce
+
 from . import (
     appeals,
     areas,
@@ -80,6 +82,7 @@ def init_admin(app: Flask) -> Admin:
         name="School transport",
         theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
         index_view=SecuredIndexView(name="Home", url="/admin"),
+        csp_nonce_generator=csp_nonce,
     )
     for module in MODULES:
         view_cls, model, name, category = module.VIEW

@@ -113,8 +113,11 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
-                for table in reversed(Base.metadata.sorted_tables):
-                    conn.execute(table.delete())
+                from services.audit import append_only_guard_lifted
+
+                with append_only_guard_lifted(conn):
+                    for table in reversed(Base.metadata.sorted_tables):
+                        conn.execute(table.delete())
 
 
 @pytest.fixture

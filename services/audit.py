@@ -1,0 +1,352 @@
+"""The append-only audit trail, written at the session level so nothing slips past it.
+
+Why the session and not the screens: Flask-Admin's bulk ``@action`` methods, the ``flask``
+commands and the set-based services never call ``on_model_change``, so a trail built in views
+would miss exactly the changes that touch most rows. Two hooks on SQLAlchemy's ``Session`` class
+cover every path:
+
+* ``before_flush`` / ``after_flush`` see each ORM object the unit of work inserts, updates or
+  deletes and write one ``audit_log`` row per record with the changed fields
+  ``{field: [old, new]}``;
+* ``do_orm_execute`` sees every INSERT/UPDATE/DELETE statement run through
+  ``Session.execute`` (the set-based services' ``session.execute(update(...))``) and writes one
+  summary row per statement: table, statement kind, rows affected, the columns set and the
+  WHERE clause. Hooking the session (rather than asking every service to call a helper) means a
+  service cannot forget; statements run on a raw ``Connection`` bypass the session and are not
+  recorded, so services must use ``db.session.execute``.
+
+Rows are written through the flush's own connection, so they commit or roll back with the
+change they describe. Who acted: the signed-in user in a request; a command or service names
+its user with ``acting_user("username")``; otherwise "system".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.sql.dml import Delete, Insert, Update
+
+from models.audit import AuditLog
+from models.base import utcnow
+from models.enums import AuditAction
+
+AUDIT_TABLE = AuditLog.__tablename__
+MASK = "***"
+# Never copied into the trail: the trail is readable by every supervisor.
+MASKED_FIELDS = frozenset({"password_hash"})
+# Bookkeeping the row itself already carries; listing it on every update is noise.
+IGNORED_FIELDS = frozenset({"updated_at", "created_at"})
+BULK_RECORD_ID = "*"
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+
+
+SYSTEM = Actor(None, "system")
+_acting: ContextVar[Actor | None] = ContextVar("audit_acting_user", default=None)
+
+
+@contextmanager
+def acting_user(username: str, user_id: int | None = None) -> Iterator[Actor]:
+    """Attribute every change made inside the block to `username` (commands, services)."""
+    actor = Actor(user_id, username)
+    token = _acting.set(actor)
+    try:
+        yield actor
+    finally:
+        _acting.reset(token)
+
+
+def current_actor(session: Session | None = None) -> Actor:
+    """The explicit actor if a block named one, else the signed-in user, else "system"."""
+    actor = _acting.get()
+    if actor is not None:
+        return actor
+    from flask import has_request_context
+
+    if not has_request_context():
+        return SYSTEM
+    from flask_login.utils import _get_user
+
+    # Loading the user may query; inside a flush that query must not flush again.
+    if session is not None:
+        with session.no_autoflush:
+            user = _get_user()
+    else:
+        user = _get_user()
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Actor(getattr(user, "id", None), str(getattr(user, "username", "?")))
+    return Actor(None, "anonymous")
+
+
+def json_safe(value: Any) -> Any:
+    """Decimal as its exact string, dates ISO 8601, enums by value: JSON without loss."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def _audited(obj: object) -> bool:
+    table = getattr(obj, "__tablename__", None)
+    return table is not None and table != AUDIT_TABLE and getattr(obj, "__audit__", True)
+
+
+def _shown(key: str, value: Any) -> Any:
+    return MASK if key in MASKED_FIELDS and value is not None else json_safe(value)
+
+
+def _record_id(obj: object) -> str:
+    # During after_flush a new object has its primary key but no identity key yet.
+    state = inspect(obj)
+    key = state.mapper.primary_key_from_instance(obj)
+    if not key or any(part is None for part in key):
+        key = list(state.identity or ())
+    return ",".join(str(part) for part in key) or "?"
+
+
+def _column_keys(obj: object) -> list[str]:
+    return [attr.key for attr in inspect(obj).mapper.column_attrs]
+
+
+def _update_changes(obj: object, stored: dict[str, Any]) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key in _column_keys(obj):
+        if key in IGNORED_FIELDS:
+            continue
+        history = state.attrs[key].history
+        if not history.added and not history.deleted:
+            continue
+        old = history.deleted[0] if history.deleted else stored.get(key)
+        new = history.added[0] if history.added else None
+        if old == new:
+            continue
+        changes[key] = [_shown(key, old), _shown(key, new)]
+    return changes
+
+
+def _stored_values(session: Session, objects: list[object]) -> dict[int, dict[str, Any]]:
+    """Old values of attributes set while expired (e.g. after a commit), one SELECT per table.
+
+    Without this an update made after ``commit()`` would be recorded as ``[None, new]``.
+    """
+    wanted: dict[Any, list[object]] = {}
+    for obj in objects:
+        state = inspect(obj)
+        if len(state.mapper.primary_key) != 1:
+            continue
+        if any(key not in state.dict for key in _column_keys(obj)):
+            wanted.setdefault(state.mapper, []).append(obj)
+    found: dict[int, dict[str, Any]] = {}
+    for mapper, objs in wanted.items():
+        pk = mapper.primary_key[0]
+        by_pk = {mapper.primary_key_from_instance(o)[0]: o for o in objs}
+        attrs = [a for a in mapper.column_attrs if a.key not in IGNORED_FIELDS]
+        query = select(*(a.columns[0] for a in attrs)).where(pk.in_(list(by_pk)))
+        for row in session.connection().execute(query):
+            values = {a.key: row[i] for i, a in enumerate(attrs)}
+            obj = by_pk.get(values.get(mapper.get_property_by_column(pk).key))
+            if obj is not None:
+                found[id(obj)] = values
+    return found
+
+
+def _snapshot(obj: object, *, as_new: bool) -> dict[str, list[Any]]:
+    """Every loaded column: [None, value] for an insert, [value, None] for a delete."""
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key in _column_keys(obj):
+        if key in IGNORED_FIELDS:
+            continue
+        value = state.dict.get(key, NO_VALUE)
+        if value is NO_VALUE:
+            continue
+        shown = _shown(key, value)
+        changes[key] = [None, shown] if as_new else [shown, None]
+    return changes
+
+
+_PENDING_KEY = "audit_pending"
+
+
+def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
+    """Capture old values now: after the flush the history is gone."""
+    rows: list[tuple[AuditAction, object, dict[str, list[Any]]]] = []
+    for obj in session.new:
+        if _audited(obj):
+            rows.append((AuditAction.INSERT, obj, {}))
+    dirty = [
+        obj
+        for obj in session.dirty
+        if _audited(obj) and session.is_modified(obj, include_collections=False)
+    ]
+    stored = _stored_values(session, dirty) if dirty else {}
+    for obj in dirty:
+        changes = _update_changes(obj, stored.get(id(obj), {}))
+        if changes:
+            rows.append((AuditAction.UPDATE, obj, changes))
+    deleted = [obj for obj in session.deleted if _audited(obj)]
+    stored_deleted = _stored_values(session, deleted) if deleted else {}
+    for obj in deleted:
+        snapshot = {
+            key: [_shown(key, value), None]
+            for key, value in stored_deleted.get(id(obj), {}).items()
+        }
+        snapshot.update(_snapshot(obj, as_new=False))
+        rows.append((AuditAction.DELETE, obj, {**snapshot, "_id": _record_id(obj)}))
+    if rows:
+        session.info.setdefault(_PENDING_KEY, []).extend(rows)
+
+
+def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    """Ids of new rows exist now; write the trail on the flush's own connection."""
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    actor = current_actor(session)
+    now = utcnow()
+    values = []
+    for action, obj, changes in pending:
+        if action is AuditAction.INSERT:
+            record_id = _record_id(obj)
+            changes = _snapshot(obj, as_new=True)
+        elif action is AuditAction.DELETE:
+            changes = dict(changes)
+            record_id = str(changes.pop("_id"))
+        else:
+            record_id = _record_id(obj)
+        values.append(
+            {
+                "at": now,
+                "user_id": actor.user_id,
+                "username": actor.username[:60],
+                "action": action,
+                "table_name": obj.__tablename__,  # type: ignore[attr-defined]
+                "record_id": record_id[:60],
+                "changes": changes,
+            }
+        )
+    session.connection().execute(insert(AuditLog), values)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+_KINDS = {Insert: AuditAction.INSERT, Update: AuditAction.UPDATE, Delete: AuditAction.DELETE}
+
+
+def _statement_summary(state: ORMExecuteState, rows: int) -> dict[str, Any] | None:
+    statement = state.statement
+    kind = next((k for cls, k in _KINDS.items() if isinstance(statement, cls)), None)
+    if kind is None:
+        return None
+    table = getattr(statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None or name == AUDIT_TABLE:
+        return None
+    summary: dict[str, Any] = {"bulk": True, "statement": kind.value.upper(), "rows": rows}
+    set_columns = [
+        getattr(col, "key", str(col)) for col in getattr(statement, "_values", None) or {}
+    ]
+    if set_columns:
+        summary["columns"] = sorted(set_columns)
+    where = getattr(statement, "whereclause", None)
+    if where is not None:
+        summary["where"] = str(where)[:500]
+    if isinstance(state.parameters, dict):
+        summary["parameters"] = {
+            k: _shown(k, v) for k, v in state.parameters.items() if k not in MASKED_FIELDS
+        }
+    return {"action": kind, "table_name": name, "changes": summary}
+
+
+def _do_orm_execute(state: ORMExecuteState) -> Any:
+    """Run an INSERT/UPDATE/DELETE statement, then record one summary row for it."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    result = state.invoke_statement()
+    params = state.parameters
+    if isinstance(params, list) and params and state.is_insert:
+        rows = len(params)
+    else:
+        rows = result.rowcount if getattr(result, "rowcount", -1) is not None else -1
+    summary = _statement_summary(state, rows)
+    if summary is not None:
+        actor = current_actor(state.session)
+        state.session.connection().execute(
+            insert(AuditLog),
+            {
+                "at": utcnow(),
+                "user_id": actor.user_id,
+                "username": actor.username[:60],
+                "record_id": BULK_RECORD_ID,
+                **summary,
+            },
+        )
+    return result
+
+
+_installed = False
+
+
+def install() -> None:
+    """Listen on every Session (Flask-SQLAlchemy's and any other); idempotent."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
+    _installed = True
+
+
+@contextmanager
+def append_only_guard_lifted(connection: Any) -> Iterator[None]:
+    """Test teardown only: lift SQLite's append-only triggers while tables are emptied.
+
+    PostgreSQL's teardown uses TRUNCATE, which row triggers do not see; SQLite has no TRUNCATE,
+    so its triggers are dropped and re-created verbatim (from sqlite_master) around the DELETE.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    triggers = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+        (AUDIT_TABLE,),
+    ).all()
+    for name, _sql in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        for _name, sql in triggers:
+            connection.exec_driver_sql(sql)

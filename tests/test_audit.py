@@ -1,0 +1,170 @@
+"""The audit trail: every insert, update and delete, by whom, from what to what (issue 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from models import AuditLog, School, User, db
+from models.enums import AuditAction, EstablishmentType
+from services.audit import MASK, acting_user
+from tests import factories
+
+
+def trail(table: str | None = None) -> list[AuditLog]:
+    query = select(AuditLog).order_by(AuditLog.id)
+    if table:
+        query = query.where(AuditLog.table_name == table)
+    return list(db.session.scalars(query))
+
+
+def test_insert_update_delete_each_write_a_row_with_old_and_new_values(app_ctx: Flask) -> None:
+    school = factories.school(name="Old Name")
+    db.session.commit()
+    school.name = "New Name"
+    db.session.commit()
+    db.session.delete(school)
+    db.session.commit()
+
+    rows = trail("school")
+    assert [r.action for r in rows] == [AuditAction.INSERT, AuditAction.UPDATE, AuditAction.DELETE]
+    assert {r.record_id for r in rows} == {str(school.id)}
+    assert rows[0].changes["name"] == [None, "Old Name"]
+    assert rows[1].changes == {"name": ["Old Name", "New Name"]}
+    assert rows[2].changes["name"] == ["New Name", None]
+    assert all(r.username == "system" and r.user_id is None for r in rows)
+
+
+def test_values_are_stored_json_safe_decimal_date_and_enum(app_ctx: Flask) -> None:
+    factories.academic_year("2024/25", with_calendar=False)
+    setting = factories.contribution_setting("2024/25", post16_contribution=Decimal("456.00"))
+    db.session.commit()
+    setting.post16_contribution = Decimal("470.50")
+    db.session.commit()
+    (year_row,) = trail("academic_year")
+    assert year_row.changes["starts"] == [None, "2024-09-01"]
+    update_row = trail("contribution_setting")[-1]
+    assert update_row.changes == {"post16_contribution": ["456.00", "470.50"]}
+    school = factories.school(establishment_type=EstablishmentType.COMMUNITY)
+    db.session.commit()
+    assert trail("school")[-1].changes["establishment_type"] == [None, "community"]
+    assert school.id
+
+
+def test_a_rolled_back_change_leaves_no_audit_row(app_ctx: Flask) -> None:
+    factories.school(name="Never kept")
+    db.session.rollback()
+    assert trail("school") == []
+
+
+def test_password_hashes_are_masked_never_copied(app_ctx: Flask, users: dict[str, int]) -> None:
+    user = db.session.get(User, users["officer"])
+    assert user is not None
+    user.password_hash = "new-hash-value"
+    db.session.commit()
+    rows = trail("user_account")
+    assert rows, "creating and changing accounts is audited"
+    for row in rows:
+        assert "new-hash-value" not in str(row.changes)
+        assert "argon2" not in str(row.changes)
+    assert rows[-1].changes["password_hash"] == [MASK, MASK]
+
+
+def test_a_command_or_service_names_its_user_with_acting_user(app_ctx: Flask) -> None:
+    with acting_user("nightly-import", user_id=7):
+        factories.school(name="Imported")
+        db.session.commit()
+    (row,) = trail("school")
+    assert (row.username, row.user_id) == ("nightly-import", 7)
+    factories.school(name="Later")
+    db.session.commit()
+    assert trail("school")[-1].username == "system"
+
+
+def test_set_based_statements_write_one_summary_row_each(app_ctx: Flask) -> None:
+    """Services' session.execute(update/insert/delete) is audited without a per-row query."""
+    a = factories.school(name="A")
+    b = factories.school(name="B")
+    db.session.commit()
+    with acting_user("bulk-service"):
+        db.session.execute(
+            update(School).where(School.id.in_([a.id, b.id])).values(name="Renamed")
+        )
+        db.session.execute(
+            insert(School),
+            [
+                {
+                    "urn": 990001 + i,
+                    "name": f"Bulk {i}",
+                    "phase": "secondary",
+                    "establishment_type": "academy",
+                    "statutory_low_age": 11,
+                    "statutory_high_age": 16,
+                    "postcode": "LN1 1AA",
+                    "easting": 497000,
+                    "northing": 371000,
+                }
+                for i in range(3)
+            ],
+        )
+        db.session.execute(delete(School).where(School.name.like("Bulk%")))
+        db.session.commit()
+    bulk = [r for r in trail("school") if r.record_id == "*"]
+    assert [(r.action, r.changes["rows"]) for r in bulk] == [
+        (AuditAction.UPDATE, 2),
+        (AuditAction.INSERT, 3),
+        (AuditAction.DELETE, 3),
+    ]
+    assert bulk[0].changes["columns"] == ["name"]
+    assert all(r.username == "bulk-service" for r in bulk)
+
+
+def test_a_bulk_statement_rolled_back_leaves_no_summary(app_ctx: Flask) -> None:
+    factories.school(name="A")
+    db.session.commit()
+    db.session.execute(update(School).values(name="Z"))
+    db.session.rollback()
+    assert [r for r in trail("school") if r.record_id == "*"] == []
+
+
+def test_the_database_refuses_update_and_delete_on_audit_log(app_ctx: Flask) -> None:
+    """Append-only is enforced by a trigger (migration 0002), not only by the screens."""
+    factories.school()
+    db.session.commit()
+    for statement in ("UPDATE audit_log SET username = 'forged'", "DELETE FROM audit_log"):
+        with db.engine.connect() as conn, pytest.raises((IntegrityError, OperationalError,
+                                                         DBAPIError)) as caught:
+            conn.execute(text(statement))
+        assert "append-only" in str(caught.value)
+    assert {r.username for r in trail()} == {"system"}
+
+
+def test_panel_changes_are_attributed_to_the_signed_in_user(
+    client_as: Callable[[str], FlaskClient], app: Flask, users: dict[str, int]
+) -> None:
+    client = client_as("supervisor")
+    with app.app_context():
+        factories.academic_year("2024/25", with_calendar=False)
+        db.session.commit()
+    response = client.post(
+        "/admin/contribution_setting/new/",
+        data={
+            "academic_year": "2024/25",
+            "post16_contribution": "456.00",
+            "concessionary_annual_charge": "456.00",
+            "offers_full": "y",
+            "offers_three": "y",
+            "offers_six": "y",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        (row,) = trail("contribution_setting")
+        assert (row.username, row.user_id) == ("supervisor", users["supervisor"])
+        assert row.changes["post16_contribution"] == [None, "456.00"]
