@@ -13,10 +13,26 @@ def demo() -> None:
 
 @demo.command("load")
 @click.option("--seed", default=2024, show_default=True)
+@click.option(
+    "--size",
+    type=click.Choice(["small", "demo", "bench"]),
+    default="demo",
+    show_default=True,
+    help="How big a county: small (tests), demo (a few hundred schools), bench (issue 7).",
+)
 @with_appcontext
-def load(seed: int) -> None:
-    from demo.county import build_county
+def load(seed: int, size: str) -> None:
+    """Load the demo county into an empty database; a database with data is left alone."""
+    from demo.county import DemoRefused, build_county
 
-    summary = build_county(seed=seed)
+    try:
+        summary = build_county(seed=seed, size=size)
+    except DemoRefused as refused:
+        click.echo(f"Demo county not loaded: {refused}.")
+        return
+    password = summary.pop("password")
+    source = summary.pop("password_source")
     for key, value in summary.items():
         click.echo(f"{key}: {value}")
+    note = "generated; note it now" if source == "generated" else "from DEMO_PASSWORD"
+    click.echo(f"supervisor password ({note}): {password}")
