@@ -26,7 +26,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, inspect, insert, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from demo.calendar_2024_25 import CLOSURES, TERMS
 from models import (
@@ -151,7 +151,7 @@ KINDS: list[tuple[Phase, EstablishmentType, int | None, int | None, bool, str]] 
         16,
         False,
         "Pupil Referral Unit",
-    ),  # noqa: E501
+    ),
     (Phase.PRIMARY, EstablishmentType.OTHER, 4, 11, False, "Primary School"),
 ]
 # Relative frequency of each KINDS entry in a shire county: mostly small primaries.
@@ -168,35 +168,252 @@ DISTRICTS = [
     "City of Lincoln", "North Kesteven", "South Kesteven", "South Holland", "Boston",
     "East Lindsey", "West Lindsey",
 ]  # fmt: skip
-PREFIXES = (
-    "Ash Bar Bil Brace Bur Cal Can Cher Cold Dun Eag Fis Ful Gate Glen Hab Hem Hol Ing Kel "
-    "Kirk Lang Lea Mar Mel Nav Net Nor Os Ran Rip Sax Scam Scot Sud Swin Thur Tor Wad Wel Wil "
-    "Wit Wragg Ald Bel Brat Carl Dod Faul Grim"
-).split()
-SUFFIXES = (
-    "by thorpe ham ton ingham worth well field stow burgh holme wick ford ley don ness"
-).split()
-FIRST_NAMES = (
-    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Willow Florence Evie "
-    "Poppy Ella Harper Sienna Daisy Noah Oliver George Arthur Muhammad Leo Harry Oscar Archie "
-    "Henry Theodore Freddie Jack Charlie Theo Alfie Jacob Thomas Finley Arlo William Lucas "
-    "Roman Tommy Isaac Teddy Reuben Albie Ezra Hugo Zara Maya Aisha Kacper Zofia Jakub Lena"
-).split()
-LAST_NAMES = (
-    "Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson "
-    "Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson "
-    "Wood Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan "
-    "Allen James Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell "
-    "Kelly Cook Carter Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan "
-    "Marshall Anderson Simpson Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb "
-    "Kowalski Nowak Dawson Fox Lincoln Skinner Wells Holmes Mason Dixon Fenwick Tennyson"
-).split()
-STREETS = "Church Lane,High Street,Main Street,Station Road,Mill Lane,School Lane,The Green,Manor Road,Chapel Street,North Road,Fen Lane,Back Lane,Westgate,Eastgate,Ings Lane,Low Road".split(
-    ","
-)  # noqa: E501
-SAINTS = "St Peter's,St Mary's,St Andrew's,All Saints,St Michael's,St Hugh's,St Botolph's".split(
-    ","
-)
+PREFIXES = [
+    "Ash",
+    "Bar",
+    "Bil",
+    "Brace",
+    "Bur",
+    "Cal",
+    "Can",
+    "Cher",
+    "Cold",
+    "Dun",
+    "Eag",
+    "Fis",
+    "Ful",
+    "Gate",
+    "Glen",
+    "Hab",
+    "Hem",
+    "Hol",
+    "Ing",
+    "Kel",
+    "Kirk",
+    "Lang",
+    "Lea",
+    "Mar",
+    "Mel",
+    "Nav",
+    "Net",
+    "Nor",
+    "Os",
+    "Ran",
+    "Rip",
+    "Sax",
+    "Scam",
+    "Scot",
+    "Sud",
+    "Swin",
+    "Thur",
+    "Tor",
+    "Wad",
+    "Wel",
+    "Wil",
+    "Wit",
+    "Wragg",
+    "Ald",
+    "Bel",
+    "Brat",
+    "Carl",
+    "Dod",
+    "Faul",
+    "Grim",
+]
+SUFFIXES = [
+    "by",
+    "thorpe",
+    "ham",
+    "ton",
+    "ingham",
+    "worth",
+    "well",
+    "field",
+    "stow",
+    "burgh",
+    "holme",
+    "wick",
+    "ford",
+    "ley",
+    "don",
+    "ness",
+]
+FIRST_NAMES = [
+    "Olivia",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Ivy",
+    "Lily",
+    "Isabella",
+    "Rosie",
+    "Sophia",
+    "Grace",
+    "Freya",
+    "Willow",
+    "Florence",
+    "Evie",
+    "Poppy",
+    "Ella",
+    "Harper",
+    "Sienna",
+    "Daisy",
+    "Noah",
+    "Oliver",
+    "George",
+    "Arthur",
+    "Muhammad",
+    "Leo",
+    "Harry",
+    "Oscar",
+    "Archie",
+    "Henry",
+    "Theodore",
+    "Freddie",
+    "Jack",
+    "Charlie",
+    "Theo",
+    "Alfie",
+    "Jacob",
+    "Thomas",
+    "Finley",
+    "Arlo",
+    "William",
+    "Lucas",
+    "Roman",
+    "Tommy",
+    "Isaac",
+    "Teddy",
+    "Reuben",
+    "Albie",
+    "Ezra",
+    "Hugo",
+    "Zara",
+    "Maya",
+    "Aisha",
+    "Kacper",
+    "Zofia",
+    "Jakub",
+    "Lena",
+]
+LAST_NAMES = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Robinson",
+    "Thompson",
+    "Wright",
+    "Walker",
+    "White",
+    "Edwards",
+    "Hughes",
+    "Green",
+    "Hall",
+    "Lewis",
+    "Harris",
+    "Clarke",
+    "Patel",
+    "Jackson",
+    "Wood",
+    "Turner",
+    "Martin",
+    "Cooper",
+    "Hill",
+    "Ward",
+    "Morris",
+    "Moore",
+    "Clark",
+    "Lee",
+    "King",
+    "Baker",
+    "Harrison",
+    "Morgan",
+    "Allen",
+    "James",
+    "Scott",
+    "Phillips",
+    "Watson",
+    "Davis",
+    "Parker",
+    "Price",
+    "Bennett",
+    "Young",
+    "Griffiths",
+    "Mitchell",
+    "Kelly",
+    "Cook",
+    "Carter",
+    "Richardson",
+    "Bailey",
+    "Collins",
+    "Bell",
+    "Shaw",
+    "Murphy",
+    "Miller",
+    "Cox",
+    "Richards",
+    "Khan",
+    "Marshall",
+    "Anderson",
+    "Simpson",
+    "Ellis",
+    "Adams",
+    "Singh",
+    "Begum",
+    "Wilkinson",
+    "Foster",
+    "Chapman",
+    "Powell",
+    "Webb",
+    "Kowalski",
+    "Nowak",
+    "Dawson",
+    "Fox",
+    "Lincoln",
+    "Skinner",
+    "Wells",
+    "Holmes",
+    "Mason",
+    "Dixon",
+    "Fenwick",
+    "Tennyson",
+]
+STREETS = [
+    "Church Lane",
+    "High Street",
+    "Main Street",
+    "Station Road",
+    "Mill Lane",
+    "School Lane",
+    "The Green",
+    "Manor Road",
+    "Chapel Street",
+    "North Road",
+    "Fen Lane",
+    "Back Lane",
+    "Westgate",
+    "Eastgate",
+    "Ings Lane",
+    "Low Road",
+]
+SAINTS = [
+    "St Peter's",
+    "St Mary's",
+    "St Andrew's",
+    "All Saints",
+    "St Michael's",
+    "St Hugh's",
+    "St Botolph's",
+]
 # (vehicle type, seats, daily cost range in pounds): seats vary so spare seats vary (A9).
 VEHICLES = [
     ("taxi", 4, (55, 110)),
@@ -593,25 +810,19 @@ class _Builder:
 
     def _schools_for(self, category: DtaCategory) -> list[dict[str, Any]]:
         """The schools that draw a DTA of this category (Appendix G)."""
-        out = []
-        for r in self.open_schools:
+
+        def draws(r: dict[str, Any]) -> bool:
             phase, high = r["phase"], r["statutory_high_age"] or 99
-            if category is DtaCategory.PRIMARY and phase in (Phase.PRIMARY, Phase.ALL_THROUGH):
-                out.append(r)
-            elif category is DtaCategory.SECONDARY_ALL_ABILITY and (
-                phase in (Phase.SECONDARY, Phase.ALL_THROUGH) and not r["selective"]
-            ):
-                out.append(r)
-            elif category is DtaCategory.GRAMMAR and phase is Phase.SECONDARY and r["selective"]:
-                out.append(r)
-            elif category is DtaCategory.SIXTH_FORM and (
-                phase is Phase.SIXTH_FORM
-                or (phase in (Phase.SECONDARY, Phase.ALL_THROUGH) and high >= 18)
-            ):
-                out.append(r)
-            elif category is DtaCategory.FE_COLLEGE and phase is Phase.FE_COLLEGE:
-                out.append(r)
-        return out
+            secondaryish = phase in (Phase.SECONDARY, Phase.ALL_THROUGH)
+            return {
+                DtaCategory.PRIMARY: phase in (Phase.PRIMARY, Phase.ALL_THROUGH),
+                DtaCategory.SECONDARY_ALL_ABILITY: secondaryish and not r["selective"],
+                DtaCategory.GRAMMAR: phase is Phase.SECONDARY and r["selective"],
+                DtaCategory.SIXTH_FORM: phase is Phase.SIXTH_FORM or (secondaryish and high >= 18),
+                DtaCategory.FE_COLLEGE: phase is Phase.FE_COLLEGE,
+            }[category]
+
+        return [r for r in self.open_schools if draws(r)]
 
     def dtas(self) -> None:
         """Each in-county parish joins the DTA of its nearest school in every category (A14).
