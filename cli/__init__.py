@@ -10,3 +10,7 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(demo_commands.demo)
     app.cli.add_command(user_commands.users)
+
+    from . import import_commands
+
+    app.cli.add_command(import_commands.import_group)

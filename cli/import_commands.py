@@ -1,0 +1,85 @@
+"""`flask import schools|areas|applications FILE`: reference data and casework in bulk.
+
+The detailed report goes to stdout (or --report FILE); a refused import exits 2 with one line on
+stderr and writes nothing. File formats are described in imports/gias.py, imports/areas.py and
+imports/applications.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from imports.report import ImportReport
+
+
+@click.group("import", help="Import schools (GIAS), areas and DTAs, pupils and applications.")
+def import_group() -> None:
+    pass
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        click.echo(f"Cannot read {path}: {exc.strerror}", err=True)
+        sys.exit(2)
+
+
+def _finish(report: ImportReport, report_path: str | None) -> None:
+    text = "\n".join(report.lines())
+    if report_path:
+        Path(report_path).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    if not report.ok:
+        click.echo(report.summary(), err=True)
+        sys.exit(2)
+
+
+_report_option = click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False), help="Write the report here."
+)
+_dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Check the file and show what would change; write nothing."
+)
+
+
+@import_group.command("schools")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--la", type=int, help="Keep one local authority's rows, e.g. 925.")
+@_report_option
+@_dry_run_option
+@with_appcontext
+def schools(file: str, la: int | None, report_path: str | None, dry_run: bool) -> None:
+    """Schools from a GIAS establishment-fields CSV."""
+    from imports.gias import import_schools
+
+    _finish(import_schools(_read(file), Path(file).name, la, commit=not dry_run), report_path)
+
+
+@import_group.command("areas")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_report_option
+@_dry_run_option
+@with_appcontext
+def areas(file: str, report_path: str | None, dry_run: bool) -> None:
+    """Parishes, postcodes and DTAs from CSV or XLSX."""
+    from imports.areas import import_areas
+
+    _finish(import_areas(_read(file), Path(file).name, commit=not dry_run), report_path)
+
+
+@import_group.command("applications")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_report_option
+@_dry_run_option
+@with_appcontext
+def applications(file: str, report_path: str | None, dry_run: bool) -> None:
+    """Pupils and transport applications from CSV or XLSX."""
+    from imports.applications import import_applications
+
+    _finish(import_applications(_read(file), Path(file).name, commit=not dry_run), report_path)
