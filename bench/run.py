@@ -1,0 +1,524 @@
+"""`python -m bench`: build the county on SQLite and PostgreSQL, measure, write bench/RESULTS.md.
+
+Issue 7's targets are checked here and reported as met or missed; nothing fails on speed (the
+exit code is 0 whenever the run completes), because these are benchmarks, not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from bench import county as county_mod
+from bench import measures
+from bench.measures import Figure, Unavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+PROFILES = ROOT / "bench" / "profiles"
+ENGINES = ("sqlite", "postgresql")
+
+
+@dataclass
+class Row:
+    """One line of the results table: a measurement on each engine, and its target."""
+
+    key: str
+    label: str
+    target: str
+    check: Callable[[float], bool] | None
+    figures: dict[str, Figure | str] = field(default_factory=dict)
+
+    def verdict(self) -> str:
+        if self.check is None:
+            return "—"
+        values = [f.value for f in self.figures.values() if isinstance(f, Figure)]
+        measured = [v for v in values if v is not None]
+        if not measured:
+            return "not measured"
+        return "met" if all(self.check(v) for v in measured) else "**missed**"
+
+
+class Report:
+    """The table, filled in as measurements arrive, in a fixed row order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+        self.notes: list[str] = []
+
+    def row(
+        self, key: str, label: str, target: str = "", check: Callable[[float], bool] | None = None
+    ) -> Row:
+        if key not in self.rows:
+            self.rows[key] = Row(key, label, target, check)
+        return self.rows[key]
+
+    def put(self, key: str, engine: str, figure: Figure | str) -> None:
+        self.rows[key].figures[engine] = figure
+
+
+def _fmt(figure: Figure | str | None) -> str:
+    if figure is None:
+        return "—"
+    if isinstance(figure, str):
+        return figure
+    if figure.value is None:
+        return f"n/a ({figure.note})" if figure.note else "n/a"
+    if figure.unit == "s":
+        shown = f"{figure.value:.2f} s"
+    elif figure.unit == "ms":
+        shown = f"{figure.value:.0f} ms"
+    elif figure.unit == "cases/s":
+        shown = f"{figure.value:,.0f}/s"
+    elif figure.unit == "x":
+        shown = f"{figure.value:.2f}×"
+    else:
+        shown = f"{figure.value:g} {figure.unit}"
+    return f"{shown} ({figure.note})" if figure.note else shown
+
+
+# --------------------------------------------------------------------------------------------
+# The machine
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _cores() -> str:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{usable} usable ({os.cpu_count()} online)"
+
+
+def machine(pg_version: str | None, load: tuple[float, ...]) -> list[tuple[str, str]]:
+    import flask_admin
+    import sqlalchemy
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return [
+        ("Date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Commit", commit or "unknown"),
+        ("CPU", _cpu_model()),
+        ("Cores", _cores()),
+        ("Memory", _memory()),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
+        ("PostgreSQL", pg_version or "not run"),
+        ("Load average at start (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load)),
+        ("SQLAlchemy / Flask-Admin", f"{sqlalchemy.__version__} / {flask_admin.__version__}"),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# One engine
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["skip_logging"] = True
+    command.upgrade(cfg, "head")
+
+
+def make_app(url: str) -> Any:
+    from app import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench-secret",
+            "SERVER_NAME": "localhost",
+        }
+    )
+
+
+@contextmanager
+def _profiled(name: str, engine_name: str, wanted: set[str]) -> Iterator[None]:
+    """With --profile NAME, write a pyinstrument text profile of that measurement."""
+    if name not in wanted and "all" not in wanted:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        PROFILES.mkdir(parents=True, exist_ok=True)
+        path = PROFILES / f"{engine_name}-{name}.txt"
+        path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"  profile written to {path.relative_to(ROOT)}", flush=True)
+
+
+def _measure(
+    report: Report, key: str, engine_name: str, profile: set[str], fn: Callable[[], Figure]
+) -> Figure | None:
+    try:
+        with _profiled(key, engine_name, profile):
+            figure = fn()
+    except Unavailable as error:
+        report.put(key, engine_name, f"not available: {error}")
+        print(f"  {key}: not available: {error}", flush=True)
+        return None
+    except Exception as error:  # noqa: BLE001 - a failing service is a finding, not a crash
+        message = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+        report.put(key, engine_name, message)
+        print(f"  {key}: {message}", flush=True)
+        return None
+    report.put(key, engine_name, figure)
+    print(f"  {key}: {_fmt(figure)}", flush=True)
+    return figure
+
+
+def build_county(
+    report: Report,
+    choice: str,
+    engine: Engine,
+    app: Any,
+    size: county_mod.CountySize,
+    seed: int,
+) -> tuple[dict[str, int], str, str]:
+    """The team's demo county (demo/county.py) at this scale, else the benchmark's own builder.
+
+    Returns the counts, and the supervisor account the list pages sign in as.
+    """
+    if choice == "team":
+        try:
+            from demo.county import CountySize as TeamSize
+            from demo.county import build_county as team_build
+        except ImportError as error:
+            report.notes.append(f"demo.county not importable ({error}); used bench/county.py")
+        else:
+            team_size = TeamSize(
+                schools=size.schools,
+                parishes=size.parishes,
+                routes=size.routes,
+                pupils=size.pupils,
+                transport_applications=size.transport_applications,
+                concessionary_applications=size.concessionary_applications,
+            )
+            with app.app_context():
+                summary = team_build(seed, team_size, password=county_mod.PASSWORD)
+            counts = {k: v for k, v in summary.items() if isinstance(v, int)}
+            return counts, "supervisor", county_mod.PASSWORD
+    with engine.begin() as conn:
+        built = county_mod.build(conn, size, seed)
+        county_mod.reset_sequences(conn)
+    counts = {k.replace("_", " "): v for k, v in built.counts.items()}
+    return counts, built.supervisor, county_mod.PASSWORD
+
+
+def run_engine(
+    report: Report,
+    engine_name: str,
+    url: str,
+    size: county_mod.CountySize,
+    seed: int,
+    repeat: int,
+    profile: set[str],
+    workdir: Path,
+    county_choice: str,
+) -> None:
+    print(f"[{engine_name}] {url}", flush=True)
+    start = time.perf_counter()
+    migrate(url)
+    report.put("migrate", engine_name, Figure(time.perf_counter() - start, "s"))
+
+    engine: Engine = create_engine(url)
+    app = make_app(url)
+    with app.app_context():
+        from models import db
+
+        app_engine = db.engine
+    start = time.perf_counter()
+    counts, username, password = build_county(report, county_choice, engine, app, size, seed)
+    with engine.connect() as conn:
+        # What autovacuum (PostgreSQL) or a DBA (SQLite) would have done to a real database.
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+        user_id = conn.execute(
+            text("SELECT id FROM user_account WHERE username = :u"), {"u": username}
+        ).scalar_one()
+    report.put(
+        "build",
+        engine_name,
+        Figure(
+            time.perf_counter() - start,
+            "s",
+            f"{counts.get('pupils', 0):,} pupils, "
+            f"{counts.get('transport applications', 0):,} applications, "
+            f"{counts.get('concessionary applications', 0):,} seat applications",
+        ),
+    )
+    print(f"  build: {_fmt(report.rows['build'].figures[engine_name])}", flush=True)
+
+    with engine.connect() as conn:
+        rows = measures.read_fact_rows(conn)
+    _measure(report, "rules", engine_name, profile, lambda: measures.rules_throughput(rows))
+
+    floor = _measure(report, "floor", engine_name, profile, lambda: measures.floor(engine))
+    assessed = _measure(
+        report,
+        "assessment",
+        engine_name,
+        profile,
+        lambda: measures.bulk_assessment(app, app_engine, user_id=user_id),
+    )
+    if floor and assessed and floor.value and assessed.value is not None:
+        report.put("ratio", engine_name, Figure(assessed.value / floor.value, "x"))
+    else:
+        report.put("ratio", engine_name, "—")
+
+    try:
+        client = measures.sign_in(app, username, password)
+        with app.app_context():
+            cases = measures.page_cases(app, engine)
+        for case in cases:
+            key = f"page:{case.name}"
+            report.row(key, f"List page — {case.name}", "< 150 ms median", lambda v: v < 150)
+            _measure(
+                report,
+                key,
+                engine_name,
+                profile,
+                lambda case=case: measures.list_page(app, app_engine, client, case, repeat),
+            )
+    except Unavailable as error:
+        report.notes.append(f"{engine_name}: list pages not measured: {error}")
+
+    _measure(report, "allocation", engine_name, profile, lambda: measures.allocation(app, user_id))
+
+    path = workdir / f"applications-{size.import_rows}.csv"
+    measures.write_import_file(path, size.import_rows, engine)
+    _measure(report, "import", engine_name, profile, lambda: measures.import_file(app, path))
+    engine.dispose()
+    app_engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# The table
+
+
+def declare_rows(report: Report, size: county_mod.CountySize) -> None:
+    n = size.transport_applications
+    report.row("migrate", "Schema by Alembic migrations (empty database)")
+    report.row("build", "County build, set-based (not a target)")
+    report.row(
+        "rules",
+        "Rules alone: `rules.assess` throughput, one process",
+        "≥ 20,000/s",
+        lambda v: v >= 20_000,
+    )
+    report.row(
+        "assessment",
+        f"Bulk assessment of {n:,} applications, end to end",
+        "< 15 s",
+        lambda v: v < 15,
+    )
+    report.row("floor", f"Floor: read the same rows + insert {n:,} decision rows (bare SQL)")
+    report.row("ratio", "Bulk assessment ÷ floor", "≤ 3×", lambda v: v <= 3)
+    report.row(
+        "allocation",
+        f"Allocation of {size.concessionary_applications:,} concessionary applications",
+        "< 3 s",
+        lambda v: v < 3,
+    )
+    report.row(
+        "import",
+        f"Import of a {size.import_rows:,}-row applications file",
+        "< 10 s",
+        lambda v: v < 10,
+    )
+
+
+def render(
+    report: Report,
+    size_name: str,
+    size: county_mod.CountySize,
+    pg_version: str | None,
+    engines: list[str],
+    seed: int,
+    repeat: int,
+    load: tuple[float, ...],
+    county_choice: str,
+) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m bench` (see bench/README.md); figures from one run on the machine",
+        "below. Benchmarks, not tests: a missed target is reported here, never a CI failure.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in machine(pg_version, load)]
+    lines += [
+        "",
+        f"## County (scale `{size_name}`, seed {seed}, builder `{county_choice}`)",
+        "",
+        f"{size.schools:,} schools, {size.parishes:,} parishes ({size.postcodes:,} postcodes), "
+        f"{size.routes:,} routes, {size.pupils:,} pupils, {size.transport_applications:,} "
+        f"transport applications, {size.concessionary_applications:,} pending concessionary "
+        f"applications; import file of {size.import_rows:,} rows. List pages: median of "
+        f"{repeat} requests after one warm-up, through the Flask test client signed in as a "
+        "supervisor; the query count is every statement the page sent.",
+        "",
+        "## Results",
+        "",
+        "| Measurement | SQLite | PostgreSQL | Target | Met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in report.rows.values():
+        cells = [_fmt(row.figures.get(e)) if e in engines else "not run" for e in ENGINES]
+        lines.append(
+            f"| {row.label} | {cells[0]} | {cells[1]} | {row.target or '—'} | {row.verdict()} |"
+        )
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _run_postgresql(
+    report: Report,
+    base: str,
+    size: county_mod.CountySize,
+    args: argparse.Namespace,
+    profile: set[str],
+    workdir: Path,
+) -> str:
+    from tests.support import postgres
+
+    url = postgres.create_database(base, f"bench_county_{args.scale}")
+    probe = create_engine(url)
+    with probe.connect() as conn:
+        version = str(conn.execute(text("SHOW server_version")).scalar_one())
+    probe.dispose()
+    run_engine(
+        report, "postgresql", url, size, args.seed, args.repeat, profile, workdir, args.county
+    )
+    return version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sqlite", action="store_true", help="run on SQLite")
+    parser.add_argument("--postgresql", action="store_true", help="run on PostgreSQL")
+    parser.add_argument("--scale", choices=sorted(county_mod.SIZES), default="full")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--county",
+        choices=("team", "own"),
+        default="team",
+        help="team: demo/county.py's build_county (default); own: bench/county.py",
+    )
+    parser.add_argument("--repeat", type=int, default=15, help="requests per list page")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--workdir", type=Path, default=OUT, help="where the SQLite file and import file go"
+    )
+    parser.add_argument(
+        "--pg-url",
+        help="base URL of a running PostgreSQL server to use (default: start a throwaway one)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        help="write a pyinstrument profile of a measurement (rules, floor, assessment, "
+        "allocation, import, 'page:<name>', or all) to bench/profiles/",
+    )
+    args = parser.parse_args(argv)
+    load = os.getloadavg()  # other work on the machine skews every figure; say how much
+    engines = [e for e in ENGINES if getattr(args, e)] or list(ENGINES)
+    size = county_mod.SIZES[args.scale]
+    report = Report()
+    declare_rows(report, size)
+    workdir: Path = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    pg_version: str | None = None
+    profile = set(args.profile)
+
+    if "sqlite" in engines:
+        path = workdir / f"county-{args.scale}.db"
+        path.unlink(missing_ok=True)
+        run_engine(
+            report,
+            "sqlite",
+            f"sqlite:///{path}",
+            size,
+            args.seed,
+            args.repeat,
+            profile,
+            workdir,
+            args.county,
+        )
+
+    if "postgresql" in engines:
+        from tests.support import postgres
+
+        if args.pg_url:
+            pg_version = _run_postgresql(report, args.pg_url, size, args, profile, workdir)
+        elif postgres.find_bindir() is None:
+            report.notes.append("PostgreSQL binaries not found: PostgreSQL column not run.")
+            for row in report.rows.values():
+                row.figures["postgresql"] = "skipped (no PostgreSQL binaries)"
+        else:
+            with postgres.running_server() as base:
+                pg_version = _run_postgresql(report, base, size, args, profile, workdir)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        render(
+            report, args.scale, size, pg_version, engines, args.seed, args.repeat, load, args.county
+        )
+    )
+    print(f"results written to {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
