@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite (see README.md): ruff, pytest on SQLite, pytest on a
+# PostgreSQL server the tests start themselves. Exits non-zero if anything fails.
+#
+# Debian's chromium and postgresql are installed with apt-get when missing (as root, or via
+# sudo). With CI=true nothing may skip for want of a browser or a database.
+# Extra arguments go to both pytest runs, e.g. `./scripts/test.sh -x -k school`.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+missing=()
+have_chromium || missing+=(chromium)
+have_postgresql || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "Installing Debian packages: ${missing[*]}"
+  if ! apt_install "${missing[@]}"; then
+    echo "could not install ${missing[*]}; those tests will skip (and fail under CI=true)" >&2
+  fi
+fi
+
+ensure_venv dev
+
+# The suite's pure tests (tests/rules: no database) run once, in the SQLite pass.
+PURE=(tests/rules)
+PG_IGNORES=()
+for dir in "${PURE[@]}"; do
+  [ -d "$dir" ] && PG_IGNORES+=("--ignore=$dir")
+done
+
+declare -a results=()
+status=0
+
+# run_pytest LABEL ARGS...: pytest's exit status 5 ("no tests collected") is a failure too.
+run_pytest() {
+  local label="$1" code=0
+  shift
+  say "pytest on $label"
+  python -m pytest -p no:cacheprovider --durations=10 "$@" || code=$?
+  case "$code" in
+    0) results+=("pytest on $label: passed") ;;
+    5) results+=("pytest on $label: FAILED (no tests were collected)"); status=1 ;;
+    *) results+=("pytest on $label: FAILED (exit status $code)"); status=1 ;;
+  esac
+}
+
+say "ruff check"
+if ruff check .; then results+=("ruff check: passed"); else results+=("ruff check: FAILED"); status=1; fi
+
+run_pytest "SQLite" --db sqlite "$@"
+run_pytest "PostgreSQL" --db postgresql "${PG_IGNORES[@]}" "$@"
+
+say "Summary"
+printf '  %s\n' "${results[@]}"
+exit "$status"
