@@ -1,0 +1,1023 @@
+"""Concessionary seats in the database: spare seats, allocation, offers, withdrawal, lapse.
+
+The decisions are the rules module's (`rules.allocate`, `rules.withdraw`, `rules.register`,
+`rules.contribution`, `rules.refund`); this module gathers their facts from the database in a
+handful of set-based queries and writes the outcome back in one transaction per call.
+
+Overbooking is prevented by serialising seat changes per route: every writer locks the route
+rows it touches (``SELECT ... FOR UPDATE`` in id order on PostgreSQL, so two runs over
+overlapping routes cannot deadlock; SQLite has a single writer and we take its write lock
+up front) and only then recomputes spare seats and re-reads the applications. A second
+allocation on the same route therefore waits for the first to commit and sees its seats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+import rules
+from models import (
+    AcademicYear,
+    ConcessionaryApplication,
+    ConcessionarySeat,
+    Contribution,
+    ContributionSetting,
+    DesignatedTransportArea,
+    DtaArea,
+    EligibilityDecision,
+    Instalment,
+    Payment,
+    Postcode,
+    Pupil,
+    Refund,
+    Route,
+    School,
+    TransportApplication,
+    Withdrawal,
+    db,
+)
+from models.base import utcnow
+from models.enums import (
+    ApplicationStatus,
+    ConcessionaryStatus,
+    ContributionKind,
+    EstablishmentType,
+    Outcome,
+    PaymentPlan,
+    Phase,
+    SeatStatus,
+    Sessions,
+    WithdrawalKind,
+)
+
+CA = ConcessionaryApplication
+CS = ConcessionarySeat
+SESSION_KEYS = ("am", "pm")
+_WANTS = {Sessions.AM: ("am",), Sessions.PM: ("pm",), Sessions.BOTH: ("am", "pm")}
+
+# Appendix F: the two reasons a route offers no concessionary seats at all, in words for staff
+# and families.
+REFUSAL_TEXT = {
+    "fare_paying_alternative": (
+        "Appendix F: a local fare-paying bus service makes this journey, so no concessionary "
+        "seat can be offered"
+    ),
+    "additional_cost": (
+        "Appendix F: a concessionary seat on this route would cost the council extra, so none "
+        "can be offered"
+    ),
+}
+
+
+class SeatError(Exception):
+    """A request that cannot be carried out; the message is for the user, nothing was changed."""
+
+
+# --------------------------------------------------------------------------- policy figures
+
+
+def policy_for(academic_year: str, session: Session | None = None) -> rules.PolicyParameters:
+    """The dated policy parameters for a year: the supervisors' stored row, else the defaults."""
+    from services.policy import PolicyUnavailable, parameters_for_year
+
+    try:
+        return parameters_for_year(academic_year, session)
+    except PolicyUnavailable as exc:
+        raise SeatError(f"No policy parameters for {academic_year}: {exc}") from None
+
+
+def current_year_label(session: Session, today: date) -> str | None:
+    """The academic year containing `today`, else the latest one that has started, else any."""
+    label = session.scalar(
+        select(AcademicYear.label)
+        .where(AcademicYear.starts <= today)
+        .order_by(AcademicYear.starts.desc())
+        .limit(1)
+    )
+    if label is None:
+        label = session.scalar(select(AcademicYear.label).order_by(AcademicYear.starts).limit(1))
+    return label
+
+
+@dataclass(frozen=True)
+class Calendar:
+    year: str
+    ends: date
+    terms: list[tuple[date, date]]
+    closures: list[date]
+    days: list[date]
+
+
+def calendar_for(session: Session, year: str) -> Calendar:
+    row = session.scalar(select(AcademicYear).where(AcademicYear.label == year))
+    if row is None:
+        raise SeatError(f"There is no academic year {year}; add it under Settings first.")
+    terms = [(t.starts, t.ends) for t in row.terms]
+    closures = [c.day for c in row.closures]
+    days = rules.operational_days(terms, closures) if terms else []
+    if not days:
+        raise SeatError(
+            f"The {year} calendar has no term dates, so no contribution can be worked out "
+            "(A9: it is per operational day). Add the terms under Settings first."
+        )
+    return Calendar(year, row.ends, terms, closures, days)
+
+
+# --------------------------------------------------------------------------- spare seats
+
+
+def _covers(column: Any, key: str) -> ColumnElement[bool]:
+    wanted = [Sessions.BOTH, Sessions.AM if key == "am" else Sessions.PM]
+    return column.in_(wanted)
+
+
+def spare_seats_stmt(year: str, on: date) -> Select[Any]:
+    """Spare seats per route and session, for every route, in ONE grouped query.
+
+    spare = vehicle seats - entitled pupils carried - concessionary seats held (A9, Appendix F).
+    Entitled: the year's transport applications carried on the route whose current decision is
+    eligible (and not ended). Held: active seats, and withdrawn ones whose effective date of
+    withdrawal (their end date) is still ahead: the seat becomes free on the effective date.
+    A session the route does not run has no spare seats.
+    """
+    ta, ed = TransportApplication, EligibilityDecision
+    carried_any = ta.route_sessions.is_(None)  # carried without a recorded session: both
+    entitled = (
+        select(
+            ta.route_id.label("route_id"),
+            func.sum(case((or_(carried_any, _covers(ta.route_sessions, "am")), 1), else_=0)).label(
+                "am"
+            ),
+            func.sum(case((or_(carried_any, _covers(ta.route_sessions, "pm")), 1), else_=0)).label(
+                "pm"
+            ),
+        )
+        .join(ed, and_(ed.application_id == ta.id, ed.superseded_at.is_(None)))
+        .where(
+            ta.academic_year == year,
+            ta.route_id.is_not(None),
+            ta.status != ApplicationStatus.WITHDRAWN,
+            ed.outcome == Outcome.ELIGIBLE,
+            or_(ed.ended_on.is_(None), ed.ended_on > on),
+        )
+        .group_by(ta.route_id)
+        .subquery("entitled")
+    )
+    held = (
+        select(
+            CS.route_id.label("route_id"),
+            func.sum(case((_covers(CS.sessions, "am"), 1), else_=0)).label("am"),
+            func.sum(case((_covers(CS.sessions, "pm"), 1), else_=0)).label("pm"),
+        )
+        .join(CA, CA.id == CS.application_id)
+        .where(
+            CA.academic_year == year,
+            or_(
+                CS.status == SeatStatus.ACTIVE,
+                and_(CS.status == SeatStatus.WITHDRAWN, CS.end_date > on),
+            ),
+        )
+        .group_by(CS.route_id)
+        .subquery("held")
+    )
+
+    def spare(runs: Any, key: str) -> Any:
+        used = func.coalesce(entitled.c[key], 0) + func.coalesce(held.c[key], 0)
+        return case((runs, Route.seats - used), else_=literal(0))
+
+    return (
+        select(
+            Route.id.label("route_id"),
+            spare(Route.runs_am, "am").label("am"),
+            spare(Route.runs_pm, "pm").label("pm"),
+            func.coalesce(entitled.c.am, 0).label("entitled_am"),
+            func.coalesce(entitled.c.pm, 0).label("entitled_pm"),
+            func.coalesce(held.c.am, 0).label("held_am"),
+            func.coalesce(held.c.pm, 0).label("held_pm"),
+        )
+        .outerjoin(entitled, entitled.c.route_id == Route.id)
+        .outerjoin(held, held.c.route_id == Route.id)
+    )
+
+
+def spare_seats(
+    session: Session, year: str, on: date, route_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """{route id: {"am": n, "pm": n}}; negative when a vehicle is already overfull."""
+    stmt = spare_seats_stmt(year, on)
+    if route_ids is not None:
+        stmt = stmt.where(Route.id.in_(list(route_ids)))
+    return {r.route_id: {"am": r.am, "pm": r.pm} for r in session.execute(stmt)}
+
+
+# --------------------------------------------------------------------------- locking
+
+
+def lock_routes(session: Session, route_ids: Iterable[int]) -> None:
+    """Serialise seat changes per route for the rest of this transaction (see module doc).
+
+    PostgreSQL: row locks taken in id order (no deadlock between overlapping runs). SQLite:
+    a no-op write takes the database's single write lock now (BEGIN IMMEDIATE semantics), so
+    everything read afterwards in this transaction is what we will write against.
+    """
+    ids = sorted(set(route_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Route.id).where(Route.id.in_(ids)).order_by(Route.id).with_for_update()
+        )
+    else:
+        session.execute(
+            text("UPDATE route SET seats = seats WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One application with the Appendix F facts the register needs."""
+
+    application_id: int
+    route_id: int
+    pupil_id: int
+    status: ConcessionaryStatus
+    plan: PaymentPlan
+    applicant: rules.Applicant
+
+
+# A school "suitable" as the nearest for a year group: the phases that teach it. Special
+# schools and alternative provision are suitable only for particular children, so they are
+# never "the nearest" for the register.
+_PHASES_FOR = {
+    "primary": {Phase.PRIMARY, Phase.ALL_THROUGH},
+    "secondary": {Phase.SECONDARY, Phase.ALL_THROUGH},
+    "post16": {Phase.SECONDARY, Phase.ALL_THROUGH, Phase.SIXTH_FORM, Phase.FE_COLLEGE},
+}
+
+
+def _stage(group: int) -> str:
+    if group <= 6:
+        return "primary"
+    return "secondary" if group <= 11 else "post16"
+
+
+def exam_course_year(group: int) -> bool:
+    """Appendix F 4th tier, "part way through an exam course": the second year of a two-year
+    course, i.e. Year 11 (GCSE) or Year 13 (A level / level 3). Project rule: the policy does
+    not define it; a pupil entering Year 10 or 12 is starting a course, not part way through."""
+    return group in (11, 13)
+
+
+def _straight_line(e1: int | None, n1: int | None, e2: int | None, n2: int | None) -> int | None:
+    if None in (e1, n1, e2, n2):
+        return None
+    return round(math.hypot(e1 - e2, n1 - n2))  # type: ignore[operator]
+
+
+def gather_candidates(
+    session: Session, where: Sequence[ColumnElement[bool]], year: str
+) -> list[Candidate]:
+    """The applications matching `where`, with their Appendix F facts, in a fixed few queries.
+
+    Facts: living in the county (the pupil record); sessions; attending the designated or
+    nearest school (the school's DTA lists the home's parish or postcode, or the school is the
+    nearest open school of a phase that teaches the pupil's year group, by straight line);
+    part way through an exam course (Year 11 or 13, see `exam_course_year`); distance to
+    that school (the measured route distance of the pupil's transport application to the same
+    school this year, else the straight line; for a pupil not at the designated or nearest
+    school, the straight line to the nearest one: the 5th tier measures from "their
+    designated or nearest school"); date of birth; date received.
+    """
+    rows = session.execute(
+        select(
+            CA.id,
+            CA.reference,
+            CA.route_id,
+            CA.pupil_id,
+            CA.school_id,
+            CA.sessions,
+            CA.received_on,
+            CA.status,
+            CA.payment_plan,
+            Pupil.lives_in_county,
+            Pupil.date_of_birth,
+            Pupil.year_group_override,
+            Pupil.easting,
+            Pupil.northing,
+            School.easting.label("school_e"),
+            School.northing.label("school_n"),
+        )
+        .join(Pupil, Pupil.id == CA.pupil_id)
+        .join(School, School.id == CA.school_id)
+        .where(CA.academic_year == year, *where)
+    ).all()
+    if not rows:
+        return []
+
+    # In the DTA of the school attended (A14: parish or postcode listed), one query.
+    in_dta_stmt = (
+        select(CA.id)
+        .join(Pupil, Pupil.id == CA.pupil_id)
+        .where(CA.academic_year == year, *where)
+        .where(
+            exists()
+            .where(DesignatedTransportArea.school_id == CA.school_id)
+            .where(DtaArea.dta_id == DesignatedTransportArea.id)
+            .where(
+                or_(
+                    and_(Pupil.parish_id.is_not(None), DtaArea.parish_id == Pupil.parish_id),
+                    DtaArea.postcode_id.in_(
+                        select(Postcode.id).where(Postcode.postcode == Pupil.postcode)
+                    ),
+                )
+            )
+        )
+    )
+    in_dta = set(session.scalars(in_dta_stmt))
+
+    # Measured distances (A3b) of the same pupil to the same school this year.
+    ta = TransportApplication
+    measured: dict[tuple[int, int], int] = {}
+    for pupil_id, school_id, distance in session.execute(
+        select(ta.pupil_id, ta.school_id, func.min(ta.distance_m))
+        .where(
+            ta.academic_year == year,
+            ta.distance_m.is_not(None),
+            exists()
+            .where(CA.pupil_id == ta.pupil_id, CA.school_id == ta.school_id)
+            .where(CA.academic_year == year, *where),
+        )
+        .group_by(ta.pupil_id, ta.school_id)
+    ):
+        measured[(pupil_id, school_id)] = distance
+
+    schools = session.execute(
+        select(School.id, School.phase, School.easting, School.northing).where(
+            School.is_open.is_(True),
+            School.establishment_type != EstablishmentType.INDEPENDENT,
+            School.easting.is_not(None),
+            School.northing.is_not(None),
+        )
+    ).all()
+    by_stage: dict[str, list[tuple[int, int, int]]] = {
+        stage: [(s.id, s.easting, s.northing) for s in schools if s.phase in phases]
+        for stage, phases in _PHASES_FOR.items()
+    }
+    academic = rules.parse_academic_year(year)
+
+    found: list[Candidate] = []
+    for r in rows:
+        group = (
+            r.year_group_override
+            if r.year_group_override is not None
+            else rules.year_group(r.date_of_birth, academic)
+        )
+        nearest: tuple[int, int] | None = None  # (school id, metres)
+        if r.easting is not None and r.northing is not None:
+            for sid, e, n in by_stage[_stage(group)]:
+                d = math.hypot(r.easting - e, r.northing - n)
+                if nearest is None or d < nearest[1]:
+                    nearest = (sid, round(d))
+        attends = r.id in in_dta or (nearest is not None and nearest[0] == r.school_id)
+        if attends:
+            distance = measured.get((r.pupil_id, r.school_id))
+            if distance is None:
+                distance = _straight_line(r.easting, r.northing, r.school_e, r.school_n)
+        else:
+            distance = nearest[1] if nearest is not None else None
+        found.append(
+            Candidate(
+                application_id=r.id,
+                route_id=r.route_id,
+                pupil_id=r.pupil_id,
+                status=r.status,
+                plan=r.payment_plan,
+                applicant=rules.Applicant(
+                    id=r.reference,
+                    lives_in_county=r.lives_in_county,
+                    sessions=rules.Sessions(r.sessions.value),
+                    attends_designated_or_nearest=attends,
+                    part_way_through_exam_course=exam_course_year(group),
+                    # No location and no measurement: ranked as nearest (project rule).
+                    distance_m=distance or 0,
+                    date_of_birth=r.date_of_birth,
+                    received=r.received_on,
+                ),
+            )
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass
+class RouteReport:
+    code: str
+    spare_before: dict[str, int]
+    allocated: list[str] = field(default_factory=list)
+    waiting: list[tuple[str, int]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{self.code} (spare AM {self.spare_before['am']}, PM {self.spare_before['pm']})"]
+        if self.allocated:
+            parts.append(f"allocated {len(self.allocated)}: {', '.join(self.allocated)}")
+        if self.waiting:
+            parts.append(
+                f"waiting {len(self.waiting)}: "
+                + ", ".join(f"{ref} (#{pos})" for ref, pos in self.waiting)
+            )
+        if self.refused:
+            parts.append(
+                f"refused {len(self.refused)}: {', '.join(ref for ref, _ in self.refused)} "
+                f"({self.refused[0][1]})"
+            )
+        if self.withdrawn:
+            parts.append(f"withdrawn {len(self.withdrawn)}: {', '.join(self.withdrawn)}")
+        parts.extend(self.notes)
+        if len(parts) == 1:
+            parts.append("nothing to do")
+        return "; ".join(parts)
+
+
+@dataclass
+class SeatReport:
+    routes: list[RouteReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def allocated(self) -> int:
+        return sum(len(r.allocated) for r in self.routes)
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(r.waiting) for r in self.routes)
+
+    @property
+    def refused(self) -> int:
+        return sum(len(r.refused) for r in self.routes)
+
+    @property
+    def withdrawn(self) -> int:
+        return sum(len(r.withdrawn) for r in self.routes)
+
+    def summary(self) -> str:
+        text_ = (
+            f"{self.allocated} allocated, {self.waiting} on waiting lists, {self.refused} refused"
+        )
+        if self.withdrawn:
+            text_ += f", {self.withdrawn} withdrawn"
+        return text_ + f" across {len(self.routes)} route(s)."
+
+
+# --------------------------------------------------------------------------- allocation
+
+
+def _start_date(cal: Calendar, on: date) -> date:
+    """Appendix F: the seat runs from allocation (or the first day of travel, if later)."""
+    start = max(on, cal.days[0])
+    if start > cal.days[-1]:
+        raise SeatError(
+            f"The last day of transport in {cal.year} was {cal.days[-1]:%d %B %Y}; there is "
+            "nothing left of the year to allocate a seat for (Appendix F)."
+        )
+    return start
+
+
+class _SeatWriter:
+    """Creates seats and their contributions in bulk (one flush for the whole run)."""
+
+    def __init__(self, session: Session, year: str, on: date) -> None:
+        self.session = session
+        self.year = year
+        self.cal = calendar_for(session, year)
+        self.start = _start_date(self.cal, on)
+        setting = session.scalar(
+            select(ContributionSetting).where(ContributionSetting.academic_year == year)
+        )
+        if setting is None:
+            raise SeatError(
+                f"There is no contribution setting for {year}; a supervisor must set the "
+                "concessionary seat charge first (A9, Appendix F)."
+            )
+        self.annual = setting.concessionary_annual_charge
+        self._plans: dict[str, tuple[rules.Contribution, str | None]] = {}
+
+    def _plan(self, plan: PaymentPlan) -> tuple[rules.Contribution, str, str | None]:
+        """rules.contribution per plan (all seats of a run share a start date)."""
+        if plan.value not in self._plans:
+            try:
+                result = rules.contribution(
+                    self.annual, self.start, plan.value, self.cal.terms, self.cal.closures
+                )
+                self._plans[plan.value] = (result, None)
+            except rules.ContributionError as exc:
+                # B1j: too few days left for that many instalments: payment in full instead.
+                result = rules.contribution(
+                    self.annual, self.start, "full", self.cal.terms, self.cal.closures
+                )
+                self._plans[plan.value] = (result, f"plan {plan.value} changed to full ({exc})")
+        result, note = self._plans[plan.value]
+        used = plan.value if note is None else "full"
+        return result, used, note
+
+    def seat(self, cand: Candidate, notes: list[str]) -> ConcessionarySeat:
+        seat = ConcessionarySeat(
+            application_id=cand.application_id,
+            route_id=cand.route_id,
+            sessions=Sessions(cand.applicant.sessions.value),
+            start_date=self.start,
+            end_date=self.cal.ends,  # Appendix F: for the duration of the academic year
+            status=SeatStatus.ACTIVE,
+        )
+        result, plan, note = self._plan(cand.plan)
+        if note:
+            notes.append(f"{cand.applicant.id}: {note}")
+        contribution = Contribution(
+            kind=ContributionKind.CONCESSIONARY,
+            pupil_id=cand.pupil_id,
+            academic_year=self.year,
+            concessionary_seat=seat,
+            annual_amount=self.annual,
+            amount=result.amount,
+            start_date=self.start,
+            plan=PaymentPlan(plan),
+            instalments=[
+                Instalment(number=k, due_on=i.due, amount=i.amount)
+                for k, i in enumerate(result.instalments, start=1)
+            ],
+        )
+        self.session.add(seat)
+        self.session.add(contribution)
+        return seat
+
+
+def _transaction(session: Session, work: Any) -> Any:
+    """Run `work` as one all-or-nothing transaction."""
+    try:
+        result = work()
+        session.commit()
+        return result
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _route_codes(session: Session, route_ids: Iterable[int]) -> dict[int, Route]:
+    return {
+        r.id: r for r in session.scalars(select(Route).where(Route.id.in_(sorted(set(route_ids)))))
+    }
+
+
+def allocate(
+    year: str,
+    *,
+    on: date,
+    route_ids: Iterable[int] | None = None,
+    application_ids: Iterable[int] | None = None,
+    session: Session | None = None,
+) -> SeatReport:
+    """Allocate spare seats on routes by the Appendix F register (A9), all or nothing.
+
+    Candidates per route: its pending applications (all of them, or only `application_ids`),
+    plus everyone already on its waiting list, so the list is re-ranked with the newcomers.
+    Applications already allocated, refused, withdrawn or lapsed are left alone, so running
+    it again changes nothing unless seats or applications changed.
+    """
+    s = session or db.session
+    selected = sorted(set(application_ids)) if application_ids is not None else None
+
+    def work() -> SeatReport:
+        ids = set(route_ids or ())
+        if selected is not None:
+            ids |= set(
+                s.scalars(select(CA.route_id).where(CA.id.in_(selected), CA.academic_year == year))
+            )
+        if route_ids is None and selected is None:
+            ids = set(
+                s.scalars(
+                    select(CA.route_id)
+                    .where(CA.academic_year == year, CA.status == ConcessionaryStatus.PENDING)
+                    .distinct()
+                )
+            )
+        if not ids:
+            return SeatReport(notes=[f"No pending applications for {year} to allocate."])
+        lock_routes(s, ids)
+        routes = _route_codes(s, ids)
+        spare = spare_seats(s, year, on, ids)
+        pending: ColumnElement[bool] = CA.status == ConcessionaryStatus.PENDING
+        if selected is not None:
+            pending = and_(pending, CA.id.in_(selected))
+        cands = gather_candidates(
+            s,
+            [CA.route_id.in_(sorted(ids)), or_(pending, CA.status == ConcessionaryStatus.WAITING)],
+            year,
+        )
+        return _allocate_routes(s, year, on, routes, spare, cands)
+
+    return _transaction(s, work)
+
+
+def _allocate_routes(
+    s: Session,
+    year: str,
+    on: date,
+    routes: dict[int, Route],
+    spare: dict[int, dict[str, int]],
+    cands: list[Candidate],
+) -> SeatReport:
+    by_route: dict[int, list[Candidate]] = defaultdict(list)
+    for c in cands:
+        by_route[c.route_id].append(c)
+    report = SeatReport()
+    writer: _SeatWriter | None = None
+    updates: list[dict[str, Any]] = []
+    for route_id in sorted(routes):
+        route = routes[route_id]
+        free = {k: max(spare.get(route_id, {}).get(k, 0), 0) for k in SESSION_KEYS}
+        rr = RouteReport(route.code, dict(free))
+        report.routes.append(rr)
+        group = by_route.get(route_id, [])
+        if not group:
+            continue
+        result = rules.allocate(
+            rules.AllocationRequest(
+                seats=free,
+                applicants=[c.applicant for c in group],
+                fare_paying_alternative=route.fare_paying_alternative,
+                additional_cost=route.additional_cost,
+            )
+        )
+        by_ref = {c.applicant.id: c for c in group}
+        for ref in result.allocated:
+            writer = writer or _SeatWriter(s, year, on)
+            cand = by_ref[ref]
+            writer.seat(cand, rr.notes)
+            updates.append(_status(cand, ConcessionaryStatus.ALLOCATED))
+            rr.allocated.append(ref)
+        for position, ref in enumerate(result.waitlist, start=1):
+            updates.append(_status(by_ref[ref], ConcessionaryStatus.WAITING, position=position))
+            rr.waiting.append((ref, position))
+        for refusal in result.refused:
+            reason = REFUSAL_TEXT.get(refusal.reason, refusal.reason)
+            updates.append(_status(by_ref[refusal.id], ConcessionaryStatus.REFUSED, reason=reason))
+            rr.refused.append((refusal.id, reason))
+    if updates:
+        s.flush()
+        _write_statuses(s, updates)
+    return report
+
+
+def _write_statuses(s: Session, updates: list[dict[str, Any]]) -> None:
+    """Every application's new status in one executemany UPDATE (Core, by primary key)."""
+    table = CA.__table__
+    s.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            waitlist_position=bindparam("b_position"),
+            refusal_reason=bindparam("b_reason"),
+            updated_at=bindparam("b_now"),
+        ),
+        [
+            {
+                "b_id": u["id"],
+                "b_status": u["status"],
+                "b_position": u["waitlist_position"],
+                "b_reason": u["refusal_reason"],
+                "b_now": utcnow(),
+            }
+            for u in updates
+        ],
+    )
+
+
+def _status(
+    cand: Candidate,
+    status: ConcessionaryStatus,
+    *,
+    position: int | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": cand.application_id,
+        "status": status,
+        "waitlist_position": position,
+        "refusal_reason": reason,
+    }
+
+
+def offer_next(
+    year: str, *, on: date, route_ids: Iterable[int], session: Session | None = None
+) -> SeatReport:
+    """Appendix F waiting list: a freed seat goes to the highest waiting applicant (register
+    order) whose sessions all have a spare seat; one per route per run. The offer is made by
+    allocating the seat: it stays "awaiting payment" until the first instalment is paid (B1j).
+    The rest of the list is renumbered."""
+    s = session or db.session
+
+    def work() -> SeatReport:
+        ids = sorted(set(route_ids))
+        lock_routes(s, ids)
+        routes = _route_codes(s, ids)
+        spare = spare_seats(s, year, on, ids)
+        cands = gather_candidates(
+            s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
+        )
+        by_route: dict[int, list[Candidate]] = defaultdict(list)
+        for c in cands:
+            by_route[c.route_id].append(c)
+        report = SeatReport()
+        writer: _SeatWriter | None = None
+        updates: list[dict[str, Any]] = []
+        for route_id in ids:
+            route = routes[route_id]
+            free = {k: max(spare.get(route_id, {}).get(k, 0), 0) for k in SESSION_KEYS}
+            rr = RouteReport(route.code, dict(free))
+            report.routes.append(rr)
+            group = by_route.get(route_id, [])
+            by_ref = {c.applicant.id: c for c in group}
+            ordered = [a.id for a in rules.register([c.applicant for c in group])]
+            chosen = None
+            if not (route.fare_paying_alternative or route.additional_cost):
+                chosen = next(
+                    (
+                        ref
+                        for ref in ordered
+                        if all(
+                            free[k] > 0 for k in _WANTS[Sessions(by_ref[ref].applicant.sessions)]
+                        )
+                    ),
+                    None,
+                )
+            if chosen is None:
+                rr.notes.append(
+                    "no one on the waiting list"
+                    if not group
+                    else "no waiting applicant's sessions fit the spare seats"
+                )
+                continue
+            writer = writer or _SeatWriter(s, year, on)
+            writer.seat(by_ref[chosen], rr.notes)
+            updates.append(_status(by_ref[chosen], ConcessionaryStatus.ALLOCATED))
+            rr.allocated.append(chosen)
+            rest = [ref for ref in ordered if ref != chosen]
+            for position, ref in enumerate(rest, start=1):
+                updates.append(_status(by_ref[ref], ConcessionaryStatus.WAITING, position=position))
+                rr.waiting.append((ref, position))
+        if updates:
+            s.flush()
+            _write_statuses(s, updates)
+        return report
+
+    return _transaction(s, work)
+
+
+# --------------------------------------------------------------------------- withdrawal
+
+
+def withdraw(
+    route_id: int,
+    needed: dict[str, int],
+    *,
+    year: str,
+    on: date,
+    reason: str,
+    family_told_of_appeal: bool,
+    decided_by_id: int | None,
+    session: Session | None = None,
+) -> SeatReport:
+    """Free seats for entitled children (Appendix F: concessionary seats "can be withdrawn at
+    short notice if a seat is needed for an entitled child").
+
+    Holders go lowest in the register first (project rule, `rules.withdraw`). Notice is given
+    today; the seat becomes free after the notice period from the dated policy parameters
+    (`concessionary_withdrawal_notice_days` working days). The family is refunded, per day,
+    for the operational days from the effective date (project rule, `rules.refund`).
+    """
+    s = session or db.session
+    for key in SESSION_KEYS:
+        if type(needed.get(key)) is not int or needed[key] < 0:
+            raise SeatError(f"Seats needed ({key.upper()}) must be a whole number, 0 or more.")
+    if not any(needed.values()):
+        raise SeatError("Say how many morning or afternoon seats entitled children need.")
+
+    def work() -> SeatReport:
+        lock_routes(s, [route_id])
+        route = s.get(Route, route_id)
+        if route is None:
+            raise SeatError("That route no longer exists.")
+        params = policy_for(year, s)
+        effective = rules.add_working_days(on, params.concessionary_withdrawal_notice_days)
+        seats = {
+            seat.application_id: seat
+            for seat in s.scalars(
+                select(CS)
+                .join(CA, CA.id == CS.application_id)
+                .where(
+                    CS.route_id == route_id,
+                    CS.status == SeatStatus.ACTIVE,
+                    CA.academic_year == year,
+                )
+            )
+        }
+        holders = gather_candidates(s, [CA.id.in_(sorted(seats))], year) if seats else []
+        # A holder holds the sessions of its seat (which may differ from what it asked for).
+        by_ref = {c.applicant.id: c for c in holders}
+        applicants = [
+            _with_sessions(c.applicant, seats[c.application_id].sessions) for c in holders
+        ]
+        result = rules.withdraw(rules.WithdrawalRequest(needed=needed, holders=applicants))
+        rr = RouteReport(route.code, spare_seats(s, year, on, [route_id]).get(route_id, {}))
+        rr.spare_before = {k: rr.spare_before.get(k, 0) for k in SESSION_KEYS}
+        cal = calendar_for(s, year) if result.withdrawn else None
+        contributions = _contributions_by_seat(
+            s, [seats[by_ref[r].application_id].id for r in result.withdrawn]
+        )
+        for ref in result.withdrawn:
+            seat = seats[by_ref[ref].application_id]
+            contrib = contributions.get(seat.id)
+            refund_due = Decimal("0.00")
+            if contrib is not None and cal is not None:
+                paid = _paid_net(s, contrib.id)
+                refund_due = rules.refund(
+                    contrib.annual_amount, paid, effective, cal.terms, cal.closures
+                )
+            withdrawal = Withdrawal(
+                kind=WithdrawalKind.CONCESSIONARY_SEAT,
+                concessionary_seat_id=seat.id,
+                clause="Appendix F",
+                reason=reason,
+                notice_on=on,
+                effective_on=effective,
+                refund_amount=refund_due,
+                family_told_of_appeal=family_told_of_appeal,
+                decided_by_id=decided_by_id,
+            )
+            s.add(withdrawal)
+            s.flush()  # the refund names the withdrawal it comes from
+            if refund_due > 0 and contrib is not None:
+                s.add(
+                    Refund(
+                        contribution_id=contrib.id,
+                        withdrawal_id=withdrawal.id,
+                        amount=refund_due,
+                        reason=(
+                            f"Appendix F: seat withdrawn from {effective:%d %B %Y} for an "
+                            "entitled child; refund for the days not travelled"
+                        ),
+                        due_on=effective,
+                    )
+                )
+            seat.status = SeatStatus.WITHDRAWN
+            # The seat is held until the effective date, then free (never before it started).
+            seat.end_date = max(effective, seat.start_date)
+            rr.withdrawn.append(ref)
+            rr.notes.append(
+                f"{ref}: notice {on:%d %b %Y}, effective {effective:%d %b %Y}, refund £{refund_due}"
+            )
+        s.flush()
+        if result.withdrawn:
+            s.execute(
+                update(CA)
+                .where(CA.id.in_([by_ref[r].application_id for r in result.withdrawn]))
+                .values(status=ConcessionaryStatus.WITHDRAWN, waitlist_position=None)
+            )
+        unmet = {k: v for k, v in result.unmet.items() if v}
+        if unmet:
+            rr.notes.append(
+                "not enough concessionary seats to free: still needed "
+                + ", ".join(f"{k.upper()} {v}" for k, v in unmet.items())
+            )
+        return SeatReport(routes=[rr])
+
+    return _transaction(s, work)
+
+
+def _fits(free: dict[str, int], sessions: str) -> bool:
+    return all(free[k] > 0 for k in _WANTS[Sessions(str(sessions))])
+
+
+def _with_sessions(a: rules.Applicant, sessions: Sessions) -> rules.Applicant:
+    from dataclasses import replace
+
+    return replace(a, sessions=rules.Sessions(sessions.value))
+
+
+def _contributions_by_seat(s: Session, seat_ids: list[int]) -> dict[int, Contribution]:
+    if not seat_ids:
+        return {}
+    return {
+        c.concessionary_seat_id: c
+        for c in s.scalars(
+            select(Contribution).where(Contribution.concessionary_seat_id.in_(seat_ids))
+        )
+        if c.concessionary_seat_id is not None
+    }
+
+
+def _paid_net(s: Session, contribution_id: int) -> Decimal:
+    paid = s.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.contribution_id == contribution_id
+        )
+    )
+    refunded = s.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.contribution_id == contribution_id
+        )
+    )
+    return Decimal(paid) - Decimal(refunded)
+
+
+# --------------------------------------------------------------------------- year end
+
+
+def lapse(year: str, *, on: date, session: Session | None = None) -> dict[str, int]:
+    """Year end (Appendix F: "Re-application must be made annually"): every active seat of a
+    finished year lapses, and so does every application still allocated, pending or waiting.
+    Refused and withdrawn ones keep their outcome. Running it twice changes nothing more."""
+    s = session or db.session
+    row = s.scalar(select(AcademicYear).where(AcademicYear.label == year))
+    if row is None:
+        raise SeatError(f"There is no academic year {year}.")
+    if on <= row.ends:
+        raise SeatError(
+            f"{year} has not finished (it ends {row.ends:%d %B %Y}); seats lapse only after "
+            "the end of the academic year (Appendix F)."
+        )
+
+    def work() -> dict[str, int]:
+        in_year = select(CA.id).where(CA.academic_year == year).scalar_subquery()
+        seats = s.execute(
+            update(CS)
+            .where(CS.status == SeatStatus.ACTIVE, CS.application_id.in_(in_year))
+            .values(status=SeatStatus.LAPSED)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        apps = s.execute(
+            update(CA)
+            .where(
+                CA.academic_year == year,
+                CA.status.in_(
+                    [
+                        ConcessionaryStatus.ALLOCATED,
+                        ConcessionaryStatus.PENDING,
+                        ConcessionaryStatus.WAITING,
+                    ]
+                ),
+            )
+            .values(status=ConcessionaryStatus.LAPSED, waitlist_position=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return {"seats": seats, "applications": apps}
+
+    return _transaction(s, work)
+
+
+def years_of_routes(session: Session, route_ids: Iterable[int]) -> list[str]:
+    """Academic years with pending or waiting applications on these routes (for the actions)."""
+    return list(
+        session.scalars(
+            select(CA.academic_year)
+            .where(
+                CA.route_id.in_(sorted(set(route_ids))),
+                CA.status.in_([ConcessionaryStatus.PENDING, ConcessionaryStatus.WAITING]),
+            )
+            .distinct()
+            .order_by(CA.academic_year)
+        )
+    )

@@ -1,0 +1,408 @@
+"""Concessionary seats from the database: spare seats, allocation, offers, withdrawal, lapse.
+
+Clause references: A9 and Appendix F (spare seats, register, withdrawal), B1j (instalments).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+import rules
+from models import (
+    ConcessionaryApplication,
+    ConcessionarySeat,
+    Contribution,
+    EligibilityDecision,
+    Instalment,
+    Refund,
+    Withdrawal,
+    db,
+)
+from models.enums import ConcessionaryStatus, Outcome, PaymentPlan, SeatStatus, Sessions
+from services import seats
+from services.contributions import record_payment
+from tests import factories as f
+
+YEAR = "2024/25"
+SUMMER = date(2024, 8, 20)  # allocation before the year: seats start on the first day of travel
+
+
+def entitled(route, sessions=Sessions.BOTH, outcome=Outcome.ELIGIBLE, superseded=False):  # type: ignore[no-untyped-def]
+    """An entitled pupil carried on `route` (a current eligible decision)."""
+    school = f.school()
+    app = f.transport_application(
+        f.pupil(), school, route_id=route.id, route_sessions=sessions, distance_m=6000
+    )
+    now = datetime(2024, 7, 1, tzinfo=UTC)
+    db.session.add(
+        EligibilityDecision(
+            application_id=app.id,
+            outcome=outcome,
+            basis="A3",
+            clauses=["A3"],
+            charge=None,
+            valid_until=None,
+            review_date=None,
+            reasons=[],
+            facts={},
+            facts_hash="x",
+            parameters_year=YEAR,
+            decided_at=now,
+            superseded_at=now if superseded else None,
+        )
+    )
+    db.session.flush()
+    return app
+
+
+def held_seat(route, school, sessions, status=SeatStatus.ACTIVE, end=date(2025, 8, 31)):  # type: ignore[no-untyped-def]
+    app = f.concessionary_application(
+        f.pupil(), school, route, sessions=sessions, status=ConcessionaryStatus.ALLOCATED
+    )
+    seat = ConcessionarySeat(
+        application_id=app.id,
+        route_id=route.id,
+        sessions=sessions,
+        start_date=date(2024, 9, 4),
+        end_date=end,
+        status=status,
+    )
+    db.session.add(seat)
+    db.session.flush()
+    return seat
+
+
+@pytest.fixture
+def year(app_ctx):  # type: ignore[no-untyped-def]
+    f.academic_year()
+    f.contribution_setting()
+    db.session.commit()
+
+
+def test_spare_seats_subtract_entitled_concessionary_and_withdrawn_not_yet_effective_appendix_f(
+    year,
+) -> None:
+    school = f.school()
+    route = f.route([school], seats=10)
+    entitled(route, Sessions.BOTH)
+    entitled(route, Sessions.AM)
+    entitled(route, Sessions.BOTH, outcome=Outcome.NOT_ELIGIBLE)  # not carried
+    entitled(route, Sessions.BOTH, superseded=True)  # an old decision does not count
+    held_seat(route, school, Sessions.AM)
+    held_seat(route, school, Sessions.PM)
+    # Withdrawn with effective date 10 Oct: still held before it, free from it.
+    held_seat(route, school, Sessions.BOTH, SeatStatus.WITHDRAWN, end=date(2024, 10, 10))
+    held_seat(route, school, Sessions.BOTH, SeatStatus.LAPSED)
+    other = f.route([school], seats=5, runs_pm=False)
+    db.session.commit()
+
+    before = seats.spare_seats(db.session, YEAR, date(2024, 10, 9))
+    assert before[route.id] == {"am": 10 - 2 - 1 - 1, "pm": 10 - 1 - 1 - 1}
+    assert before[other.id] == {"am": 5, "pm": 0}  # no afternoon run, no afternoon seats
+    on_effective = seats.spare_seats(db.session, YEAR, date(2024, 10, 10))
+    assert on_effective[route.id] == {"am": 7, "pm": 8}
+
+
+def _register_scenario(seat_count: int = 4):  # type: ignore[no-untyped-def]
+    """Six applicants, one per tier that separates them (Appendix F), one entitled pupil."""
+    school = f.school(easting=497000, northing=371000)
+    f.school(easting=500100, northing=375000)  # nearer to the default home than `school`
+    dta_parish = f.parish()
+    f.dta(school, parishes=[dta_parish])
+    route = f.route([school], seats=seat_count)
+    entitled(route)
+    near = {"parish_id": dta_parish.id, "easting": 498000, "northing": 372000}
+    far = {"parish_id": dta_parish.id, "easting": 510000, "northing": 390000}
+    people = {
+        "out_of_county": f.pupil(lives_in_county=False, **far),
+        "am_only": f.pupil(**far),
+        "not_designated": f.pupil(),  # home nearer another school, not in the DTA
+        "exam_year11": f.pupil(date_of_birth=date(2009, 3, 1), **near),
+        "far": f.pupil(**far),
+        "near": f.pupil(**near),
+    }
+    apps = {}
+    for name, pupil in people.items():
+        apps[name] = f.concessionary_application(
+            pupil,
+            school,
+            route,
+            sessions=Sessions.AM if name == "am_only" else Sessions.BOTH,
+            payment_plan=PaymentPlan.THREE,
+        )
+    db.session.commit()
+    return route, apps
+
+
+def _status(app_id: int) -> tuple[ConcessionaryStatus, int | None]:
+    row = db.session.get(ConcessionaryApplication, app_id)
+    db.session.refresh(row)
+    return row.status, row.waitlist_position
+
+
+def test_allocate_honours_the_six_tier_register_and_ranks_the_waiting_list_appendix_f(
+    year,
+) -> None:
+    route, apps = _register_scenario(seat_count=4)  # 1 entitled + 3 spare
+
+    report = seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert report.allocated == 3
+    assert [ref for ref, _ in report.routes[0].waiting] == [
+        apps["not_designated"].reference,
+        apps["am_only"].reference,
+        apps["out_of_county"].reference,
+    ]
+    assert _status(apps["exam_year11"].id) == (ConcessionaryStatus.ALLOCATED, None)
+    assert _status(apps["far"].id) == (ConcessionaryStatus.ALLOCATED, None)
+    assert _status(apps["near"].id) == (ConcessionaryStatus.ALLOCATED, None)
+    assert _status(apps["not_designated"].id) == (ConcessionaryStatus.WAITING, 1)
+    assert _status(apps["am_only"].id) == (ConcessionaryStatus.WAITING, 2)
+    assert _status(apps["out_of_county"].id) == (ConcessionaryStatus.WAITING, 3)
+    # The vehicle is now full in both sessions.
+    assert seats.spare_seats(db.session, YEAR, SUMMER)[route.id] == {"am": 0, "pm": 0}
+    seat_rows = db.session.scalars(select(ConcessionarySeat)).all()
+    assert {(s.start_date, s.end_date) for s in seat_rows} == {
+        (date(2024, 9, 4), date(2025, 8, 31))  # first day of travel to the end of the year
+    }
+
+
+def test_a_lower_applicant_takes_a_morning_seat_a_higher_one_cannot_use_appendix_f(year) -> None:
+    school = f.school()
+    route = f.route([school], seats=2)
+    entitled(route, Sessions.PM)  # one afternoon seat left, two morning seats
+    both = f.concessionary_application(f.pupil(), school, route, sessions=Sessions.BOTH)
+    both2 = f.concessionary_application(f.pupil(), school, route, sessions=Sessions.BOTH)
+    am = f.concessionary_application(f.pupil(), school, route, sessions=Sessions.AM)
+    db.session.commit()
+
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    statuses = {a.reference: _status(a.id)[0] for a in (both, both2, am)}
+    assert statuses[am.reference] == ConcessionaryStatus.ALLOCATED
+    assert sorted(statuses.values()).count(ConcessionaryStatus.ALLOCATED) == 2
+
+
+def test_a_fare_paying_alternative_refuses_every_applicant_with_the_reason_appendix_f(
+    year,
+) -> None:
+    school = f.school()
+    route = f.route([school], seats=40, fare_paying_alternative=True)
+    a = f.concessionary_application(f.pupil(), school, route)
+    db.session.commit()
+
+    report = seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert report.refused == 1 and report.allocated == 0
+    row = db.session.get(ConcessionaryApplication, a.id)
+    assert row.status == ConcessionaryStatus.REFUSED
+    assert "fare-paying" in row.refusal_reason and "Appendix F" in row.refusal_reason
+    assert db.session.scalar(select(func.count()).select_from(ConcessionarySeat)) == 0
+
+
+def test_each_allocated_family_gets_a_contribution_whose_instalments_sum_exactly_b1j(
+    year,
+) -> None:
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    contributions = db.session.scalars(select(Contribution)).all()
+    assert len(contributions) == 3
+    expected = rules.contribution(
+        Decimal("456.00"),
+        date(2024, 9, 4),
+        "3",
+        [(t[1], t[2]) for t in f.TERMS],
+        [c[0] for c in f.CLOSURES],
+    )
+    for c in contributions:
+        assert c.plan == PaymentPlan.THREE
+        assert c.amount == Decimal("456.00")  # a whole year: 190 of 190 days
+        assert [(i.due_on, i.amount) for i in c.instalments] == [
+            (i.due, i.amount) for i in expected.instalments
+        ]
+        assert sum(i.amount for i in c.instalments) == c.amount
+
+
+def test_a_mid_year_allocation_is_pro_rata_on_the_operational_days_left_a9(year) -> None:
+    school = f.school()
+    route = f.route([school], seats=5)
+    a = f.concessionary_application(f.pupil(), school, route, payment_plan=PaymentPlan.SIX)
+    db.session.commit()
+
+    seats.allocate(YEAR, on=date(2025, 1, 13), route_ids=[route.id])
+
+    contribution = db.session.scalar(select(Contribution))
+    days = rules.operational_days([(t[1], t[2]) for t in f.TERMS], [c[0] for c in f.CLOSURES])
+    left = len([d for d in days if d >= date(2025, 1, 13)])
+    expected = (Decimal("456.00") * left / len(days)).quantize(Decimal("0.01"))
+    assert contribution.amount == expected < Decimal("456.00")  # A9: the days remaining
+    assert contribution.start_date == date(2025, 1, 13)
+    assert sum(i.amount for i in contribution.instalments) == expected
+    assert len(contribution.instalments) == 6
+    assert contribution.instalments[0].due_on == date(2025, 1, 13)  # before travel (B1j)
+    assert db.session.get(ConcessionaryApplication, a.id).status == ConcessionaryStatus.ALLOCATED
+
+
+def test_re_running_allocation_changes_nothing_and_keeps_the_waiting_list(year) -> None:
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    before = {a.id: _status(a.id) for a in apps.values()}
+
+    again = seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert again.allocated == 0
+    assert {a.id: _status(a.id) for a in apps.values()} == before
+    assert db.session.scalar(select(func.count()).select_from(ConcessionarySeat)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Contribution)) == 3
+
+
+def test_allocation_is_all_or_nothing_when_the_year_has_no_charge_set(app_ctx) -> None:
+    f.academic_year()  # but no contribution setting
+    school = f.school()
+    route = f.route([school], seats=5)
+    a = f.concessionary_application(f.pupil(), school, route)
+    db.session.commit()
+
+    with pytest.raises(seats.SeatError, match="contribution setting"):
+        seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert db.session.get(ConcessionaryApplication, a.id).status == ConcessionaryStatus.PENDING
+    assert db.session.scalar(select(func.count()).select_from(ConcessionarySeat)) == 0
+
+
+def test_allocating_selected_applications_leaves_the_others_pending(year) -> None:
+    school = f.school()
+    route = f.route([school], seats=5)
+    chosen = f.concessionary_application(f.pupil(), school, route)
+    other = f.concessionary_application(f.pupil(), school, route)
+    db.session.commit()
+
+    seats.allocate(YEAR, on=SUMMER, application_ids=[chosen.id])
+
+    assert _status(chosen.id)[0] == ConcessionaryStatus.ALLOCATED
+    assert _status(other.id)[0] == ConcessionaryStatus.PENDING
+
+
+def test_offer_next_gives_a_freed_seat_to_the_highest_waiting_applicant_whose_sessions_fit(
+    year,
+) -> None:
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    # An entitled pupil's afternoon journey ends: one afternoon seat frees up. The top of
+    # the waiting list wants both sessions, so the seat cannot go to them; nor to the
+    # morning-only applicant; it stays free.
+    ta = db.session.scalar(select(EligibilityDecision))
+    ta.application.route_sessions = Sessions.AM
+    db.session.commit()
+
+    report = seats.offer_next(YEAR, on=SUMMER, route_ids=[route.id])
+    assert report.allocated == 0
+    assert "fit" in report.routes[0].line()
+
+    # Now the morning frees too: the highest waiting (both sessions) gets it.
+    ta.application.route_id = None
+    db.session.commit()
+    report = seats.offer_next(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert report.routes[0].allocated == [apps["not_designated"].reference]
+    assert _status(apps["not_designated"].id) == (ConcessionaryStatus.ALLOCATED, None)
+    assert _status(apps["am_only"].id) == (ConcessionaryStatus.WAITING, 1)
+    assert _status(apps["out_of_county"].id) == (ConcessionaryStatus.WAITING, 2)
+
+
+def test_withdraw_takes_the_lowest_in_the_register_first_with_notice_and_refund_appendix_f(
+    year, users
+) -> None:
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    lowest = apps["near"]  # allocated, but lowest of the three holders in the register
+    contribution = db.session.scalar(
+        select(Contribution)
+        .join(ConcessionarySeat)
+        .where(ConcessionarySeat.application_id == lowest.id)
+    )
+    first = contribution.instalments[0]
+    record_payment(first.id, first.amount, received_on=date(2024, 9, 1), method="card")
+    notice = date(2024, 10, 1)
+
+    report = seats.withdraw(
+        route.id,
+        {"am": 1, "pm": 0},
+        year=YEAR,
+        on=notice,
+        reason="Seat needed for an entitled child moving into the area",
+        family_told_of_appeal=True,
+        decided_by_id=users["officer"],
+    )
+
+    assert report.routes[0].withdrawn == [lowest.reference]
+    params = seats.policy_for(YEAR)
+    effective = rules.add_working_days(notice, params.concessionary_withdrawal_notice_days)
+    w = db.session.scalar(select(Withdrawal))
+    assert (w.clause, w.notice_on, w.effective_on) == ("Appendix F", notice, effective)
+    assert w.family_told_of_appeal and w.decided_by_id == users["officer"]
+    expected_refund = rules.refund(
+        Decimal("456.00"),
+        first.amount,
+        effective,
+        [(t[1], t[2]) for t in f.TERMS],
+        [c[0] for c in f.CLOSURES],
+    )
+    assert w.refund_amount == expected_refund > 0
+    refund = db.session.scalar(select(Refund))
+    assert refund.amount == expected_refund and refund.contribution_id == contribution.id
+    seat = db.session.get(ConcessionarySeat, w.concessionary_seat_id)
+    assert (seat.status, seat.end_date) == (SeatStatus.WITHDRAWN, effective)
+    assert _status(lowest.id)[0] == ConcessionaryStatus.WITHDRAWN
+    # The seat stays held until the effective date, then is free.
+    assert seats.spare_seats(db.session, YEAR, notice)[route.id]["am"] == 0
+    assert seats.spare_seats(db.session, YEAR, effective)[route.id]["am"] == 1
+
+
+def test_withdraw_reports_what_the_holders_cannot_free(year, users) -> None:
+    school = f.school()
+    route = f.route([school], seats=3)
+    f.concessionary_application(f.pupil(), school, route)
+    db.session.commit()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    report = seats.withdraw(
+        route.id,
+        {"am": 2, "pm": 0},
+        year=YEAR,
+        on=date(2024, 10, 1),
+        reason="entitled children",
+        family_told_of_appeal=True,
+        decided_by_id=users["officer"],
+    )
+    assert report.withdrawn == 1
+    assert "still needed AM 1" in report.routes[0].line()
+    # No payment was made, so no refund row.
+    assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
+
+
+def test_year_end_lapses_seats_and_applications_of_a_finished_year_appendix_f(year) -> None:
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    with pytest.raises(seats.SeatError, match="has not finished"):
+        seats.lapse(YEAR, on=date(2025, 8, 31))
+
+    counts = seats.lapse(YEAR, on=date(2025, 9, 1))
+
+    assert counts == {"seats": 3, "applications": 6}
+    assert set(db.session.scalars(select(ConcessionarySeat.status))) == {SeatStatus.LAPSED}
+    assert {_status(a.id) for a in apps.values()} == {(ConcessionaryStatus.LAPSED, None)}
+    assert seats.lapse(YEAR, on=date(2025, 9, 1)) == {"seats": 0, "applications": 0}
+
+
+def test_instalment_rows_are_numbered_from_one(year) -> None:
+    route, _ = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    numbers = sorted(set(db.session.scalars(select(Instalment.number))))
+    assert numbers == [1, 2, 3]
