@@ -26,7 +26,9 @@ WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
 
 def user_has(roles: Iterable[Role]) -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role(*roles))
+    """No roles named means nobody (not even a supervisor): an empty tuple closes a door."""
+    wanted = tuple(roles)
+    return bool(wanted and current_user.is_authenticated and current_user.has_role(*wanted))
 
 
 class SecuredIndexView(AdminIndexView):
@@ -97,20 +99,24 @@ class AppModelView(ModelView):
             abort(403)
         if name == "export" and not user_has(self.export_roles or self.read_roles):
             abort(403)
-        if name == "action_view" and request.method == "POST":
-            action = request.form.get("action", "")
-            if action == "delete" and not self.can_delete:
-                abort(403)
-            if action in self.action_roles and not user_has(self.action_roles[action]):
-                abort(403)
+        if (
+            name == "action_view"
+            and request.method == "POST"
+            and not self.is_action_allowed(request.form.get("action", ""))
+        ):
+            abort(403)
         return None
+
+    def roles_for_action(self, name: str) -> tuple[Role, ...]:
+        """An action not named in action_roles needs write_roles: it changes data too."""
+        if name in self.action_roles:
+            return self.action_roles[name]
+        return self.write_roles
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
-        if name in self.action_roles:
-            return user_has(self.action_roles[name])
-        return super().is_action_allowed(name)
+        return user_has(self.roles_for_action(name)) and super().is_action_allowed(name)
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """A refused delete or a clash with a unique key is a message, never a 500."""
@@ -137,3 +143,40 @@ def integrity_message(exc: IntegrityError) -> str:
     return (
         "The change could not be saved because it conflicts with other records. Nothing was saved."
     )
+
+
+class AcademicYearChoiceMixin:
+    """Offer the academic-year label columns (foreign keys to academic_year.label) as a list.
+
+    A typed label would only fail at the database; a choice of existing years cannot be wrong.
+    """
+
+    year_fields: tuple[str, ...] = ("academic_year",)
+
+    def scaffold_form(self):  # type: ignore[no-untyped-def]
+        from wtforms import SelectField
+
+        form_class = super().scaffold_form()  # type: ignore[misc]
+        for name in self.year_fields:
+            setattr(form_class, name, SelectField("Academic year", choices=[]))
+        return form_class
+
+    def _with_year_choices(self, form):  # type: ignore[no-untyped-def]
+        from sqlalchemy import select
+
+        from models import AcademicYear
+
+        labels = db.session.scalars(
+            select(AcademicYear.label).order_by(AcademicYear.starts.desc())
+        ).all()
+        for name in self.year_fields:
+            field = getattr(form, name, None)
+            if field is not None:
+                field.choices = [(label, label) for label in labels]
+        return form
+
+    def create_form(self, obj=None):  # type: ignore[no-untyped-def]
+        return self._with_year_choices(super().create_form(obj))  # type: ignore[misc]
+
+    def edit_form(self, obj=None):  # type: ignore[no-untyped-def]
+        return self._with_year_choices(super().edit_form(obj))  # type: ignore[misc]

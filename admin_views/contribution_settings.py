@@ -1,14 +1,72 @@
-"""Contribution settings: the screen for ContributionSetting."""
+"""Contribution settings per academic year (supervisors): A7 post-16, A9 concessionary, B1j.
+
+A year's row is copied forward to start the next; copying only inserts next year's row, so
+contributions already calculated (which store their own amounts) never change.
+"""
 
 from __future__ import annotations
 
-from models import ContributionSetting
+from decimal import Decimal
+from typing import Any
 
-from .base import SUPERVISORS, AppModelView
+from flask import flash
+from flask_admin.actions import action
+from wtforms import ValidationError
+
+from models import ContributionSetting, db
+from services.settings import copy_forward
+
+from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
 
 
-class ContributionSettingView(AppModelView):
+class ContributionSettingView(AcademicYearChoiceMixin, AppModelView):
+    read_roles = STAFF
     write_roles = SUPERVISORS
+    action_roles = {"copy_forward": SUPERVISORS}
+
+    column_list = (
+        "academic_year",
+        "post16_contribution",
+        "concessionary_annual_charge",
+        "offers_full",
+        "offers_three",
+        "offers_six",
+    )
+    column_default_sort = ("academic_year", True)
+    column_searchable_list = ("academic_year",)
+    form_columns = column_list
+    column_labels = {
+        "post16_contribution": "Post-16 contribution (A7)",
+        "concessionary_annual_charge": "Concessionary seat annual charge (A9, Appendix F)",
+        "offers_full": "Offer payment in full (B1j)",
+        "offers_three": "Offer three instalments (B1j)",
+        "offers_six": "Offer six instalments (B1j)",
+    }
+
+    def on_model_change(self, form: Any, model: ContributionSetting, is_created: bool) -> None:
+        for name in ("post16_contribution", "concessionary_annual_charge"):
+            value = getattr(model, name)
+            if value is None or Decimal(value) < 0:
+                raise ValidationError(f"{self.column_labels[name]} must be £0.00 or more.")
+        if not (model.offers_full or model.offers_three or model.offers_six):
+            raise ValidationError("Offer at least one way to pay (B1j).")
+
+    @action(
+        "copy_forward",
+        "Copy forward to next year",
+        "Create next year's settings from the selected year's? Existing rows are not changed.",
+    )
+    def action_copy_forward(self, ids: list[str]) -> None:
+        try:
+            created, skipped = copy_forward(db.session, ContributionSetting, map(int, ids))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if created:
+            flash(f"Created contribution settings for {', '.join(created)}.", "success")
+        if skipped:
+            flash(f"{', '.join(skipped)} already had settings; they were not changed.", "warning")
 
 
 VIEW = (ContributionSettingView, ContributionSetting, "Contribution settings", "Settings")

@@ -1,14 +1,100 @@
-"""Policy parameters: the screen for PolicyParameterSet."""
+"""Dated policy parameters per academic year (supervisors): the figures the rules module reads.
+
+Each year is its own row; a decision stores its facts and the parameters' year, so editing next
+year's figures never changes a stored past decision. Saving is validated by the rules module's
+own ``PolicyParameters`` (the same checks the rules apply when they read the row).
+"""
 
 from __future__ import annotations
 
-from models import PolicyParameterSet
+import dataclasses
+from typing import Any
 
-from .base import SUPERVISORS, AppModelView
+from flask import flash
+from flask_admin.actions import action
+from wtforms import ValidationError
+
+from models import PolicyParameterSet, db
+from rules.errors import RulesError
+from rules.parameters import PolicyParameters, parameters_for
+from services.settings import copy_forward
+
+from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
+
+FIELDS = tuple(
+    attr.key
+    for attr in PolicyParameterSet.__mapper__.column_attrs
+    if attr.key not in {"id", "created_at", "updated_at"}
+)
 
 
-class PolicyParameterSetView(AppModelView):
+def validate_parameters(model: PolicyParameterSet) -> None:
+    """Raise a form error naming the field if the rules module would refuse these figures.
+
+    Figures the table does not hold yet (e.g. the Appendix C working days) come from the
+    dated defaults for the year, so the check is the one the rules will apply.
+    """
+    try:
+        base = parameters_for(model.academic_year)
+        values = dataclasses.asdict(base)
+        values.update({name: getattr(model, name) for name in FIELDS})
+        PolicyParameters.from_mapping(values)
+    except RulesError as error:
+        raise ValidationError(str(error)) from error
+    except TypeError as error:
+        raise ValidationError(f"Every figure is required: {error}") from error
+
+
+class PolicyParameterSetView(AcademicYearChoiceMixin, AppModelView):
+    read_roles = STAFF
     write_roles = SUPERVISORS
+    action_roles = {"copy_forward": SUPERVISORS}
+
+    column_list = (
+        "academic_year",
+        "primary_walking_distance_m",
+        "secondary_walking_distance_m",
+        "low_income_upper_m",
+        "religion_or_belief_upper_m",
+        "operational_days_expected",
+    )
+    column_default_sort = ("academic_year", True)
+    column_searchable_list = ("academic_year",)
+    form_columns = FIELDS
+    column_descriptions = {
+        "primary_walking_distance_m": "A2, A3: 2 miles = 3218 m",
+        "secondary_walking_distance_m": "A2, A3, A7: 3 miles = 4827 m",
+        "low_income_upper_m": "A5: 6 miles = 9656 m",
+        "religion_or_belief_upper_m": "A6: 15 miles = 24140 m",
+        "low_income_rank_limit": "A5a: one of the nearest three suitable schools",
+        "post16_max_age": "A7b: under 19 on 1 September",
+        "send_max_age": "A8a: to 25",
+        "full_time_min_hours": "A7b: 12.5 hours of taught study a week",
+        "concessionary_withdrawal_notice_days": "Appendix F 'short notice' (working days)",
+        "error_withdrawal_notice_terms": "A15: one term",
+        "unsuitable_route_notice_days": "A12a 'reasonable notice' (working days)",
+        "operational_days_expected": "Appendix H: 190",
+    }
+
+    def on_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
+        validate_parameters(model)
+
+    @action(
+        "copy_forward",
+        "Copy forward to next year",
+        "Create next year's parameters from the selected year's? Existing rows are not changed.",
+    )
+    def action_copy_forward(self, ids: list[str]) -> None:
+        try:
+            created, skipped = copy_forward(db.session, PolicyParameterSet, map(int, ids))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if created:
+            flash(f"Created policy parameters for {', '.join(created)}.", "success")
+        if skipped:
+            flash(f"{', '.join(skipped)} already had parameters; they were not changed.", "warning")
 
 
 VIEW = (PolicyParameterSetView, PolicyParameterSet, "Policy parameters", "Settings")

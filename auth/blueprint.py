@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -13,10 +22,14 @@ from wtforms.validators import DataRequired, Length
 
 from models import User, db
 
-from .passwords import verify_password
+from .passwords import hash_password, verify_password
 
+# Defaults; LOGIN_MAX_FAILURES and LOGIN_LOCKOUT_MINUTES in the app config override them.
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
+# Verified against when the username is unknown, so a wrong username takes as long as a wrong
+# password and response times do not reveal which accounts exist.
+_DUMMY_HASH = hash_password("not a real password: timing equaliser")
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
@@ -38,9 +51,22 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: an open redirect would let a phishing link borrow our sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 for ch in target)
+    ):
         return target
     return url_for("admin.index")
+
+
+def _limits() -> tuple[int, timedelta]:
+    config = current_app.config
+    failures = int(config.get("LOGIN_MAX_FAILURES", MAX_FAILED_SIGN_INS))
+    minutes = config.get("LOGIN_LOCKOUT_MINUTES")
+    return failures, (timedelta(minutes=int(minutes)) if minutes is not None else LOCKOUT)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,11 +80,14 @@ def login():  # type: ignore[no-untyped-def]
         locked = (
             user is not None and user.locked_until is not None and _aware(user.locked_until) > now
         )
+        password = form.password.data or ""
+        if user is None:
+            verify_password(_DUMMY_HASH, password)
         if (
             user is not None
             and user.active
             and not locked
-            and verify_password(user.password_hash, form.password.data or "")
+            and verify_password(user.password_hash, password)
         ):
             user.failed_logins = 0
             user.locked_until = None
@@ -69,9 +98,10 @@ def login():  # type: ignore[no-untyped-def]
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         if user is not None and not locked:
+            max_failures, lockout = _limits()
             user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_SIGN_INS:
-                user.locked_until = now + LOCKOUT
+            if user.failed_logins >= max_failures:
+                user.locked_until = now + lockout
                 user.failed_logins = 0
             db.session.commit()
         # One message for every failure, so the page does not reveal which usernames exist.

@@ -82,15 +82,22 @@ def set_security_headers(response: Response) -> Response:
 
 
 MESSAGES = {
-    400: ("The request could not be used", "The form was incomplete or had expired. "
-          "Go back, reload the page and try again."),
-    403: ("Not allowed", "Your role does not allow this. Nothing was changed. "
-          "Ask a supervisor if you need access."),
+    400: (
+        "The request could not be used",
+        "The form was incomplete or had expired. Go back, reload the page and try again.",
+    ),
+    403: (
+        "Not allowed",
+        "Your role does not allow this. Nothing was changed. Ask a supervisor if you need access.",
+    ),
     404: ("Not found", "There is nothing at this address. It may have been deleted."),
     405: ("Not allowed", "This address cannot be used that way."),
     413: ("Too large", "The upload is too large."),
-    500: ("Something went wrong", "The change was not saved. The error has been logged; "
-          "please try again, and tell the system owner if it happens again."),
+    500: (
+        "Something went wrong",
+        "The change was not saved. The error has been logged; "
+        "please try again, and tell the system owner if it happens again.",
+    ),
 }
 
 

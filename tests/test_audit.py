@@ -93,9 +93,7 @@ def test_set_based_statements_write_one_summary_row_each(app_ctx: Flask) -> None
     b = factories.school(name="B")
     db.session.commit()
     with acting_user("bulk-service"):
-        db.session.execute(
-            update(School).where(School.id.in_([a.id, b.id])).values(name="Renamed")
-        )
+        db.session.execute(update(School).where(School.id.in_([a.id, b.id])).values(name="Renamed"))
         db.session.execute(
             insert(School),
             [
@@ -138,8 +136,10 @@ def test_the_database_refuses_update_and_delete_on_audit_log(app_ctx: Flask) -> 
     factories.school()
     db.session.commit()
     for statement in ("UPDATE audit_log SET username = 'forged'", "DELETE FROM audit_log"):
-        with db.engine.connect() as conn, pytest.raises((IntegrityError, OperationalError,
-                                                         DBAPIError)) as caught:
+        with (
+            db.engine.connect() as conn,
+            pytest.raises((IntegrityError, OperationalError, DBAPIError)) as caught,
+        ):
             conn.execute(text(statement))
         assert "append-only" in str(caught.value)
     assert {r.username for r in trail()} == {"system"}
