@@ -34,6 +34,8 @@ from . import (
     withdrawals,
 )
 from .base import SecuredIndexView
+from .imports import PAGE as IMPORTS_PAGE
+from .reports import PAGE as REPORTS_PAGE
 
 MODULES = (
     schools,
@@ -60,6 +62,8 @@ MODULES = (
     users,
     audit,
 )
+# Plain pages (not one model's list): (BaseView class, menu name, category, endpoint).
+PAGES = (IMPORTS_PAGE, REPORTS_PAGE)
 CATEGORIES = (
     "Reference data",
     "Casework",
@@ -87,4 +91,6 @@ def init_admin(app: Flask) -> Admin:
     for module in MODULES:
         view_cls, model, name, category = module.VIEW
         admin.add_view(view_cls(model, name=name, category=category, endpoint=model.__tablename__))
+    for page_cls, page_name, page_category, endpoint in PAGES:
+        admin.add_view(page_cls(name=page_name, category=page_category, endpoint=endpoint))
     return admin

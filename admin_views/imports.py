@@ -1,0 +1,150 @@
+"""Upload pages for the imports: check and preview first, then an explicit "Import".
+
+The preview step stores the uploaded bytes in the instance folder under a random token and
+shows the report and the changes the file would make; the confirm step takes only the token,
+re-reads the stored file on the server and runs the import again, checking everything afresh
+(the database may have changed in between). Nothing the browser sends back but the token and
+the CSRF field is trusted. Assistants and up (server-side check on every endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+
+from imports import applications as applications_import
+from imports import areas as areas_import
+from imports.report import ImportReport
+
+from .base import ASSISTANTS, user_has
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+MAX_AGE_SECONDS = 24 * 3600
+
+KINDS: dict[str, str] = {
+    "schools": "Schools (GIAS establishment CSV)",
+    "areas": "Parishes, postcodes and DTAs (CSV or XLSX)",
+    "applications": "Pupils and applications (CSV or XLSX)",
+}
+
+
+def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) -> ImportReport:
+    if kind == "schools":
+        from imports.gias import import_schools
+
+        return import_schools(data, filename, la, commit=commit)
+    if kind == "areas":
+        return areas_import.import_areas(data, filename, commit=commit)
+    return applications_import.import_applications(data, filename, commit=commit)
+
+
+def _store() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tidy(store: Path) -> None:
+    """Uploads never confirmed are removed after a day: they hold children's details."""
+    cutoff = time.time() - MAX_AGE_SECONDS
+    for item in store.iterdir():
+        try:
+            if item.stat().st_mtime < cutoff:
+                item.unlink()
+        except OSError:
+            continue
+
+
+class ImportView(BaseView):
+    roles = ASSISTANTS
+
+    def is_accessible(self) -> bool:
+        return user_has(self.roles)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    def _docs(self) -> dict[str, Any]:
+        from imports import gias
+
+        return {
+            "schools": gias.__doc__,
+            "areas": areas_import.__doc__,
+            "applications": applications_import.__doc__,
+        }
+
+    @expose("/")
+    def index(self):  # type: ignore[no-untyped-def]
+        return self.render("imports/index.html", kinds=KINDS, docs=self._docs(), error=None)
+
+    @expose("/preview", methods=("POST",))
+    def preview(self):  # type: ignore[no-untyped-def]
+        kind = request.form.get("kind", "")
+        upload = request.files.get("file")
+        la_text = request.form.get("la", "").strip()
+        error = None
+        la: int | None = None
+        if kind not in KINDS:
+            error = "Choose what the file holds."
+        elif upload is None or not upload.filename:
+            error = "Choose a file to upload."
+        elif la_text:
+            if not la_text.isdigit() or not 1 <= int(la_text) <= 999:
+                error = "The local authority code is a number such as 925."
+            else:
+                la = int(la_text)
+        if error:
+            return self.render(
+                "imports/index.html", kinds=KINDS, docs=self._docs(), error=error
+            ), 400
+        assert upload is not None
+        data = upload.read()
+        filename = Path(upload.filename or "upload").name[:120]
+        report = _run(kind, data, filename, la if kind == "schools" else None, commit=False)
+        token = None
+        if report.ok:
+            store = _store()
+            _tidy(store)
+            token = secrets.token_urlsafe(24)
+            (store / f"{token}.bin").write_bytes(data)
+            meta = {"kind": kind, "filename": filename, "la": la, "user_id": current_user.id}
+            (store / f"{token}.json").write_text(json.dumps(meta))
+        return self.render("imports/preview.html", report=report, token=token, kind=kind, la=la)
+
+    @expose("/confirm", methods=("POST",))
+    def confirm(self):  # type: ignore[no-untyped-def]
+        token = request.form.get("token", "")
+        if not TOKEN_RE.match(token):
+            abort(400)
+        store = _store()
+        meta_path, data_path = store / f"{token}.json", store / f"{token}.bin"
+        try:
+            meta = json.loads(meta_path.read_text())
+            data = data_path.read_bytes()
+        except (OSError, ValueError):
+            return self.render(
+                "imports/index.html",
+                kinds=KINDS,
+                docs=self._docs(),
+                error="That upload has expired or was already imported; please upload it again.",
+            ), 400
+        if meta.get("user_id") != current_user.id:
+            abort(403)
+        report = _run(meta["kind"], data, meta["filename"], meta.get("la"), commit=True)
+        if report.committed:
+            for path in (meta_path, data_path):
+                path.unlink(missing_ok=True)
+        return self.render("imports/result.html", report=report, kind=meta["kind"])
+
+
+PAGE = (ImportView, "Imports", "Reference data", "imports")
