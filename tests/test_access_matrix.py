@@ -305,6 +305,7 @@ def test_every_view_every_endpoint_enforces_roles_on_the_server(seeded: Flask, r
             data: Callable[[], dict[str, str]],
             action: str = "",
             view: AppModelView = view,
+            rid: str = rid,
         ) -> None:
             where = f"POST {url} {action}".rstrip()
             if expected(view, role, op, action):
