@@ -1,14 +1,165 @@
-"""Eligibility decisions: the screen for EligibilityDecision."""
+"""Eligibility decisions: read-only, because history is never overwritten.
+
+A decision is made only by assessment (`services.assessment`), superseded by a later one and
+ended by A2 or a withdrawal, never edited or deleted from a screen, by anyone: a family's appeal
+(Appendix C) must be able to see exactly what was decided, on which facts, by whom and when.
+"""
 
 from __future__ import annotations
 
-from models import EligibilityDecision
+import json
+from typing import Any
 
-from .base import OFFICERS, AppModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from markupsafe import Markup, escape
+from sqlalchemy.orm import joinedload
+
+from models import EligibilityDecision, TransportApplication
+from models.enums import Charge, Outcome
+
+from .base import STAFF, AppModelView
+
+
+class _CurrentFilter(BaseSQLAFilter):
+    """Current (not superseded) or superseded decisions."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            EligibilityDecision.superseded_at,
+            "Current or superseded",
+            options=[("current", "current"), ("superseded", "superseded")],
+        )
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        if value == "superseded":
+            return query.filter(EligibilityDecision.superseded_at.is_not(None))
+        return query.filter(EligibilityDecision.superseded_at.is_(None))
+
+    def operation(self) -> str:
+        return "is"
+
+
+def _lines(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> Markup:
+    return Markup("<br>".join(escape(str(item)) for item in getattr(model, name) or ()))
+
+
+def _json(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> Markup:
+    text = json.dumps(getattr(model, name), indent=2, sort_keys=True)
+    return Markup(f"<pre>{escape(text)}</pre>")
+
+
+def _clauses(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
+    return ", ".join(model.clauses or ())
+
+
+def _pupil(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
+    return str(model.application.pupil)
+
+
+def _year(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
+    return model.application.academic_year
 
 
 class EligibilityDecisionView(AppModelView):
-    write_roles = OFFICERS
+    read_roles = STAFF
+    write_roles = ()  # nobody: decisions are made by assessment only
+    allow_create = False
+    allow_edit = False
+    allow_delete = False
+    can_view_details = True
+
+    column_list = (
+        "application",
+        "pupil",
+        "academic_year",
+        "outcome",
+        "basis",
+        "clauses",
+        "charge",
+        "valid_until",
+        "review_date",
+        "decided_by",
+        "decided_at",
+        "superseded_at",
+        "ended_on",
+    )
+    column_details_list = (
+        "application",
+        "pupil",
+        "academic_year",
+        "outcome",
+        "basis",
+        "clauses",
+        "charge",
+        "valid_until",
+        "review_date",
+        "reasons",
+        "facts",
+        "facts_hash",
+        "parameters_year",
+        "decided_by",
+        "decided_at",
+        "superseded_at",
+        "ended_on",
+        "end_reason",
+    )
+    column_export_list = column_details_list
+    column_labels = {
+        "application": "TRA number",
+        "academic_year": "Academic year",
+        "basis": "Deciding clause",
+        "clauses": "Every clause relied on",
+        "valid_until": "Valid until",
+        "review_date": "Review by",
+        "decided_by": "Decided by",
+        "decided_at": "Decided at",
+        "superseded_at": "Superseded at",
+        "ended_on": "Ended on",
+        "end_reason": "Why it ended",
+        "facts": "Facts given to the rules",
+        "facts_hash": "Facts fingerprint",
+        "parameters_year": "Policy figures of",
+    }
+    column_formatters = {
+        "clauses": _clauses,
+        "pupil": _pupil,
+        "academic_year": _year,
+    }
+    column_formatters_detail = {
+        "clauses": _clauses,
+        "pupil": _pupil,
+        "academic_year": _year,
+        "reasons": _lines,
+        "facts": _json,
+    }
+    column_formatters_export = {"clauses": _clauses, "pupil": _pupil, "academic_year": _year}
+    column_sortable_list = ("outcome", "basis", "valid_until", "decided_at", "superseded_at")
+    column_default_sort = ("decided_at", True)
+    column_searchable_list = (TransportApplication.reference,)
+    column_filters = (
+        "outcome",
+        "basis",
+        "charge",
+        "application.academic_year",
+        _CurrentFilter(),
+        "ended_on",
+        "decided_at",
+    )
+    column_choices = {
+        "outcome": [(o.value, o.value.replace("_", " ")) for o in Outcome],
+        "charge": [(c.value, c.value.replace("_", " ")) for c in Charge],
+    }
+    column_select_related_list = (EligibilityDecision.decided_by,)
+
+    def get_query(self) -> Any:
+        """The TRA number and the pupil come with each row: one query for the page."""
+        return (
+            super()
+            .get_query()
+            .options(
+                joinedload(EligibilityDecision.application).joinedload(TransportApplication.pupil)
+            )
+        )
 
 
 VIEW = (EligibilityDecisionView, EligibilityDecision, "Eligibility decisions", "Casework")

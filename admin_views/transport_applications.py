@@ -1,14 +1,403 @@
-"""Transport applications: the screen for TransportApplication."""
+"""Transport applications: keying in, officers' determinations, and the Assess eligibility run.
+
+Assistants key in applications and run assessment; only officers and supervisors may record the
+determinations that need judgement (DOMAIN.md "Who uses it": medical evidence, exceptional
+circumstances, unsuitable routes, SEND exceptional need), and that is enforced here on the
+server, not by hiding inputs. Assessment itself is `services.assessment`, the same code the
+`flask assess run` command calls.
+"""
 
 from __future__ import annotations
 
-from models import TransportApplication
+from datetime import UTC, date, datetime
+from typing import Any
 
-from .base import ASSISTANTS, AppModelView
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.form import rules
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import joinedload
+from wtforms import SelectField, ValidationError
+from wtforms.validators import NumberRange, Optional
+
+from models import (
+    AcademicYear,
+    EligibilityDecision,
+    Pupil,
+    Route,
+    School,
+    TransportApplication,
+    db,
+)
+from models.enums import ApplicationStatus, Outcome
+from services.assessment import AssessmentError, assess_applications
+
+from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+
+# Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
+DETERMINATION_FIELDS = (
+    "route_unsuitable",
+    "route_assessed_on",
+    "exceptional_transport_need",
+    "medical_accepted",
+    "medical_until",
+    "exceptional_accepted",
+    "post19_need_determined",
+    "determination_notes",
+)
+# The bases a decision may rest on (RULES.md), for the list filter.
+BASES = ("A2", "A3", "A4", "A5", "A6", "A7", "A8", "A11", "A12", "A13", "A21", "A22")
+QUEUE_LIMIT = 500
+QUEUES = {
+    "measure": (
+        Outcome.MEASURE,
+        "To measure",
+        "A route distance would decide these applications but has not been measured (A3b). "
+        "Measure the shortest available route and record it, then assess again.",
+    ),
+    "refer": (
+        Outcome.REFER,
+        "To refer to an officer",
+        "An officer's determination would decide these applications and is still pending "
+        "(medical grounds A13, exceptional circumstances A11, a child in care A21, ...). "
+        "Record the determination, then assess again.",
+    ),
+}
+
+
+def _tri_state(value: Any) -> bool | None:
+    """A determination is accepted, refused, or not made yet (pending: the rules refer it)."""
+    return {"True": True, "False": False}.get(str(value))
+
+
+_TRI_STATE_CHOICES = [(None, "Not decided yet"), (True, "Accepted"), (False, "Not accepted")]
+
+
+class _CurrentDecisionFilter(BaseSQLAFilter):
+    """Filter applications on their current decision (one IN subquery, no join fan-out)."""
+
+    def __init__(self, attribute: Any, name: str, options: Any) -> None:
+        super().__init__(TransportApplication.id, name, options=options)
+        self.attribute = attribute
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        current = select(EligibilityDecision.application_id).where(
+            EligibilityDecision.superseded_at.is_(None), self.attribute == value
+        )
+        return query.filter(TransportApplication.id.in_(current))
+
+    def operation(self) -> str:
+        return "equals"
+
+
+class _OfficersOnly(rules.FieldSet):
+    """The determinations group: drawn for officers; assistants see why it is missing."""
+
+    def __call__(self, form: Any, form_opts: Any = None, field_args: Any = None) -> Any:
+        if not user_has(OFFICERS):
+            return Markup(
+                '<h3>Officer\'s determinations</h3><p class="text-muted">Only an eligibility '
+                "officer can record determinations (medical grounds, exceptional circumstances, "
+                "unsuitable routes, exceptional transport need).</p>"
+            )
+        return super().__call__(form, form_opts, field_args)
+
+
+def _year_options() -> list[tuple[str, str]]:
+    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.label.desc()))
+    return [(label, label) for label in labels]
+
+
+def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
+    decision = model.current_decision
+    if decision is None:
+        return Markup('<span class="text-muted">not assessed</span>')
+    text = decision.outcome.value.replace("_", " ")
+    if decision.basis:
+        text += f" ({decision.basis})"
+    if decision.ended_on:
+        text += f", ended {decision.ended_on:%d %b %Y}"
+    return text
 
 
 class TransportApplicationView(AppModelView):
     write_roles = ASSISTANTS
+    action_roles = {"assess_eligibility": ASSISTANTS}
+
+    list_template = "admin/transport_applications/list.html"
+    details_template = "admin/transport_applications/details.html"
+
+    column_list = (
+        "reference",
+        "pupil",
+        "school",
+        "academic_year",
+        "received_on",
+        "status",
+        "current_decision",
+    )
+    column_labels = {
+        "reference": "TRA number",
+        "academic_year": "Academic year",
+        "received_on": "Received",
+        "current_decision": "Current decision",
+        "distance_m": "Route distance (metres)",
+        "distance_method": "How the distance was measured",
+        "distance_measured_on": "Measured on",
+        "route_unsuitable": "Walking route assessed unsuitable (A12, Appendix D)",
+        "route_assessed_on": "Route assessed on",
+        "religion_or_belief": "Nearest school preferred on religion or belief, with evidence (A6)",
+        "exceptional_transport_need": "Exceptional transport need determined (EHCP, A4c)",
+        "medical_who": "Medical grounds claimed for (A13)",
+        "medical_accepted": "Medical grounds: officer's determination",
+        "medical_until": "Temporary condition: transport until",
+        "exceptional_circumstances": "Exceptional circumstances claimed (A11)",
+        "exceptional_accepted": "Exceptional circumstances: officer's determination",
+        "purchase_order": "Home council's purchase order (child in another council's care, A22)",
+        "full_time_hours": "Taught hours a week (A7: at least 12.5)",
+        "higher_education": "Higher education course",
+        "apprenticeship": "Apprenticeship",
+        "repeat_or_non_progression": "Repeating a year or not progressing (A16)",
+        "programme_started_before_19": "Programme began before the 19th birthday (A8)",
+        "post19_need_determined": "Council determined support needed at 19 or over (A8)",
+        "determination_notes": "Officer's notes",
+        "determined_by": "Determined by",
+        "determined_at": "Determined at",
+        "route": "Contracted route",
+        "route_sessions": "Sessions on the route",
+    }
+    column_formatters = {"current_decision": _decision_cell}
+    column_sortable_list = ("reference", "academic_year", "received_on", "status")
+    column_default_sort = ("received_on", True)
+    column_searchable_list = (
+        TransportApplication.reference,
+        Pupil.first_name,
+        Pupil.last_name,
+        Pupil.reference,
+    )
+    column_select_related_list = (
+        TransportApplication.pupil,
+        TransportApplication.school,
+        TransportApplication.current_decision,
+    )
+    column_details_exclude_list = ("decisions",)
+    column_export_exclude_list = ("decisions",)
+
+    form_excluded_columns = (
+        "decisions",
+        "current_decision",
+        "status",
+        "determined_by",
+        "determined_at",
+        "created_at",
+        "updated_at",
+    )
+    form_ajax_refs = {
+        "pupil": {
+            "fields": (Pupil.last_name, Pupil.first_name, Pupil.reference, Pupil.postcode),
+            "page_size": 20,
+        },
+        "school": {"fields": (School.name, School.postcode, School.town), "page_size": 20},
+        "route": {"fields": (Route.code, Route.operator), "page_size": 20},
+    }
+    form_overrides = {"medical_accepted": SelectField, "exceptional_accepted": SelectField}
+    form_args = {
+        "academic_year": {"label": "Academic year (e.g. 2024/25)"},
+        "received_on": {"label": "Date received"},
+        "distance_m": {
+            "label": "Route distance (metres)",
+            "validators": [
+                Optional(),
+                NumberRange(min=0, message="A distance cannot be negative."),
+            ],
+        },
+        "full_time_hours": {
+            "label": "Taught hours a week (A7: at least 12.5)",
+            "validators": [
+                Optional(),
+                NumberRange(min=0, max=168, message="Hours must be between 0 and 168 a week."),
+            ],
+        },
+        "medical_accepted": {"choices": _TRI_STATE_CHOICES, "coerce": _tri_state},
+        "exceptional_accepted": {"choices": _TRI_STATE_CHOICES, "coerce": _tri_state},
+    }
+    _APPLICATION = ("reference", "pupil", "academic_year", "school", "received_on")
+    _DISTANCE = ("distance_m", "distance_method", "distance_measured_on")
+    _CLAIMS = ("religion_or_belief", "medical_who", "exceptional_circumstances", "purchase_order")
+    _POST16 = (
+        "full_time_hours",
+        "higher_education",
+        "apprenticeship",
+        "repeat_or_non_progression",
+        "programme_started_before_19",
+    )
+    _TRANSPORT = ("route", "route_sessions")
+
+    column_filters = (
+        "academic_year",
+        "status",
+        "school.name",
+        _CurrentDecisionFilter(
+            EligibilityDecision.outcome,
+            "Current decision: outcome",
+            [(o.value, o.value.replace("_", " ")) for o in Outcome],
+        ),
+        _CurrentDecisionFilter(
+            EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
+        ),
+    )
+
+    # --- forms: grouped, and officers' determinations for officers only ----------------------
+
+    form_rules = (
+        rules.FieldSet(_APPLICATION, "The application"),
+        rules.FieldSet(_DISTANCE, "Distance from home to school (A3b)"),
+        rules.FieldSet(_CLAIMS, "What the family has asked us to consider"),
+        rules.FieldSet(_POST16, "Post-16 course (A7, A8, A16)"),
+        _OfficersOnly(DETERMINATION_FIELDS, "Officer's determinations"),
+        rules.FieldSet(_TRANSPORT, "Transport provided"),
+    )
+
+    def _strip_determinations(self, form: Any) -> Any:
+        """An assistant's form has no determination fields, so none can be posted in."""
+        if not user_has(OFFICERS):
+            for name in DETERMINATION_FIELDS:
+                if hasattr(form, name):
+                    delattr(form, name)
+        return form
+
+    def create_form(self, obj: Any = None) -> Any:
+        return self._strip_determinations(super().create_form(obj))
+
+    def edit_form(self, obj: Any = None) -> Any:
+        return self._strip_determinations(super().edit_form(obj))
+
+    def on_model_change(self, form: Any, model: TransportApplication, is_created: bool) -> None:
+        year = db.session.get(AcademicYear, model.academic_year)
+        if year is None:
+            raise ValidationError(
+                f"There is no academic year {model.academic_year!r}; write it like 2024/25."
+            )
+        if model.received_on and model.received_on > year.ends:
+            raise ValidationError(
+                f"The date received ({model.received_on:%d %b %Y}) is after the end of "
+                f"{year.label} ({year.ends:%d %b %Y}); an application is received during or "
+                "before its academic year."
+            )
+        if model.medical_who is None and (
+            model.medical_accepted is not None or model.medical_until is not None
+        ):
+            raise ValidationError(
+                "Say whose medical condition it is (A13) before recording a determination on it."
+            )
+        state = inspect(model)
+        changed = [
+            name
+            for name in DETERMINATION_FIELDS
+            if state.attrs[name].history.has_changes()
+            and (not is_created or getattr(model, name) not in (None, False))
+        ]
+        if changed:
+            if not user_has(OFFICERS):
+                # Server-side guard: an assistant's form has no such fields; anything else is
+                # refused rather than silently applied.
+                raise ValidationError("Only an officer can record determinations.")
+            model.determined_by_id = current_user.id
+            model.determined_at = datetime.now(UTC)
+
+    # --- assessment: bulk action, one application, a whole year ---------------------------
+
+    def _run(self, **kwargs: Any) -> bool:
+        try:
+            summary = assess_applications(user_id=current_user.id, **kwargs)
+        except AssessmentError as error:
+            flash(str(error), "error")
+            return False
+        flash(f"Eligibility assessed: {summary.as_text()}", "success")
+        return True
+
+    @action(
+        "assess_eligibility",
+        "Assess eligibility",
+        "Assess eligibility for the selected applications? Unchanged ones keep their decision.",
+    )
+    def action_assess_eligibility(self, ids: list[str]) -> None:
+        try:
+            wanted = [int(i) for i in ids]
+        except ValueError:
+            flash("Those applications could not be found; nothing was assessed.", "error")
+            return
+        self._run(ids=wanted)
+
+    @expose("/assess/<int:application_id>", methods=["POST"])
+    def assess_one(self, application_id: int) -> Any:
+        if not user_has(ASSISTANTS):
+            abort(403)
+        if db.session.get(TransportApplication, application_id) is None:
+            abort(404)
+        self._run(ids=[application_id])
+        return redirect(url_for(".details_view", id=application_id))
+
+    @expose("/assess-year/", methods=["POST"])
+    def assess_year(self) -> Any:
+        """Every application of a year in one set-based run (the whole county at once)."""
+        if not user_has(ASSISTANTS):
+            abort(403)
+        label = (request.form.get("academic_year") or "").strip()
+        if db.session.get(AcademicYear, label) is None:
+            flash(f"There is no academic year {label!r}; nothing was assessed.", "error")
+        else:
+            self._run(where=TransportApplication.academic_year == label)
+        return redirect(url_for(".index_view"))
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.list_template:
+            kwargs.setdefault("year_options", _year_options())
+        return super().render(template, **kwargs)
+
+    # --- queues: what an officer must do next ------------------------------------------------
+
+    @expose("/queue/<name>")
+    def queue(self, name: str) -> Any:
+        if name not in QUEUES:
+            abort(404)
+        outcome, title, explanation = QUEUES[name]
+        ta = TransportApplication
+        criterion = (
+            ta.current_decision.has(EligibilityDecision.outcome == outcome),
+            ta.status != ApplicationStatus.WITHDRAWN,
+        )
+        year = request.args.get("year") or None
+        if year:
+            criterion = (*criterion, ta.academic_year == year)
+        total = db.session.scalar(select(func.count()).select_from(ta).where(*criterion)) or 0
+        rows = db.session.scalars(
+            select(ta)
+            .where(*criterion)
+            .options(
+                joinedload(ta.pupil),
+                joinedload(ta.school),
+                joinedload(ta.current_decision),
+            )
+            .order_by(ta.received_on, ta.id)
+            .limit(QUEUE_LIMIT)
+        ).all()
+        return self.render(
+            "admin/transport_applications/queue.html",
+            queue_name=name,
+            title=title,
+            explanation=explanation,
+            rows=rows,
+            total=total,
+            limit=QUEUE_LIMIT,
+            year=year,
+            year_options=_year_options(),
+            today=date.today(),
+        )
 
 
 VIEW = (TransportApplicationView, TransportApplication, "Transport applications", "Casework")

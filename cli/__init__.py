@@ -14,3 +14,7 @@ def register_commands(app: Flask) -> None:
     from . import import_commands
 
     app.cli.add_command(import_commands.import_group)
+
+    from . import assess_commands
+
+    app.cli.add_command(assess_commands.assess)

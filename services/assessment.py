@@ -1,0 +1,298 @@
+"""Assess eligibility for a set of transport applications, in one transaction, set-based.
+
+The bulk action on the applications list, the button on one application and
+`flask assess run` all call `assess_applications`, so they decide the same way and store the
+same trail. What must hold (issue 3, DOMAIN.md workflow 1):
+
+* the decision is the rules module's, made with the year's dated parameters
+  (`services.policy`), and stored with every clause, the reasons, the charge, the validity, the
+  facts the rules were given, who decided and when;
+* re-assessing an unchanged application writes nothing (the facts hash matches);
+* a changed one supersedes the old decision, which is kept (history is never overwritten);
+* A2: "A new application for transport will override any current transport eligibility and this
+  will be cancelled": the pupil's newest application decided eligible ends the others.
+
+Everything is a handful of statements for the whole batch (no query per application) and all of
+it commits or none of it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import EligibilityDecision, TransportApplication, db
+from models.enums import ApplicationStatus, Charge, Outcome
+from rules.assess import assess
+from rules.contract import ContractError, parse_case
+from rules.errors import RulesError
+from services.eligibility_facts import GatheredCase, gather_facts
+from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
+
+ID_CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
+A2_REASON = (
+    "A2: transport from one address only; a new application overrides any current eligibility "
+    "(superseded by application {reference})"
+)
+# An eligible or refused application is decided; refer/measure wait for an officer (B2).
+_STATUS_BY_OUTCOME = {
+    Outcome.ELIGIBLE: ApplicationStatus.DECIDED,
+    Outcome.NOT_ELIGIBLE: ApplicationStatus.DECIDED,
+    Outcome.REFER: ApplicationStatus.RECEIVED,
+    Outcome.MEASURE: ApplicationStatus.RECEIVED,
+}
+
+
+class AssessmentError(Exception):
+    """The run could not be made; nothing was changed. The message is for the user."""
+
+
+@dataclass
+class AssessmentSummary:
+    assessed: int = 0  # new decisions written (first decisions and supersessions)
+    unchanged: int = 0  # same facts and parameters as the current decision: nothing written
+    superseded: int = 0  # earlier decisions replaced (kept, with superseded_at)
+    ended: int = 0  # other eligibilities ended under A2
+    by_outcome: Counter[str] = field(default_factory=Counter)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
+
+    def as_text(self) -> str:
+        outcomes = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.by_outcome.items())
+        )
+        text = (
+            f"{self.assessed} assessed ({outcomes or 'no new decisions'}), "
+            f"{self.unchanged} unchanged, {self.superseded} earlier decisions superseded"
+        )
+        if self.ended:
+            text += f", {self.ended} other eligibilities ended (A2)"
+        if self.skipped:
+            shown = "; ".join(f"{ref}: {why}" for ref, why in self.skipped[:5])
+            more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            text += f". Not assessed: {len(self.skipped)} ({shown}{more})"
+        return text + "."
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def facts_hash(facts: dict[str, Any], parameters: dict[str, Any]) -> str:
+    """Same facts and same figures -> same hash -> the same decision; nothing to write."""
+    payload = canonical_json({"facts": facts, "parameters": parameters})
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _case_input(facts: dict[str, Any]) -> dict[str, Any]:
+    """The stored JSON facts as the contract parser takes them (hours as a Decimal)."""
+    post16 = facts.get("post16")
+    if post16 is None:
+        return facts
+    return {
+        **facts,
+        "post16": {**post16, "full_time_hours": Decimal(str(post16["full_time_hours"]))},
+    }
+
+
+def _update_many(sess: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE by primary key (a Core statement, so the session's audit hook
+    sees an ordinary cursor result with its row count)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    names = [key for key in rows[0] if key != "id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in names})
+    )
+    params = [{"row_id": row["id"], **{f"new_{n}": row[n] for n in names}} for row in rows]
+    sess.execute(statement, params)
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
+
+
+def assess_applications(
+    *,
+    ids: Iterable[int] | None = None,
+    where: ColumnElement[bool] | None = None,
+    user_id: int | None,
+    session: Session | None = None,
+    now: datetime | None = None,
+) -> AssessmentSummary:
+    """Assess the applications named by `ids` or matching `where`; commit, or change nothing."""
+    sess = session if session is not None else db.session
+    if (ids is None) == (where is None):
+        raise ValueError("give ids or where")
+    try:
+        summary = _assess(sess, ids, where, user_id, now or datetime.now(UTC))
+        sess.commit()
+    except IntegrityError:
+        sess.rollback()
+        raise AssessmentError(
+            "Another assessment of the same applications finished first; nothing was saved. "
+            "Run it again."
+        ) from None
+    except (PolicyUnavailable, RulesError) as error:
+        sess.rollback()
+        raise AssessmentError(f"Nothing was assessed: {error}.") from None
+    except BaseException:
+        sess.rollback()
+        raise
+    return summary
+
+
+def _gather(
+    sess: Session, ids: Iterable[int] | None, where: ColumnElement[bool] | None
+) -> list[GatheredCase]:
+    if where is not None:
+        return gather_facts(sess, where)
+    wanted = sorted(set(ids or ()))
+    gathered: list[GatheredCase] = []
+    for chunk in _chunks(wanted):
+        gathered.extend(gather_facts(sess, TransportApplication.id.in_(chunk)))
+    return gathered
+
+
+def _assess(
+    sess: Session,
+    ids: Iterable[int] | None,
+    where: ColumnElement[bool] | None,
+    user_id: int | None,
+    now: datetime,
+) -> AssessmentSummary:
+    summary = AssessmentSummary()
+    gathered = _gather(sess, ids, where)
+    params = parameters_for_years({g.academic_year for g in gathered if g.problem is None}, sess)
+    params_json = {year: parameters_as_json(p) for year, p in params.items()}
+
+    # The current decision of each application: one query per chunk of ids.
+    app_ids = [g.application_id for g in gathered]
+    current: dict[int, tuple[int, str]] = {}
+    for chunk in _chunks(app_ids):
+        for dec_id, app_id, digest in sess.execute(
+            select(
+                EligibilityDecision.id,
+                EligibilityDecision.application_id,
+                EligibilityDecision.facts_hash,
+            ).where(
+                EligibilityDecision.application_id.in_(chunk),
+                EligibilityDecision.superseded_at.is_(None),
+            )
+        ):
+            current[app_id] = (dec_id, digest)
+
+    new_rows: list[dict[str, Any]] = []
+    status_rows: list[dict[str, Any]] = []
+    to_supersede: list[int] = []
+    eligible_pupils: set[int] = set()
+    for g in gathered:
+        if g.problem is not None or g.facts is None:
+            summary.skipped.append((g.reference, g.problem or "no facts"))
+            continue
+        year_params = params[g.academic_year]
+        digest = facts_hash(g.facts, params_json[g.academic_year])
+        previous = current.get(g.application_id)
+        if previous is not None and previous[1] == digest:
+            summary.unchanged += 1
+            continue
+        try:
+            decision = assess(parse_case(_case_input(g.facts)), year_params)
+        except (ContractError, RulesError) as error:
+            summary.skipped.append((g.reference, f"{error.field}: {error.message}"))
+            continue
+        if previous is not None:
+            to_supersede.append(previous[0])
+        outcome = Outcome(str(decision.outcome))
+        new_rows.append(
+            {
+                "application_id": g.application_id,
+                "outcome": outcome,
+                "basis": decision.basis,
+                "clauses": list(decision.clauses),
+                "charge": Charge(str(decision.charge)) if decision.charge else None,
+                "valid_until": decision.valid_until,
+                "review_date": decision.review_date,
+                "reasons": list(decision.reasons),
+                "facts": g.facts,
+                "facts_hash": digest,
+                "parameters_year": year_params.academic_year,
+                "decided_by_id": user_id,
+                "decided_at": now,
+            }
+        )
+        status_rows.append({"id": g.application_id, "status": _STATUS_BY_OUTCOME[outcome]})
+        summary.by_outcome[outcome.value] += 1
+        if outcome is Outcome.ELIGIBLE:
+            eligible_pupils.add(g.pupil_id)
+
+    # Supersede first: the partial unique index allows one current decision per application.
+    for chunk in _chunks(to_supersede):
+        sess.execute(
+            update(EligibilityDecision)
+            .where(EligibilityDecision.id.in_(chunk), EligibilityDecision.superseded_at.is_(None))
+            .values(superseded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if new_rows:
+        sess.execute(insert(EligibilityDecision), new_rows)
+        _update_many(sess, TransportApplication, status_rows)
+    summary.assessed = len(new_rows)
+    summary.superseded = len(to_supersede)
+    summary.ended = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
+    return summary
+
+
+def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datetime) -> int:
+    """A2: the pupil's newest application with a current eligibility keeps it; others end.
+
+    "Newest" is by academic year, then date received, then id: a later application is the new
+    one A2 speaks of, whichever was assessed last. Only the pupils given a new eligible decision
+    in this run are looked at (one query per chunk of pupils).
+    """
+    if not pupil_ids:
+        return 0
+    ta, dec = TransportApplication, EligibilityDecision
+    by_pupil: dict[int, list[tuple[tuple[str, date, int], int, str]]] = defaultdict(list)
+    for chunk in _chunks(pupil_ids):
+        rows = sess.execute(
+            select(dec.id, ta.pupil_id, ta.academic_year, ta.received_on, ta.id, ta.reference)
+            .join(ta, ta.id == dec.application_id)
+            .where(
+                ta.pupil_id.in_(chunk),
+                dec.superseded_at.is_(None),
+                dec.ended_on.is_(None),
+                dec.outcome == Outcome.ELIGIBLE,
+            )
+        )
+        for dec_id, pupil_id, year, received, app_id, reference in rows:
+            by_pupil[pupil_id].append(((year, received, app_id), dec_id, reference))
+    ends: list[dict[str, Any]] = []
+    today = now.date()
+    for entries in by_pupil.values():
+        if len(entries) < 2:
+            continue
+        entries.sort()
+        newest_reference = entries[-1][2]
+        for _key, dec_id, _reference in entries[:-1]:
+            ends.append(
+                {
+                    "id": dec_id,
+                    "ended_on": today,
+                    "end_reason": A2_REASON.format(reference=newest_reference),
+                }
+            )
+    if ends:
+        _update_many(sess, EligibilityDecision, ends)
+    return len(ends)
