@@ -1,0 +1,54 @@
+"""`flask import ...`: counts on stdout, exit 2 with one line on stderr for a refused file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from models import School, db
+
+from .conftest import FIXTURES
+
+
+def run(app, *args: str):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(args=["import", *args])
+
+
+def test_schools_command_prints_counts_by_reason(app_ctx) -> None:
+    result = run(app_ctx, "schools", str(FIXTURES / "gias_2018.csv"), "--la", "925")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "7 inserted, 0 updated, 0 unchanged, 3 skipped" in out
+    assert "skipped (outside LA 925): 1" in out
+    assert "skipped (British school overseas (not transported to)): 1" in out
+    assert "skipped (no local authority): 1" in out
+    again = run(app_ctx, "schools", str(FIXTURES / "gias_2018.csv"), "--la", "925")
+    assert "0 inserted, 0 updated, 7 unchanged, 3 skipped" in again.stdout
+
+
+def test_a_bad_file_exits_2_with_one_line_and_imports_nothing(app_ctx, tmp_path: Path) -> None:
+    text = (FIXTURES / "gias_2018.csv").read_bytes().replace(b'"31-08-2015"', b'"31-13-2015"')
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(text)
+    report_file = tmp_path / "report.txt"
+    result = run(app_ctx, "schools", str(bad), "--report", str(report_file))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "nothing imported" in lines[0] and "row 4" in lines[0] and "CloseDate" in lines[0]
+    assert "error: row 4, column 'CloseDate'" in report_file.read_text()
+    assert db.session.scalar(select(func.count(School.id))) == 0
+
+
+def test_dry_run_writes_nothing(app_ctx) -> None:
+    result = run(app_ctx, "schools", str(FIXTURES / "gias_2025.csv"), "--dry-run")
+    assert result.exit_code == 0
+    assert "would import: 7 inserted" in result.stdout
+    assert db.session.scalar(select(func.count(School.id))) == 0
+
+
+def test_unreadable_path_exits_2(app_ctx, tmp_path: Path) -> None:
+    result = run(app_ctx, "areas", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
