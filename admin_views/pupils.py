@@ -1,14 +1,192 @@
-"""Pupils: the screen for Pupil."""
+"""Pupils: who the child is, where home is, and the facts about them the rules need.
+
+Lists of pupils run to tens of thousands, so every relation on this page is chosen by typing
+(never a drop-down), and the list joins the parish in the same query as the pupils.
+"""
 
 from __future__ import annotations
 
-from models import Pupil
+from datetime import date
+from typing import Any
+
+from wtforms import Field, Form
+from wtforms.validators import NumberRange, ValidationError
+
+from models import LowIncomeEvidence, Pupil
 
 from .base import ASSISTANTS, AppModelView
+from .low_income import LowIncomeInline
+from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
+from .schools import GuardedDeleteMixin, enum_formatter
+
+# A8: a learner with an EHCP may be supported to 25; nursery-age children appear on records
+# before they start school. Outside that range a date of birth is a typing mistake.
+OLDEST_YEARS, YOUNGEST_YEARS = 26, 2
 
 
-class PupilView(AppModelView):
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def check_date_of_birth(_form: Form, field: Field) -> None:
+    born = field.data
+    if born is None:
+        return
+    today = date.today()
+    if born > today:
+        raise ValidationError("A date of birth cannot be in the future.")
+    if born > _years_before(today, YOUNGEST_YEARS):
+        raise ValidationError("This makes the child under 2; check the year of birth.")
+    if born < _years_before(today, OLDEST_YEARS):
+        raise ValidationError(
+            "This makes the learner over 25, beyond any transport support (A8); check the year."
+        )
+
+
+class PupilView(GuardedDeleteMixin, AppModelView):
     write_roles = ASSISTANTS
+
+    column_list = (
+        "reference",
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "postcode",
+        "parish",
+        "lives_in_county",
+        "send",
+        "ehcp",
+        "care_by",
+    )
+    column_select_related_list = (Pupil.parish,)
+    column_default_sort = [("last_name", False), ("first_name", False)]
+    column_searchable_list = ("reference", "first_name", "last_name", "postcode")
+    column_filters = (
+        "parish.name",
+        "lives_in_county",
+        "ehcp",
+        "send",
+        "care_by",
+        "care_placement",
+        "date_of_birth",
+        "town",
+    )
+    column_sortable_list = (
+        "reference",
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "postcode",
+        ("parish", "parish.name"),
+    )
+    column_labels = {
+        "reference": "Reference",
+        "first_name": "First name",
+        "last_name": "Surname",
+        "date_of_birth": "Date of birth",
+        "year_group_override": "Year group (if out of cohort)",
+        "address": "Address",
+        "town": "Town",
+        "postcode": "Postcode",
+        "parish": "Parish",
+        "parish.name": "Parish",
+        "easting": "Easting (m)",
+        "northing": "Northing (m)",
+        "lives_in_county": "Lives in the county",
+        "send": "SEND",
+        "ehcp": "EHCP",
+        "care_by": "In care of",
+        "care_placement": "Care placement",
+        "care_home_la": "Placing council",
+        "low_income": "Low-income evidence",
+    }
+    column_descriptions = {
+        "year_group_override": "Only for a child taught outside their age group: 0 is "
+        "Reception, 1-13 Years 1 to 13. Otherwise the year group comes from the date of birth.",
+        "lives_in_county": "A2: transport is for children resident in the county.",
+        "ehcp": "Has an Education, Health and Care Plan (A4, A8).",
+        "care_by": "A21 (this council) or A22 (another council) for a child in care.",
+        "care_home_la": "A22: the council that placed the child.",
+    }
+    column_formatters = {
+        "care_by": enum_formatter("care_by"),
+        "care_placement": enum_formatter("care_placement"),
+    }
+    column_export_list = (
+        "reference",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "address",
+        "town",
+        "postcode",
+        "parish",
+        "lives_in_county",
+        "send",
+        "ehcp",
+        "care_by",
+        "care_placement",
+    )
+    form_columns = (
+        "reference",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "year_group_override",
+        "address",
+        "town",
+        "postcode",
+        "parish",
+        "easting",
+        "northing",
+        "lives_in_county",
+        "send",
+        "ehcp",
+        "care_by",
+        "care_placement",
+        "care_home_la",
+        "low_income",
+    )
+    form_args = {
+        "reference": {"filters": [_strip]},
+        "first_name": {"filters": [_strip]},
+        "last_name": {"label": "Surname", "filters": [_strip]},
+        "date_of_birth": {"validators": [check_date_of_birth]},
+        "year_group_override": {
+            "label": "Year group (if out of cohort)",
+            "validators": [NumberRange(-1, 20, "A year group is a number from 0 (Reception).")],
+        },
+        "postcode": postcode_field_args(),
+        "easting": {"label": "Easting (m)", "validators": [EASTING_RANGE]},
+        "northing": {"label": "Northing (m)", "validators": [NORTHING_RANGE]},
+    }
+    form_ajax_refs = {"parish": PARISH_LOOKUP}
+    inline_models = (LowIncomeInline(LowIncomeEvidence),)
+
+    def validate_form(self, form: Form) -> bool:
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "care_by"):
+            return valid
+        # A21/A22: who holds the child in care, and how, go together.
+        if bool(form.care_by.data) != bool(form.care_placement.data):
+            target = form.care_placement if form.care_by.data else form.care_by
+            target.errors.append(
+                "Fill in both 'In care of' and 'Care placement' for a child in care, or neither."
+            )
+            valid = False
+        if form.care_home_la.data and str(form.care_by.data or "") != "other_la":
+            form.care_home_la.errors.append(
+                "A placing council is recorded only for a child in another council's care (A22)."
+            )
+            valid = False
+        return valid
 
 
 VIEW = (PupilView, Pupil, "Pupils", "Casework")

@@ -19,7 +19,6 @@ import math
 import os
 import random
 import secrets
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -430,6 +429,8 @@ OPERATORS = [
     "Fenland Coaches", "Wolds Travel", "Lindsey Buses", "Kesteven Minibus Co",
     "Holland Taxis", "Witham Valley Coaches", "Brylaine Travel", "Marshland Transport",
 ]  # fmt: skip
+# Royal Mail never uses C, I, K, M, O or V in the inward code.
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 EVIDENCE = ["Free school meals", "Universal Credit", "Maximum Working Tax Credit"]
 OTHER_COUNCILS = ["Nottinghamshire", "Rutland", "North Lincolnshire", "Norfolk", "Leicestershire"]
 DEMO_USERS = [
@@ -705,7 +706,7 @@ class _Builder:
                 while True:
                     code = (
                         f"{town_prefix} {rng.randint(1, 9)}"
-                        f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice(string.ascii_uppercase)}"
+                        f"{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
                     )
                     if code not in used:
                         used.add(code)
