@@ -32,16 +32,31 @@ done
 declare -a results=()
 status=0
 
+LOG_DIR="$(mktemp -d)"
+trap 'rm -rf "$LOG_DIR"' EXIT
+
 # run_pytest LABEL ARGS...: pytest's exit status 5 ("no tests collected") is a failure too.
 run_pytest() {
-  local label="$1" code=0
+  local label="$1" code=0 log closing
   shift
+  log="$LOG_DIR/pytest-$label.log"
   say "pytest on $label"
-  python -m pytest -p no:cacheprovider --durations=10 "$@" || code=$?
+  set +e
+  python -m pytest -p no:cacheprovider --durations=10 "$@" 2>&1 | tee "$log"
+  code="${PIPESTATUS[0]}"
+  set -e
+  # pytest's own closing line ("=== N passed in Xs ==="), repeated in the summary below.
+  closing="$(grep -E '^=+ .* in [0-9.]+s' "$log" | tail -n 1 || true)"
+  # In CI a skip is a failure: the suite must not pass by leaving things out.
+  if [ "$code" -eq 0 ] && [ "${CI:-}" = "true" ] && [[ "$closing" == *skipped* ]]; then
+    results+=("pytest on $label: FAILED, tests skipped under CI=true  $closing")
+    status=1
+    return
+  fi
   case "$code" in
-    0) results+=("pytest on $label: passed") ;;
-    5) results+=("pytest on $label: FAILED (no tests were collected)"); status=1 ;;
-    *) results+=("pytest on $label: FAILED (exit status $code)"); status=1 ;;
+    0) results+=("pytest on $label: passed  $closing") ;;
+    5) results+=("pytest on $label: FAILED, no tests were collected  $closing"); status=1 ;;
+    *) results+=("pytest on $label: FAILED (exit status $code)  $closing"); status=1 ;;
   esac
 }
 
