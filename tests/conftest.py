@@ -116,6 +116,9 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 from services.audit import append_only_guard_lifted
 
                 with append_only_guard_lifted(conn):
+                    # SQLite checks ON DELETE RESTRICT row by row, so a satellite pointing at
+                    # its main site would block "DELETE FROM school"; unhook them first.
+                    conn.execute(text("UPDATE school SET main_site_id = NULL"))
                     for table in reversed(Base.metadata.sorted_tables):
                         conn.execute(table.delete())
 
