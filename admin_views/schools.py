@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import flash
 from flask_admin.actions import action
-from flask_admin.contrib.sqla import tools
 from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import Form, IntegerField
@@ -112,8 +111,15 @@ class GuardedDeleteMixin:
     @action("delete", "Delete", "Delete the selected records? Records still in use are kept.")
     def action_delete(self, ids: Sequence[str]) -> None:
         view: Any = self
-        query = tools.get_query_for_ids(view.get_query(), view.model, tuple(ids))
-        deleted = self._guarded_delete(query.all())
+        # Flask-Admin's get_query_for_ids binds the ids as text, which PostgreSQL refuses to
+        # compare with an integer key; the ids are whole numbers, so say so.
+        try:
+            keys = [int(i) for i in ids]
+        except ValueError:
+            flash("Those records could not be found. Nothing was deleted.", "error")
+            return
+        rows = db.session.scalars(select(view.model).where(view.model.id.in_(keys))).all()
+        deleted = self._guarded_delete(rows)
         if deleted:
             flash(f"{deleted} record(s) deleted.", "success")
 
