@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +119,36 @@ class AppModelView(ModelView):
         if name == "delete":
             return self.can_delete
         return user_has(self.roles_for_action(name)) and super().is_action_allowed(name)
+
+    def typed_ids(self, ids: Iterable[str]) -> list[object]:
+        """Row ids arrive as strings; PostgreSQL will not compare integer = varchar.
+
+        Flask-Admin 2.2's own bulk delete binds them as strings and fails on PostgreSQL, so
+        the delete action below converts them first; custom actions can call this too.
+        Values that are not valid ids are dropped (they cannot name a row).
+        """
+        columns = list(self.model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+        if len(columns) != 1:
+            return list(ids)
+        try:
+            kind = columns[0].type.python_type
+        except NotImplementedError:
+            return list(ids)
+        typed: list[object] = []
+        for value in ids:
+            try:
+                typed.append(kind(value))
+            except (TypeError, ValueError):
+                continue
+        return typed
+
+    @action(
+        "delete",
+        lazy_gettext("Delete"),
+        lazy_gettext("Are you sure you want to delete selected records?"),
+    )
+    def action_delete(self, ids: tuple[str, ...]) -> None:
+        return super().action_delete(tuple(self.typed_ids(ids)))  # type: ignore[arg-type]
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """A refused delete or a clash with a unique key is a message, never a 500."""
