@@ -1,14 +1,144 @@
-"""Seat applications: the screen for ConcessionaryApplication."""
+"""Concessionary seat applications (A9, Appendix F): allocate, offer from the waiting list, lapse.
+
+Assistants allocate (the selected pending applications, grouped by route) and offer freed seats
+to the waiting list; officers and supervisors lapse a finished year (re-application is annual).
+"""
 
 from __future__ import annotations
 
-from models import ConcessionaryApplication
+from collections import defaultdict
 
-from .base import ASSISTANTS, AppModelView
+from flask import flash
+from flask_admin.actions import action
+from sqlalchemy import select
+
+from models import ConcessionaryApplication, Pupil, Route, School, db
+from services import seats
+
+from .base import ASSISTANTS, OFFICERS, AppModelView
+from .low_income import PUPIL_LOOKUP
+from .routes import SCHOOL_LOOKUP, _ints, flash_report
+
+ROUTE_LOOKUP = {
+    "fields": (Route.code, Route.operator),
+    "placeholder": "Type part of the route code or operator",
+    "page_size": 20,
+    "minimum_input_length": 1,
+}
+
+CA = ConcessionaryApplication
 
 
 class ConcessionaryApplicationView(AppModelView):
     write_roles = ASSISTANTS
+    action_roles = {
+        "allocate": ASSISTANTS,
+        "offer_next": ASSISTANTS,
+        "lapse_year": OFFICERS,
+    }
+
+    column_list = (
+        "reference",
+        "pupil",
+        "school",
+        "route",
+        "academic_year",
+        "sessions",
+        "received_on",
+        "payment_plan",
+        "status",
+        "waitlist_position",
+        "refusal_reason",
+    )
+    column_labels = {"waitlist_position": "Waiting list #", "refusal_reason": "Refused because"}
+    column_select_related_list = (CA.pupil, CA.school, CA.route)
+    column_searchable_list = (CA.reference, Pupil.reference, Pupil.last_name)
+    column_filters = (
+        CA.academic_year,
+        CA.status,
+        CA.sessions,
+        Route.code,
+        School.name,
+        CA.received_on,
+    )
+    column_sortable_list = (
+        "reference",
+        "received_on",
+        "status",
+        "waitlist_position",
+        ("route", "route.code"),
+    )
+    column_default_sort = ("received_on", True)
+    form_columns = (
+        "reference",
+        "pupil",
+        "academic_year",
+        "school",
+        "route",
+        "sessions",
+        "received_on",
+        "payment_plan",
+    )
+    form_ajax_refs = {"pupil": PUPIL_LOOKUP, "school": SCHOOL_LOOKUP, "route": ROUTE_LOOKUP}
+    column_details_exclude_list = ("created_at", "updated_at")
+
+    def _years_and_routes(self, ids: list[int]) -> dict[str, set[int]]:
+        found: dict[str, set[int]] = defaultdict(set)
+        for year, route_id in db.session.execute(
+            select(CA.academic_year, CA.route_id).where(CA.id.in_(ids))
+        ):
+            found[year].add(route_id)
+        return found
+
+    @action(
+        "allocate",
+        "Allocate",
+        "Allocate seats to the selected pending applications (grouped by route), by the "
+        "Appendix F priority register?",
+    )
+    def action_allocate(self, ids: list[str]) -> None:
+        wanted = _ints(ids)
+        for year in sorted(self._years_and_routes(wanted)):
+            try:
+                report = seats.allocate(year, on=seats.today(), application_ids=wanted)
+            except seats.SeatError as exc:
+                flash(f"{year}: {exc} Nothing was allocated.", "error")
+                continue
+            flash_report(report, f"Seats allocated ({year})")
+
+    @action(
+        "offer_next",
+        "Offer next",
+        "Offer any freed seat on the selected applications' routes to the highest waiting "
+        "applicant whose sessions fit?",
+    )
+    def action_offer_next(self, ids: list[str]) -> None:
+        for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
+            try:
+                report = seats.offer_next(year, on=seats.today(), route_ids=route_ids)
+            except seats.SeatError as exc:
+                flash(f"{year}: {exc} Nothing was offered.", "error")
+                continue
+            flash_report(report, f"Waiting lists ({year})")
+
+    @action(
+        "lapse_year",
+        "Lapse finished year",
+        "Lapse every seat and open application of the selected applications' academic years? "
+        "Only a year that has ended can lapse (Appendix F: re-application is annual).",
+    )
+    def action_lapse_year(self, ids: list[str]) -> None:
+        for year in sorted(self._years_and_routes(_ints(ids))):
+            try:
+                counts = seats.lapse(year, on=seats.today())
+            except seats.SeatError as exc:
+                flash(f"{exc} Nothing lapsed.", "error")
+                continue
+            flash(
+                f"{year}: {counts['seats']} seats and {counts['applications']} applications "
+                "lapsed at the end of the academic year (Appendix F).",
+                "success",
+            )
 
 
 VIEW = (

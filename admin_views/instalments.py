@@ -1,14 +1,56 @@
-"""Instalments: the screen for Instalment."""
+"""Instalments (B1j): due dates, what is paid, and what is overdue."""
 
 from __future__ import annotations
 
-from models import Instalment
+from typing import Any
+
+from flask import g
+from markupsafe import Markup
+
+from models import Contribution, Instalment, db
+from services import contributions as money
+from services import seats
 
 from .base import ASSISTANTS, AppModelView
+from .contributions import OverdueFilter
+
+OVERDUE_BADGE = Markup('<span class="badge badge-danger">overdue</span>')
 
 
 class InstalmentView(AppModelView):
     write_roles = ASSISTANTS
+    # Made with the contribution by the rules, so they always add up (B1j).
+    allow_create = False
+    allow_edit = False
+    allow_delete = False
+
+    column_list = ("contribution", "number", "due_on", "amount", "paid", "outstanding", "overdue")
+    column_select_related_list = (Instalment.contribution,)
+    column_filters = (
+        Instalment.due_on,
+        Contribution.academic_year,
+        OverdueFilter(Instalment.id, "Overdue", model=Instalment),
+    )
+    column_sortable_list = ("due_on", "number", "amount")
+    column_default_sort = "due_on"
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        count, rows = super().get_list(*args, **kwargs)
+        g.instalment_money = money.instalment_money(db.session, [r.id for r in rows], seats.today())
+        return count, rows
+
+    def _money(self, _context: Any, model: Instalment, name: str) -> Any:
+        found = getattr(g, "instalment_money", {}).get(model.id)
+        if found is None:
+            return ""
+        if name == "overdue":
+            return (
+                Markup('<span class="badge badge-danger">overdue</span>') if found.overdue else ""
+            )
+        return f"£{getattr(found, name)}"
+
+    column_formatters = {"paid": _money, "outstanding": _money, "overdue": _money}
+    column_formatters_export = column_formatters
 
 
 VIEW = (InstalmentView, Instalment, "Instalments", "Money")

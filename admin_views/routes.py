@@ -1,14 +1,258 @@
-"""Routes and vehicles: the screen for Route."""
+"""Routes and vehicles, with their spare seats (A9, Appendix F) and the seat actions.
+
+The list shows spare morning and afternoon seats for the current academic year, worked out for
+the whole page in one grouped query (never a query per row). Assistants allocate spare seats
+from here; only officers and supervisors withdraw seats for entitled children.
+"""
 
 from __future__ import annotations
 
-from models import Route
+from collections import defaultdict
+from typing import Any
 
-from .base import ASSISTANTS, AppModelView
+from flask import abort, flash, g, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.model.fields import AjaxSelectMultipleField
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import String, cast, select
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from models import AcademicYear, Route, RouteSchool, School, db
+from services import seats
+
+from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+
+SCHOOL_LOOKUP = {
+    "fields": (School.name, School.postcode, cast(School.urn, String)),
+    "placeholder": "Type part of the school's name, postcode or URN",
+    "page_size": 20,
+    "minimum_input_length": 2,
+}
+
+
+# RouteSchool has a two-column primary key, which Flask-Admin's inline forms cannot handle, so
+# the schools served are one ajax multi-select whose choices become RouteSchool rows.
+SERVED_LOADER = QueryAjaxModelLoader("served_schools", db.session, School, **SCHOOL_LOOKUP)
+
+
+def flash_report(report: seats.SeatReport, verb: str) -> None:
+    """Say what an action did, route by route (allocated, waiting, refused and why)."""
+    flash(f"{verb}: {report.summary()}", "success")
+    for line in [r.line() for r in report.routes][:50]:
+        flash(line, "info")
+    if len(report.routes) > 50:
+        flash(f"... and {len(report.routes) - 50} more routes.", "info")
+    for note in report.notes:
+        flash(note, "info")
+
+
+class WithdrawForm(FlaskForm):
+    """Appendix F: seats needed for entitled children, and what the family has been told."""
+
+    academic_year = SelectField("Academic year", validators=[DataRequired()])
+    am = IntegerField(
+        "Morning seats needed",
+        default=0,
+        validators=[InputRequired("Give a number, 0 or more."), NumberRange(min=0, max=200)],
+    )
+    pm = IntegerField(
+        "Afternoon seats needed",
+        default=0,
+        validators=[InputRequired("Give a number, 0 or more."), NumberRange(min=0, max=200)],
+    )
+    reason = TextAreaField(
+        "Reason (shown in the withdrawal letter)",
+        validators=[DataRequired("Say why the seats are needed."), Length(max=2000)],
+    )
+    family_told_of_appeal = BooleanField(
+        "The families will be told of the withdrawal and their right to appeal (A10)",
+        validators=[DataRequired("Confirm the families will be told of their right to appeal.")],
+    )
 
 
 class RouteView(AppModelView):
     write_roles = ASSISTANTS
+    action_roles = {"allocate_spare_seats": ASSISTANTS, "withdraw_seats": OFFICERS}
+
+    column_list = (
+        "code",
+        "operator",
+        "vehicle_type",
+        "seats",
+        "spare_am",
+        "spare_pm",
+        "fare_paying_alternative",
+        "additional_cost",
+        "schools_served",
+        "active",
+    )
+    column_labels = {
+        "spare_am": "Spare AM",
+        "spare_pm": "Spare PM",
+        "fare_paying_alternative": "Fare-paying bus",
+        "schools_served": "Schools served",
+    }
+    column_descriptions = {
+        "spare_am": "Vehicle seats less entitled pupils carried and concessionary seats held, "
+        "this academic year (A9, Appendix F)",
+        "fare_paying_alternative": "A local fare-paying bus makes the journey: no concessionary "
+        "seats (Appendix F)",
+        "additional_cost": "A concessionary seat would cost the council extra: none offered "
+        "(Appendix F)",
+    }
+    column_searchable_list = (Route.code, Route.operator)
+    column_filters = (Route.operator, Route.fare_paying_alternative, Route.active, Route.seats)
+    column_sortable_list = ("code", "operator", "seats")
+    column_default_sort = "code"
+    form_excluded_columns = ("created_at", "updated_at", "schools")
+    form_extra_fields = {"served_schools": AjaxSelectMultipleField(SERVED_LOADER, "Schools served")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._form_ajax_refs["served_schools"] = SERVED_LOADER
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        route = db.session.get(Route, int(id))
+        if route is not None:
+            form.served_schools.data = [rs.school for rs in route.schools]
+
+    def on_model_change(self, form: Any, model: Route, is_created: bool) -> None:
+        """Make the route's RouteSchool rows match the schools chosen."""
+        if "served_schools" in getattr(model, "__dict__", {}):
+            del model.__dict__["served_schools"]  # populate_obj set a plain attribute
+        wanted = {school.id: school for school in (form.served_schools.data or [])}
+        current = {rs.school_id: rs for rs in model.schools}
+        for school_id, rs in current.items():
+            if school_id not in wanted:
+                model.schools.remove(rs)
+        for school_id, school in wanted.items():
+            if school_id not in current:
+                model.schools.append(RouteSchool(school=school))
+
+    column_details_exclude_list = ("created_at", "updated_at")
+
+    # --- the list: spare seats and schools for the page in two queries ----------------------
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        count, rows = super().get_list(*args, **kwargs)
+        ids = [r.id for r in rows]
+        year = seats.current_year_label(db.session, seats.today())
+        g.route_year = year
+        g.route_spare = seats.spare_seats(db.session, year, seats.today(), ids) if year else {}
+        served: dict[int, list[str]] = defaultdict(list)
+        if ids:
+            for route_id, name in db.session.execute(
+                select(RouteSchool.route_id, School.name)
+                .join(School, School.id == RouteSchool.school_id)
+                .where(RouteSchool.route_id.in_(ids))
+                .order_by(School.name)
+            ):
+                served[route_id].append(name)
+        g.route_schools = served
+        return count, rows
+
+    def _spare(self, _context: Any, model: Route, name: str) -> Any:
+        value = getattr(g, "route_spare", {}).get(model.id, {}).get(name[-2:])
+        if value is None:
+            return ""
+        if value < 0:
+            return Markup(f'<span class="text-danger" title="overfull">{value}</span>')
+        return value
+
+    def _schools(self, _context: Any, model: Route, _name: str) -> str:
+        return "; ".join(getattr(g, "route_schools", {}).get(model.id, []))
+
+    column_formatters = {
+        "spare_am": _spare,
+        "spare_pm": _spare,
+        "schools_served": _schools,
+    }
+    column_formatters_export = column_formatters
+
+    # --- actions ----------------------------------------------------------------------------
+
+    @action(
+        "allocate_spare_seats",
+        "Allocate spare seats",
+        "Allocate spare seats on the selected routes to their pending applications, by the "
+        "Appendix F priority register?",
+    )
+    def action_allocate_spare_seats(self, ids: list[str]) -> None:
+        route_ids = _ints(ids)
+        years = seats.years_of_routes(db.session, route_ids)
+        if not years:
+            flash("No pending or waiting applications on those routes; nothing to do.", "info")
+            return
+        for year in years:
+            try:
+                report = seats.allocate(year, on=seats.today(), route_ids=route_ids)
+            except seats.SeatError as exc:
+                flash(f"{year}: {exc} Nothing was allocated.", "error")
+                continue
+            flash_report(report, f"Spare seats allocated ({year})")
+
+    @action("withdraw_seats", "Withdraw seats for entitled children")
+    def action_withdraw_seats(self, ids: list[str]) -> Any:
+        route_ids = _ints(ids)
+        if len(route_ids) != 1:
+            flash("Choose one route to withdraw seats from.", "error")
+            return None
+        return redirect(url_for(".withdraw_view", route_id=route_ids[0]))
+
+    @expose("/withdraw/<int:route_id>", methods=("GET", "POST"))
+    def withdraw_view(self, route_id: int) -> Any:
+        """Appendix F: withdraw concessionary seats at short notice for entitled children."""
+        if not user_has(OFFICERS):
+            abort(403)
+        route = db.session.get(Route, route_id)
+        if route is None:
+            abort(404)
+        form = WithdrawForm(request.form if request.method == "POST" else None)
+        labels = list(
+            db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
+        )
+        form.academic_year.choices = [(label, label) for label in labels]
+        if request.method == "GET":
+            form.academic_year.data = seats.current_year_label(db.session, seats.today())
+        if request.method == "POST" and form.validate():
+            try:
+                report = seats.withdraw(
+                    route.id,
+                    {"am": form.am.data, "pm": form.pm.data},
+                    year=form.academic_year.data,
+                    on=seats.today(),
+                    reason=form.reason.data.strip(),
+                    family_told_of_appeal=bool(form.family_told_of_appeal.data),
+                    decided_by_id=current_user.id,
+                )
+            except seats.SeatError as exc:
+                flash(f"{exc} Nothing was withdrawn.", "error")
+            else:
+                flash_report(report, "Seats withdrawn (Appendix F)")
+                return redirect(url_for(".index_view"))
+        year = form.academic_year.data
+        spare = seats.spare_seats(db.session, year, seats.today(), [route.id]) if year else {}
+        return self.render(
+            "admin/seats/withdraw.html",
+            form=form,
+            route=route,
+            spare=spare.get(route.id),
+            notice_days=seats.policy_for(year).concessionary_withdrawal_notice_days
+            if year
+            else None,
+        )
+
+
+def _ints(ids: list[str]) -> list[int]:
+    try:
+        return [int(i) for i in ids]
+    except ValueError:
+        abort(400)
 
 
 VIEW = (RouteView, Route, "Routes and vehicles", "Reference data")

@@ -18,3 +18,7 @@ def register_commands(app: Flask) -> None:
     from . import assess_commands
 
     app.cli.add_command(assess_commands.assess)
+
+    from . import seat_commands
+
+    app.cli.add_command(seat_commands.seats_group, "seats")

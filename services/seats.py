@@ -91,6 +91,11 @@ REFUSAL_TEXT = {
 }
 
 
+def today() -> date:
+    """The date screens and commands act on (one place, so tests can fix it)."""
+    return date.today()
+
+
 class SeatError(Exception):
     """A request that cannot be carried out; the message is for the user, nothing was changed."""
 
