@@ -81,7 +81,7 @@ def test_bench_builds_the_county_and_measures_what_exists(results: tuple[str, st
     assert re.match(r"[\d,]+/s \(", rules_row[column]), rules_row
     first_page = rows["List page — pupils: first page"][column]
     # Served, with the number of SQL statements the page sent.
-    assert re.match(r"\d+ ms \(\d+ queries, \d+ rows\)", first_page), first_page
+    assert re.match(r"\d+ ms \(\d+ queries, \d+ rows, cpu \d+ ms\)", first_page), first_page
 
 
 def test_bench_records_the_machine(results: tuple[str, str]) -> None:
