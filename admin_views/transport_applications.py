@@ -204,9 +204,13 @@ class TransportApplicationView(AppModelView):
         "school": {"fields": (School.name, School.postcode, School.town), "page_size": 20},
         "route": {"fields": (Route.code, Route.operator), "page_size": 20},
     }
-    form_overrides = {"medical_accepted": SelectField, "exceptional_accepted": SelectField}
+    form_overrides = {
+        "academic_year": SelectField,
+        "medical_accepted": SelectField,
+        "exceptional_accepted": SelectField,
+    }
     form_args = {
-        "academic_year": {"label": "Academic year (e.g. 2024/25)"},
+        "academic_year": {"label": "Academic year", "choices": _year_options},
         "received_on": {"label": "Date received"},
         "distance_m": {
             "label": "Route distance (metres)",
@@ -236,6 +240,15 @@ class TransportApplicationView(AppModelView):
         "programme_started_before_19",
     )
     _TRANSPORT = ("route", "route_sessions")
+    # Listed so the academic year (a plain foreign key, no relationship) is on the form too.
+    form_columns = (
+        *_APPLICATION,
+        *_DISTANCE,
+        *_CLAIMS,
+        *_POST16,
+        *DETERMINATION_FIELDS,
+        *_TRANSPORT,
+    )
 
     column_filters = (
         "academic_year",
@@ -277,7 +290,23 @@ class TransportApplicationView(AppModelView):
         return self._strip_determinations(super().edit_form(obj))
 
     def on_model_change(self, form: Any, model: TransportApplication, is_created: bool) -> None:
-        year = db.session.get(AcademicYear, model.academic_year)
+        # Read the determinations' history before any query: a query autoflushes, and a flush
+        # clears the history this check depends on.
+        state = inspect(model)
+        changed = [
+            name
+            for name in DETERMINATION_FIELDS
+            if state.attrs[name].history.has_changes()
+            and (not is_created or getattr(model, name) not in (None, False))
+        ]
+        if changed and not user_has(OFFICERS):
+            # Server-side guard: an assistant's form has no such fields; anything else is
+            # refused rather than silently applied.
+            raise ValidationError("Only an officer can record determinations.")
+        with db.session.no_autoflush:
+            year = db.session.scalar(
+                select(AcademicYear).where(AcademicYear.label == model.academic_year)
+            )
         if year is None:
             raise ValidationError(
                 f"There is no academic year {model.academic_year!r}; write it like 2024/25."
@@ -294,18 +323,7 @@ class TransportApplicationView(AppModelView):
             raise ValidationError(
                 "Say whose medical condition it is (A13) before recording a determination on it."
             )
-        state = inspect(model)
-        changed = [
-            name
-            for name in DETERMINATION_FIELDS
-            if state.attrs[name].history.has_changes()
-            and (not is_created or getattr(model, name) not in (None, False))
-        ]
         if changed:
-            if not user_has(OFFICERS):
-                # Server-side guard: an assistant's form has no such fields; anything else is
-                # refused rather than silently applied.
-                raise ValidationError("Only an officer can record determinations.")
             model.determined_by_id = current_user.id
             model.determined_at = datetime.now(UTC)
 
@@ -348,7 +366,7 @@ class TransportApplicationView(AppModelView):
         if not user_has(ASSISTANTS):
             abort(403)
         label = (request.form.get("academic_year") or "").strip()
-        if db.session.get(AcademicYear, label) is None:
+        if db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == label)) is None:
             flash(f"There is no academic year {label!r}; nothing was assessed.", "error")
         else:
             self._run(where=TransportApplication.academic_year == label)
@@ -361,11 +379,11 @@ class TransportApplicationView(AppModelView):
 
     # --- queues: what an officer must do next ------------------------------------------------
 
-    @expose("/queue/<name>")
-    def queue(self, name: str) -> Any:
-        if name not in QUEUES:
+    @expose("/queue/<queue_name>")
+    def queue(self, queue_name: str) -> Any:
+        if queue_name not in QUEUES:
             abort(404)
-        outcome, title, explanation = QUEUES[name]
+        outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
         criterion = (
             ta.current_decision.has(EligibilityDecision.outcome == outcome),
@@ -388,7 +406,7 @@ class TransportApplicationView(AppModelView):
         ).all()
         return self.render(
             "admin/transport_applications/queue.html",
-            queue_name=name,
+            queue_name=queue_name,
             title=title,
             explanation=explanation,
             rows=rows,

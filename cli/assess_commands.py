@@ -42,7 +42,7 @@ def run(year: str, username: str | None) -> None:
         parse_academic_year(year)
     except RulesError as error:
         _refuse(f"--year: {error.message}")
-    if db.session.get(AcademicYear, year) is None:
+    if db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == year)) is None:
         _refuse(f"--year: there is no academic year {year} in the database")
     user: User | None = None
     if username is not None:

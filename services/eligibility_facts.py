@@ -295,34 +295,69 @@ def _build(
     # Pupils to rank, grouped by kind: kind -> [(position in out, home x, home y, chosen main
     # school index, distance to beat)].
     to_rank: dict[tuple[Any, ...], list[tuple[int, float, float, int, float]]] = defaultdict(list)
-    for r in rows:
-        case = GatheredCase(r.id, r.pupil_id, r.reference, r.academic_year, r.received_on, None)
+    for row in rows:
+        (
+            app_id,
+            reference,
+            pupil_id,
+            academic_year,
+            school_id,
+            received_on,
+            distance_m,
+            route_unsuitable,
+            religion_or_belief,
+            exceptional_transport_need,
+            medical_who,
+            medical_accepted,
+            medical_until,
+            exceptional_circumstances,
+            exceptional_accepted,
+            purchase_order,
+            full_time_hours,
+            higher_education,
+            apprenticeship,
+            repeat_or_non_progression,
+            programme_started_before_19,
+            post19_need_determined,
+            date_of_birth,
+            year_group_override,
+            parish_id,
+            easting,
+            northing,
+            lives_in_county,
+            ehcp,
+            care_by,
+            care_placement,
+            postcode_id,
+            postcode_parish_id,
+        ) = row
+        case = GatheredCase(app_id, pupil_id, reference, academic_year, received_on, None)
         out.append(case)
         try:
-            year = parse_academic_year(r.academic_year)
+            year = parse_academic_year(academic_year)
         except RulesError as error:
             case.problem = error.message
             continue
-        group = r.year_group_override
+        group = year_group_override
         if group is None:
-            group = year_group(r.date_of_birth, year)
+            group = year_group(date_of_birth, year)
         stage = stage_of(group)
-        main = schools.main_of(r.school_id)
+        main = schools.main_of(school_id)
         mi = schools.index[main]
         phase, est = schools.phase[mi], schools.establishment[mi]
         selective = schools.selective[mi]
-        home = (r.easting, r.northing) if r.easting is not None and r.northing is not None else None
+        home = (easting, northing) if easting is not None and northing is not None else None
         school_xy = schools.xy(main)
         straight = straight_line_m(home, school_xy)
         # The distance the chosen school is ranked by: measured route (A3b) where recorded,
         # else the straight line.
-        chosen_d = r.distance_m if r.distance_m is not None else straight
+        chosen_d = distance_m if distance_m is not None else straight
 
         # A14, Appendix G: DTA schools for this home, of the categories fitting the pupil.
         categories = dta_categories(stage, selective)
-        parish_id = r.parish_id if r.parish_id is not None else r.postcode_parish_id
+        parish_id = parish_id if parish_id is not None else postcode_parish_id
         dta_schools: set[int] = set()
-        for source, key in ((by_parish, parish_id), (by_postcode, r.postcode_id)):
+        for source, key in ((by_parish, parish_id), (by_postcode, postcode_id)):
             if key is not None:
                 dta_schools.update(s for c, s in source.get(key, ()) if c in categories)
         is_dta = main in dta_schools
@@ -334,52 +369,52 @@ def _build(
             nearer = bool(known) and chosen_d < min(known)
 
         facts: dict[str, Any] = {
-            "academic_year": r.academic_year,
-            "date_of_birth": r.date_of_birth.isoformat(),
-            "year_group": r.year_group_override,
-            "lives_in_county": bool(r.lives_in_county),
+            "academic_year": academic_year,
+            "date_of_birth": date_of_birth.isoformat(),
+            "year_group": year_group_override,
+            "lives_in_county": bool(lives_in_county),
             "school_type": str(school_type_of(est, phase)),
-            "distance_m": r.distance_m,
+            "distance_m": distance_m,
             "straight_line_m": straight,
             "is_dta_school": is_dta,
             "is_nearest_suitable": False,
             "nearer_than_dta_school": nearer,
             "nearest_suitable_rank": None,
-            "low_income": (r.pupil_id, r.academic_year) in low_income,  # A5c: per year
-            "religion_or_belief": bool(r.religion_or_belief),
-            "route_unsuitable": bool(r.route_unsuitable),
-            "ehcp": bool(r.ehcp),
-            "exceptional_transport_need": bool(r.exceptional_transport_need),
+            "low_income": (pupil_id, academic_year) in low_income,  # A5c: per year
+            "religion_or_belief": bool(religion_or_belief),
+            "route_unsuitable": bool(route_unsuitable),
+            "ehcp": bool(ehcp),
+            "exceptional_transport_need": bool(exceptional_transport_need),
             "medical": None,
             "care": None,
             "exceptional_circumstances": None,
             "post16": None,
         }
-        if r.medical_who is not None:  # A13, B1e
+        if medical_who is not None:  # A13, B1e
             facts["medical"] = {
-                "who": str(r.medical_who),
-                "accepted": r.medical_accepted,
-                "until": r.medical_until.isoformat() if r.medical_until else None,
+                "who": str(medical_who),
+                "accepted": medical_accepted,
+                "until": medical_until.isoformat() if medical_until else None,
             }
-        if r.care_by is not None:  # A21, A22
+        if care_by is not None:  # A21, A22
             facts["care"] = {
-                "by": str(r.care_by),
-                "placement": str(r.care_placement),
-                "purchase_order": r.purchase_order or None,
+                "by": str(care_by),
+                "placement": str(care_placement),
+                "purchase_order": purchase_order or None,
             }
-        if r.exceptional_circumstances:  # A11
-            facts["exceptional_circumstances"] = {"accepted": r.exceptional_accepted}
+        if exceptional_circumstances:  # A11
+            facts["exceptional_circumstances"] = {"accepted": exceptional_accepted}
         if stage is Stage.POST16:  # A7, A8, A16
-            if r.full_time_hours is None:
+            if full_time_hours is None:
                 case.problem = "post-16 course hours are not recorded (A7b needs them)"
             else:
                 facts["post16"] = {
-                    "full_time_hours": _number(Decimal(r.full_time_hours)),
-                    "higher_education": bool(r.higher_education),
-                    "apprenticeship": bool(r.apprenticeship),
-                    "repeat_or_non_progression": bool(r.repeat_or_non_progression),
-                    "programme_started_before_19": bool(r.programme_started_before_19),
-                    "post19_need_determined": bool(r.post19_need_determined),
+                    "full_time_hours": _number(Decimal(full_time_hours)),
+                    "higher_education": bool(higher_education),
+                    "apprenticeship": bool(apprenticeship),
+                    "repeat_or_non_progression": bool(repeat_or_non_progression),
+                    "programme_started_before_19": bool(programme_started_before_19),
+                    "post19_need_determined": bool(post19_need_determined),
                 }
         case.facts = facts
         if stage is not Stage.BELOW_SCHOOL_AGE and home is not None and chosen_d is not None:

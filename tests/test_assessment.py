@@ -13,12 +13,14 @@ from sqlalchemy import select
 from models import EligibilityDecision, TransportApplication, db
 from models.enums import (
     ApplicationStatus,
+    CareBy,
     Charge,
     DtaCategory,
     EstablishmentType,
     MedicalWho,
     Outcome,
     Phase,
+    Placement,
 )
 from services.assessment import AssessmentError, assess_applications, facts_hash
 from services.policy import ensure_parameter_set, parameters_as_json, parameters_for_year
@@ -240,3 +242,44 @@ def test_withdrawn_applications_are_not_assessed(setup: dict[str, Any]) -> None:
     summary = assess_applications(where=YEAR, user_id=None)
     assert summary.assessed == 0 and summary.unchanged == 0
     assert db.session.scalar(select(EligibilityDecision.id)) is None
+
+
+def test_case_from_facts_matches_the_contract_parser(setup: dict[str, Any]) -> None:
+    """The quick builder gives exactly the `Case` the strict JSON contract parser gives."""
+    from rules.contract import parse_case
+    from services.assessment import case_from_facts
+    from services.eligibility_facts import gather_facts
+
+    college = school_at(
+        8000,
+        phase=Phase.FE_COLLEGE,
+        establishment_type=EstablishmentType.FE_COLLEGE,
+        statutory_low_age=16,
+        statutory_high_age=None,
+    )
+    student = f.pupil(
+        date_of_birth=date(2008, 3, 1),
+        care_by=CareBy.OTHER_LA,
+        care_placement=Placement.PERMANENT,
+    )
+    f.transport_application(
+        student,
+        college,
+        full_time_hours=Decimal("12.25"),
+        medical_who=MedicalWho.PARENT,
+        medical_accepted=True,
+        medical_until=date(2025, 3, 1),
+        exceptional_circumstances=True,
+        purchase_order="PO-9",
+    )
+    db.session.commit()
+    cases = gather_facts(db.session, YEAR)
+    assert len(cases) == 2
+    for gathered in cases:
+        facts = gathered.facts
+        assert facts is not None
+        strict = dict(facts)
+        if facts["post16"] is not None:
+            hours = Decimal(str(facts["post16"]["full_time_hours"]))
+            strict["post16"] = {**facts["post16"], "full_time_hours": hours}
+        assert case_from_facts(facts) == parse_case(strict)
