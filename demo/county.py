@@ -834,7 +834,6 @@ class _Builder:
         rng = self.rng
         self.dta_rows: list[dict[str, Any]] = []
         areas: list[dict[str, Any]] = []
-        self.dta_of: dict[tuple[DtaCategory, int], int] = {}
         labels = {
             DtaCategory.PRIMARY: "primary",
             DtaCategory.SECONDARY_ALL_ABILITY: "secondary",
@@ -850,7 +849,6 @@ class _Builder:
             for school in owners:
                 dta_id = len(self.dta_rows) + 1
                 ids[school["id"]] = dta_id
-                self.dta_of[(category, school["id"])] = dta_id
                 special = None
                 if rng.random() < 0.03:
                     special = (
@@ -891,6 +889,9 @@ class _Builder:
                                 "postcode_id": pc["id"],
                             }
                         )
+        # A school no parish is nearest to draws no DTA of that category.
+        used = {a["dta_id"] for a in areas}
+        self.dta_rows = [d for d in self.dta_rows if d["id"] in used]
         _put(DesignatedTransportArea, self.dta_rows)
         _put(DtaArea, areas)
         self.area_count = len(areas)

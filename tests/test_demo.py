@@ -1,0 +1,294 @@
+"""The demo county (issue 2): realistic, deterministic, idempotent, and loaded by one command."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from demo.county import SIZES, DemoRefused, build_county
+from models import (
+    AcademicYear,
+    ConcessionaryApplication,
+    ContributionSetting,
+    DesignatedTransportArea,
+    DtaArea,
+    LowIncomeEvidence,
+    Parish,
+    PolicyParameterSet,
+    Postcode,
+    Pupil,
+    Route,
+    RouteSchool,
+    School,
+    TransportApplication,
+    User,
+    db,
+)
+from models.enums import (
+    ConcessionaryStatus,
+    DtaCategory,
+    EstablishmentType,
+    MedicalWho,
+    Phase,
+    Role,
+)
+from rules.academic_year import parse_academic_year, year_group
+from rules.calendar import operational_days
+from rules.parameters import parameters_for
+from tests.conftest import PASSWORD, fresh_database, make_app, sign_in
+
+SMALL = SIZES["small"]
+
+
+def _demo_app(request: pytest.FixtureRequest, tmp: Path, name: str) -> Flask:
+    return make_app(fresh_database(request, name, tmp))
+
+
+@pytest.fixture(scope="module")
+def county(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    flask_app = _demo_app(request, tmp_path_factory.mktemp("demo_a"), "demo_a")
+    with flask_app.app_context():
+        summary = build_county(seed=5, size="small", password=PASSWORD)
+        flask_app.config["DEMO_SUMMARY"] = summary
+    yield flask_app
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _count(model: type, *where: object) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_small_county_has_the_asked_for_counts(county: Flask) -> None:
+    with county.app_context():
+        assert _count(School) == SMALL.schools
+        assert _count(Parish) == SMALL.parishes
+        assert _count(Route) == SMALL.routes
+        assert _count(Pupil) == SMALL.pupils
+        assert _count(TransportApplication) == SMALL.transport_applications
+        assert _count(ConcessionaryApplication) == SMALL.concessionary_applications
+        assert _count(Postcode) >= 3 * SMALL.parishes
+        summary = county.config["DEMO_SUMMARY"]
+        assert summary["schools"] == SMALL.schools and summary["password"] == PASSWORD
+
+
+def test_every_phase_type_and_dta_category_is_present_appendix_G(county: Flask) -> None:
+    with county.app_context():
+        phases = set(db.session.scalars(select(School.phase).distinct()))
+        types = set(db.session.scalars(select(School.establishment_type).distinct()))
+        categories = set(db.session.scalars(select(DesignatedTransportArea.category).distinct()))
+        assert phases == set(Phase)
+        assert types == set(EstablishmentType)
+        assert categories == set(DtaCategory)
+        assert db.session.scalar(select(func.count()).select_from(School).where(School.selective))
+        # Every DTA lists some areas; areas are a parish or a postcode (A14).
+        empty = _count(
+            DesignatedTransportArea,
+            ~DesignatedTransportArea.id.in_(select(DtaArea.dta_id)),
+        )
+        assert empty == 0
+
+
+def test_satellites_point_at_an_open_main_site_of_the_same_phase_A3f(county: Flask) -> None:
+    with county.app_context():
+        satellites = db.session.scalars(select(School).where(School.main_site_id.is_not(None)))
+        found = list(satellites)
+        assert found
+        for satellite in found:
+            assert satellite.main_site.main_site_id is None
+            assert satellite.main_site.phase is satellite.phase
+            assert satellite.main_site.is_open
+
+
+def test_locations_are_on_the_grid_inside_the_county_box_and_postcodes_are_valid(
+    county: Flask,
+) -> None:
+    from admin_views.postcodes import POSTCODE_RE
+
+    with county.app_context():
+        for model in (School, Postcode, Pupil):
+            lo_e, hi_e, lo_n, hi_n = db.session.execute(
+                select(
+                    func.min(model.easting),
+                    func.max(model.easting),
+                    func.min(model.northing),
+                    func.max(model.northing),
+                )
+            ).one()
+            assert 480_000 <= lo_e <= hi_e <= 560_000, model
+            assert 300_000 <= lo_n <= hi_n <= 420_000, model
+        codes = list(db.session.scalars(select(Postcode.postcode)))
+        codes += list(db.session.scalars(select(Pupil.postcode)))
+        assert all(POSTCODE_RE.match(code) for code in codes)
+
+
+def test_calendar_gives_190_operational_days_appendix_H(county: Flask) -> None:
+    with county.app_context():
+        year = db.session.scalar(select(AcademicYear).where(AcademicYear.label == "2024/25"))
+        days = operational_days(
+            [(t.starts, t.ends) for t in year.terms], [c.day for c in year.closures]
+        )
+        assert len(days) == 190
+        assert _count(AcademicYear, AcademicYear.label == "2025/26") == 1
+
+
+def test_settings_come_from_the_dated_parameters(county: Flask) -> None:
+    with county.app_context():
+        row = db.session.scalar(select(PolicyParameterSet))
+        expected = dataclasses.asdict(parameters_for("2024/25"))
+        stored = {c.name: getattr(row, c.name) for c in PolicyParameterSet.__table__.columns}
+        for name, value in stored.items():
+            if name in expected:
+                assert value == expected[name], name
+        setting = db.session.scalar(select(ContributionSetting))
+        assert setting.academic_year == "2024/25"
+        assert setting.post16_contribution > 0 and setting.concessionary_annual_charge > 0
+
+
+def test_pupils_span_reception_to_year_13_with_the_facts_the_rules_need(county: Flask) -> None:
+    year = parse_academic_year("2024/25")
+    with county.app_context():
+        births = db.session.scalars(select(Pupil.date_of_birth))
+        groups = {year_group(born, year) for born in births}
+        assert groups == set(range(14))
+        assert _count(Pupil, Pupil.ehcp)
+        assert _count(Pupil, Pupil.care_by.is_not(None))
+        assert _count(Pupil, ~Pupil.lives_in_county)
+        assert _count(LowIncomeEvidence)
+
+
+def test_applications_hold_a_realistic_mix_of_facts(county: Flask) -> None:
+    year = parse_academic_year("2024/25")
+    with county.app_context():
+        rows = db.session.execute(
+            select(TransportApplication, Pupil.date_of_birth, Pupil.year_group_override).join(Pupil)
+        ).all()
+        measured = [a for a, _, _ in rows if a.distance_m is not None]
+        assert measured and len(measured) < len(rows)  # some measured, some not (A3b)
+        assert any(a.route_unsuitable for a, _, _ in rows)  # A12
+        medical = [a for a, _, _ in rows if a.medical_who in (MedicalWho.CHILD, MedicalWho.PARENT)]
+        for application, born, override in rows:
+            group = override if override is not None else year_group(born, year)
+            # A7: post-16 decisions turn on the course, so every Year 12+ application has one.
+            assert (application.full_time_hours is not None) == (group >= 12)
+        assert medical  # A13: grounds to determine (some pending, some decided)
+        concessionary = db.session.scalars(select(ConcessionaryApplication)).all()
+        assert {c.status for c in concessionary} == {ConcessionaryStatus.PENDING}
+        served = set(db.session.execute(select(RouteSchool.route_id, RouteSchool.school_id)))
+        assert all((c.route_id, c.school_id) in served for c in concessionary)
+
+
+def test_one_user_per_role_can_sign_in(county: Flask) -> None:
+    with county.app_context():
+        users = db.session.scalars(select(User)).all()
+        assert {u.username: u.roles for u in users} == {
+            "supervisor": {Role.SUPERVISOR},
+            "officer": {Role.OFFICER},
+            "assistant": {Role.ASSISTANT},
+        }
+    for username in ("supervisor", "officer", "assistant"):
+        client = county.test_client()
+        sign_in(client, username)
+        assert client.get("/admin/school/").status_code == 200
+
+
+def test_loading_twice_is_refused_and_changes_nothing(county: Flask) -> None:
+    with county.app_context():
+        before = (_count(School), _count(Pupil), _count(User), _count(AcademicYear))
+        with pytest.raises(DemoRefused, match="already holds data"):
+            build_county(seed=5, size="small", password=PASSWORD)
+        assert (_count(School), _count(Pupil), _count(User), _count(AcademicYear)) == before
+
+
+def test_new_records_after_the_demo_get_fresh_ids(county: Flask) -> None:
+    """Explicit ids in the demo must not leave PostgreSQL's sequences behind."""
+    with county.app_context():
+        parish = Parish(code="E04999999", name="Fresh")
+        db.session.add(parish)
+        db.session.commit()
+        assert parish.id > SMALL.parishes
+        db.session.delete(parish)
+        db.session.commit()
+
+
+def _fingerprint() -> str:
+    """A digest of the county's data, leaving out timestamps and the salted password hashes."""
+    digest = hashlib.sha256()
+    for model in (School, Parish, Postcode, DesignatedTransportArea, DtaArea, Route, Pupil,
+                  LowIncomeEvidence, TransportApplication, ConcessionaryApplication):  # fmt: skip
+        columns = [c for c in model.__table__.columns if c.name not in {"created_at", "updated_at"}]
+        for row in db.session.execute(select(*columns).order_by(model.__table__.c.id)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def test_same_seed_same_county_different_seed_different_county(
+    county: Flask, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with county.app_context():
+        first = _fingerprint()
+    again = _demo_app(request, tmp_path, "demo_b")
+    other = _demo_app(request, tmp_path, "demo_c")
+    try:
+        with again.app_context():
+            build_county(seed=5, size="small", password="another password entirely")
+            assert _fingerprint() == first
+        with other.app_context():
+            build_county(seed=6, size="small", password=PASSWORD)
+            assert _fingerprint() != first
+    finally:
+        for flask_app in (again, other):
+            with flask_app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_flask_demo_load_prints_the_supervisor_password_and_is_idempotent(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flask_app = _demo_app(request, tmp_path, "demo_cli")
+    runner = flask_app.test_cli_runner()
+    try:
+        monkeypatch.setenv("DEMO_PASSWORD", "a demo password for the test")
+        first = runner.invoke(args=["demo", "load", "--size", "small", "--seed", "1"])
+        assert first.exit_code == 0, first.output
+        assert "a demo password for the test" in first.output
+        assert f"schools: {SMALL.schools}" in first.output
+        monkeypatch.delenv("DEMO_PASSWORD")
+        second = runner.invoke(args=["demo", "load", "--size", "small"])
+        assert second.exit_code == 0, second.output
+        assert "not loaded" in second.output and "nothing was changed" in second.output
+        with flask_app.app_context():
+            assert _count(School) == SMALL.schools
+    finally:
+        with flask_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_generated_password_is_random_and_printed(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    flask_app = _demo_app(request, tmp_path, "demo_gen")
+    try:
+        result = flask_app.test_cli_runner().invoke(args=["demo", "load", "--size", "small"])
+        assert result.exit_code == 0, result.output
+        line = next(x for x in result.output.splitlines() if x.startswith("supervisor password"))
+        password = line.rsplit(": ", 1)[1]
+        assert len(password) >= 12
+        client = flask_app.test_client()
+        sign_in(client, "supervisor", password)
+    finally:
+        with flask_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
