@@ -11,6 +11,7 @@ from datetime import date
 from typing import NoReturn
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import AcademicYear, Route, db
@@ -52,18 +53,20 @@ def _report(report: seats.SeatReport, verbose: bool, elapsed: float) -> None:
     click.echo(f"{report.summary()} ({elapsed:.2f}s)")
 
 
-@click.group(help="Concessionary seats: allocate, offer from waiting lists, lapse a year.")
+@click.group(
+    cls=AppGroup, help="Concessionary seats: allocate, offer from waiting lists, lapse a year."
+)
 def seats_group() -> None:
     pass
 
 
-def _year(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+def _check_year(value: str) -> str:
     if not db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == value)):
         _refuse(f"--year: there is no academic year {value!r}")
     return value
 
 
-YEAR = click.option("--year", required=True, callback=_year, help="Academic year, e.g. 2024/25.")
+YEAR = click.option("--year", required=True, help="Academic year, e.g. 2024/25.")
 ON = click.option("--on", "on", default=None, help="Act as of this date (default today).")
 
 
@@ -74,6 +77,7 @@ ON = click.option("--on", "on", default=None, help="Act as of this date (default
 @click.option("--verbose", "-v", is_flag=True, help="One line per route.")
 def allocate_command(year: str, on: str | None, routes: tuple[str, ...], verbose: bool) -> None:
     """Allocate every pending application of the year (or of the routes given), in one run."""
+    _check_year(year)
     when = _on(on)
     ids = _route_ids(routes)
     start = time.perf_counter()
@@ -90,6 +94,7 @@ def allocate_command(year: str, on: str | None, routes: tuple[str, ...], verbose
 @click.option("--route", "routes", multiple=True, required=True, help="Route code (repeatable).")
 def offer_next_command(year: str, on: str | None, routes: tuple[str, ...]) -> None:
     """Offer freed seats to the highest waiting applicant whose sessions fit."""
+    _check_year(year)
     when = _on(on)
     ids = _route_ids(routes) or []
     start = time.perf_counter()
@@ -105,6 +110,7 @@ def offer_next_command(year: str, on: str | None, routes: tuple[str, ...]) -> No
 @ON
 def lapse_command(year: str, on: str | None) -> None:
     """Year end: lapse every seat and open application of a finished year (Appendix F)."""
+    _check_year(year)
     try:
         counts = seats.lapse(year, on=_on(on))
     except seats.SeatError as exc:
@@ -117,6 +123,7 @@ def lapse_command(year: str, on: str | None) -> None:
 @ON
 def spare_command(year: str, on: str | None) -> None:
     """Spare seats per route and session (seats - entitled - concessionary held)."""
+    _check_year(year)
     when = _on(on)
     codes = dict(db.session.execute(select(Route.id, Route.code)).all())
     for route_id, spare in sorted(
