@@ -7,9 +7,11 @@ unless it equals the year's expected figure (190: Appendix H, glossary "School y
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import flash
+from flask import abort, flash, jsonify, request
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.model.form import InlineFormAdmin
 from markupsafe import Markup, escape
@@ -17,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import AcademicYear, Closure, Term, db
+from rules.calendar import operational_days
+from rules.errors import RulesError
 from services.settings import (
     add_bank_holidays_as_closures,
     bank_holidays_in_term,
@@ -25,7 +29,7 @@ from services.settings import (
     operational_day_count,
 )
 
-from .base import STAFF, SUPERVISORS, AppModelView
+from .base import STAFF, SUPERVISORS, AppModelView, user_has
 
 
 class TermInline(InlineFormAdmin):
@@ -62,6 +66,7 @@ class AcademicYearView(AppModelView):
     form_columns = ("label", "starts", "ends", "terms", "closures")
     inline_models = (TermInline(Term), ClosureInline(Closure))
     edit_template = "admin/settings/academic_year_edit.html"
+    create_template = "admin/settings/academic_year_create.html"
     details_template = "admin/settings/academic_year_details.html"
 
     _expected: dict[str, int] = {}
@@ -113,6 +118,28 @@ class AcademicYearView(AppModelView):
                 + Markup('. Use the list action "Add bank holidays as closures".'),
                 "info",
             )
+
+    @expose("/count/")
+    def count_view(self):  # type: ignore[no-untyped-def]
+        """The live count for the edit form: the same rules.calendar.operational_days.
+
+        The page sends the terms and closures as typed so far (``term=2024-09-03:2024-10-25``,
+        ``closure=2024-10-14``, ``label=2024/25``); nothing is saved.
+        """
+        if not user_has(self.read_roles):
+            abort(403)
+        try:
+            terms = []
+            for value in request.args.getlist("term"):
+                first, last = value.split(":")
+                terms.append((date.fromisoformat(first), date.fromisoformat(last)))
+            closures = [date.fromisoformat(v) for v in request.args.getlist("closure") if v]
+            count = len(operational_days(terms, closures))
+        except (ValueError, RulesError) as error:
+            return jsonify({"error": f"Cannot count yet: {error}"}), 200
+        label = request.args.get("label", "")
+        expected = expected_operational_days(db.session, label) if label else 190
+        return jsonify({"count": count, "expected": expected})
 
     @action(
         "add_bank_holidays",

@@ -519,3 +519,24 @@ def test_audit_view_searches_by_record_and_user(
 def test_working_days_skip_weekends_and_england_bank_holidays() -> None:
     """B2 / Appendix C: one function; Friday 23 Aug 2024 + 1 is Tuesday 27 Aug (bank hol.)."""
     assert add_working_days(date(2024, 8, 23), 1) == date(2024, 8, 27)
+
+
+def test_live_operational_day_count_uses_the_rules_calendar(
+    client_as: Callable[[str], FlaskClient], app: Flask
+) -> None:
+    """Appendix H: the edit page asks the server, which counts with operational_days."""
+    client = client_as("supervisor")
+    response = client.get(
+        "/admin/academic_year/count/",
+        query_string=[
+            ("label", "2024/25"),
+            ("term", "2024-09-02:2024-09-13"),
+            ("closure", "2024-09-06"),
+        ],
+    )
+    assert response.get_json() == {"count": 9, "expected": 190}
+    bad = client.get("/admin/academic_year/count/", query_string={"term": "2024-09-13:2024-09-02"})
+    assert "Cannot count yet" in bad.get_json()["error"]
+    page = client.get("/admin/academic_year/new/").get_data(as_text=True)
+    assert "live-count" in page
+    assert client_as("officer").get("/admin/academic_year/count/").status_code == 200
