@@ -335,15 +335,18 @@ def import_applications(
         db.session.rollback()
         return report
 
+    # Core INSERTs on the tables, run as executemany: the ORM's bulk path adds bookkeeping per
+    # row, and RETURNING ("insertmanyvalues") measured over twice the client CPU here.
+    pupils_t, apps_t = Pupil.__table__, TransportApplication.__table__
     try:
         if pupil_inserts:
-            db.session.execute(insert(Pupil), pupil_inserts)
+            db.session.execute(insert(pupils_t), pupil_inserts)
         if pupil_updates:
             bulk_update(Pupil, pupil_updates)
         pupil_ids = _lookup(Pupil.reference, Pupil.id, {a["pupil_reference"] for _, a in new_apps})
         if new_apps:
             db.session.execute(
-                insert(TransportApplication),
+                insert(apps_t),
                 [
                     {
                         "reference": ref,

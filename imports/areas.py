@@ -212,7 +212,7 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
 
     try:
         if parish_inserts:
-            db.session.execute(insert(Parish), parish_inserts)
+            db.session.execute(insert(Parish.__table__), parish_inserts)
         if parish_updates:
             bulk_update(Parish, parish_updates)
         parish_ids = _ids(Parish, Parish.code, parish_codes)
@@ -274,7 +274,9 @@ def _write_postcodes(
     inserts, updates, unchanged = _postcode_changes(postcodes, held_postcodes, parish_ids)
     _count_postcodes(report, inserts, updates, unchanged)
     if inserts:
-        db.session.execute(insert(Postcode), [{"postcode": c, **v} for _, c, v in inserts])
+        db.session.execute(
+            insert(Postcode.__table__), [{"postcode": c, **v} for _, c, v in inserts]
+        )
     if updates:
         bulk_update(Postcode, [v for _, _, v in updates])
 
@@ -338,7 +340,7 @@ def _write_links(
     if missing:
         names = {s.id: s.name for s in schools.values()}
         db.session.execute(
-            insert(DesignatedTransportArea),
+            insert(DesignatedTransportArea.__table__),
             [
                 {
                     "school_id": sid,
@@ -363,7 +365,7 @@ def _write_links(
         report.inserted["DTA areas"] += 1
         report.change(row, "insert", code, f"into {cat.value} DTA of URN {urn}")
     if new_links:
-        db.session.execute(insert(DtaArea), new_links)
+        db.session.execute(insert(DtaArea.__table__), new_links)
 
 
 def _preview_rest(

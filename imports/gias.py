@@ -335,7 +335,7 @@ def import_schools(
         return report
     try:
         if plan.inserts:
-            db.session.execute(insert(School), plan.inserts)
+            db.session.execute(insert(School.__table__), plan.inserts)
         # Bulk UPDATE by primary key groups rows with the same changed columns.
         if plan.updates:
             bulk_update(School, plan.updates)
