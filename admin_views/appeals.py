@@ -206,11 +206,12 @@ class AppealView(GuardedDeleteMixin, AppModelView):
             model.decision_due = stage_one_decision_by(model.received_on)
             model.panel_not_before = None
         else:
-            first = db.session.scalar(
-                select(Appeal).where(
-                    Appeal.decision_id == decision.id, Appeal.stage == AppealStage.REVIEW
+            with db.session.no_autoflush:  # the new row has no deadlines yet
+                first = db.session.scalar(
+                    select(Appeal).where(
+                        Appeal.decision_id == decision.id, Appeal.stage == AppealStage.REVIEW
+                    )
                 )
-            )
             if first is None or first.decided_on is None:
                 raise ValidationError(
                     "A stage-two appeal follows a decided stage-one review (Appendix C); record "

@@ -257,10 +257,13 @@ def test_lists_search_filter_and_export_on_the_demo_county(
 
 
 def _errors(body: str) -> str:
-    """The text of field errors and flashed messages on a re-shown form."""
-    return " ".join(
-        re.findall(r'class="(?:invalid-feedback|help-block|alert[^"]*)"[^>]*>\s*([^<]+)', body)
-    ) + " ".join(re.findall(r"<li>([^<]+)</li>", body))
+    """The text of field errors and flashed error messages on a re-shown form."""
+    blocks = re.findall(
+        r'class="(?:invalid-feedback|help-block|alert alert-danger)[^"]*"[^>]*>(.*?)</(?:div|span|ul)>',
+        body,
+        flags=re.S,
+    )
+    return " | ".join(" ".join(re.sub(r"<[^>]+>|&times;", " ", b).split()) for b in blocks)
 
 
 def _school_form(**values: str) -> dict[str, str]:
@@ -678,3 +681,108 @@ def test_an_assistant_cannot_write_appeals_but_an_officer_can_open_them(
 ) -> None:
     assert client_as("assistant").get("/admin/appeal/new/").status_code == 403
     assert client_as("officer").get("/admin/appeal/new/").status_code == 200
+
+
+# --- appeals: Appendix C deadlines and the stage-one reviewer --------------------------------
+
+
+def _refusal(officer_id: int, decided: date) -> int:
+    f.academic_year()
+    application = f.transport_application(f.pupil(), f.school())
+    decision = EligibilityDecision(
+        application=application,
+        outcome=Outcome.NOT_ELIGIBLE,
+        basis="A3",
+        clauses=["A3"],
+        reasons=["Within the walking distance (A3)."],
+        facts={},
+        facts_hash="1" * 64,
+        parameters_year="2024/25",
+        decided_by_id=officer_id,
+        decided_at=datetime(decided.year, decided.month, decided.day, 11, 0, tzinfo=UTC),
+    )
+    db.session.add(decision)
+    db.session.commit()
+    return decision.id
+
+
+def _appeal_form(decision_id: int, reviewer_id: int, **values: str) -> dict[str, str]:
+    form = {
+        "decision": str(decision_id),
+        "stage": "stage_one",
+        "received_on": "2024-12-20",
+        "grounds": "The walking route has no footway (Appendix D).",
+        "reviewer": str(reviewer_id),
+        "outcome": "pending",
+    }
+    form.update(values)
+    return form
+
+
+def test_appeal_deadlines_are_working_days_skipping_bank_holidays_appendix_C(
+    app: Flask, client_as: Any, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        decision_id = _refusal(users["officer"], date(2024, 12, 2))
+    client = client_as("officer")
+    response = client.post(
+        "/admin/appeal/new/", data=_appeal_form(decision_id, users["supervisor"])
+    )
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    with app.app_context():
+        appeal = db.session.scalar(select(Appeal))
+        # 20 working days from the refusal on 2 Dec 2024, skipping 25, 26 Dec and 1 Jan.
+        assert appeal.request_deadline == date(2025, 1, 2)
+        # Stage one decided within 20 working days of receipt on 20 Dec 2024.
+        assert appeal.decision_due == date(2025, 1, 22)
+        assert appeal.panel_not_before is None
+        first_id = appeal.id
+    # Stage one upholds the refusal; the stage-two panel window follows (20-40 days, +5).
+    response = client.post(
+        f"/admin/appeal/edit/?id={first_id}",
+        data=_appeal_form(
+            decision_id, users["supervisor"], outcome="upheld", decided_on="2025-01-10"
+        ),
+    )
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    response = client.post(
+        "/admin/appeal/new/",
+        data=_appeal_form(
+            decision_id, users["supervisor"], stage="stage_two", received_on="2025-01-20"
+        ),
+    )
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    with app.app_context():
+        second = db.session.scalar(select(Appeal).where(Appeal.stage == AppealStage.PANEL))
+        assert second.request_deadline == date(2025, 2, 7)  # 20 working days from 10 Jan
+        assert second.panel_not_before == date(2025, 2, 17)  # 20 working days from 20 Jan
+        assert second.decision_due == date(2025, 3, 24)  # 40 working days (17 Mar), then 5
+
+
+def test_stage_one_reviewer_who_made_the_decision_is_refused_appendix_C(
+    app: Flask, client_as: Any, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        decision_id = _refusal(users["officer"], date(2024, 12, 2))
+    response = client_as("officer").post(
+        "/admin/appeal/new/", data=_appeal_form(decision_id, users["officer"])
+    )
+    assert response.status_code == 200
+    assert "did not deal with the original application" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _count(Appeal) == 0
+
+
+def test_stage_two_needs_a_decided_stage_one_appendix_C(
+    app: Flask, client_as: Any, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        decision_id = _refusal(users["officer"], date(2024, 12, 2))
+    response = client_as("officer").post(
+        "/admin/appeal/new/",
+        data=_appeal_form(decision_id, users["supervisor"], stage="stage_two"),
+    )
+    assert response.status_code == 200
+    assert "follows a decided stage-one review" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _count(Appeal) == 0
