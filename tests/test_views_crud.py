@@ -259,7 +259,8 @@ def test_lists_search_filter_and_export_on_the_demo_county(
 def _errors(body: str) -> str:
     """The text of field errors and flashed error messages on a re-shown form."""
     blocks = re.findall(
-        r'class="(?:invalid-feedback|help-block|alert alert-danger)[^"]*"[^>]*>(.*?)</(?:div|span|ul)>',
+        r'class="(?:invalid-feedback|help-block|alert alert-danger)[^"]*"[^>]*>'
+        r"(.*?)</(?:div|span|ul)>",
         body,
         flags=re.S,
     )
