@@ -417,8 +417,18 @@ def render(
         lines.append(
             f"| {row.label} | {cells[0]} | {cells[1]} | {row.target or '—'} | {row.verdict()} |"
         )
-    if report.notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if load and cores and load[0] > cores:
+        report.notes.append(
+            f"The machine was busy: load average {load[0]:.1f} on {cores} cores when the run "
+            "started, so wall-clock figures are inflated by waiting for a CPU. The `cpu` figure "
+            "in each cell is this process's CPU time; on SQLite (in-process) it approximates the "
+            "wall clock of an idle machine; on PostgreSQL it leaves out the server's own work."
+        )
+    report.notes.append(
+        "Findings, profiles and a patch for missed targets: bench/profiles/NOTES.md."
+    )
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
 
 
