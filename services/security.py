@@ -14,7 +14,7 @@ import base64
 import hashlib
 import secrets
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 # The exact inline handlers in Flask-Admin 2.2's bootstrap4 templates (row_actions.html and
@@ -33,6 +33,32 @@ def _hash(source: str) -> str:
 HANDLER_HASHES = " ".join(_hash(s) for s in ALLOWED_INLINE_HANDLERS)
 
 
+def _panel_handlers(app: Flask) -> str:
+    """Hashes of the inline handlers Flask-Admin writes for this app's own screens.
+
+    actions.html: ``return modelActions.execute('<action>');`` per bulk action, and
+    inline_list_base.html: ``faForm.addInlineField(this, '<field>');`` per inline list. The
+    names come from the registered views, so the list is fixed once the app is built.
+    """
+    cached = app.extensions.get("csp_handler_hashes")
+    if cached is not None:
+        return str(cached)
+    sources = set(ALLOWED_INLINE_HANDLERS) | {"javascript:void(0)"}
+    for admin in app.extensions.get("admin", []):
+        for view in getattr(admin, "_views", []):
+            for name, _text in getattr(view, "_actions", None) or []:
+                sources.add(f"return modelActions.execute('{name}');")
+            inline = {getattr(i, "model", i) for i in getattr(view, "inline_models", None) or ()}
+            mapper = getattr(getattr(view, "model", None), "__mapper__", None)
+            if inline and mapper is not None:
+                for rel in mapper.relationships:
+                    if rel.mapper.class_ in inline:
+                        sources.add(f"faForm.addInlineField(this, '{rel.key}');")
+    value = " ".join(sorted(_hash(source) for source in sources))
+    app.extensions["csp_handler_hashes"] = value
+    return value
+
+
 def csp_nonce() -> str:
     """One nonce per request, however many times templates ask for it."""
     nonce = getattr(g, "csp_nonce", None)
@@ -42,11 +68,11 @@ def csp_nonce() -> str:
     return nonce
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, handler_hashes: str = HANDLER_HASHES) -> str:
     return "; ".join(
         (
             "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' {HANDLER_HASHES}",
+            f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' {handler_hashes}",
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",
             "font-src 'self' data:",
@@ -67,7 +93,9 @@ def _cacheable(path: str) -> bool:
 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+    headers["Content-Security-Policy"] = content_security_policy(
+        csp_nonce(), _panel_handlers(current_app)
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"

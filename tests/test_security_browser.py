@@ -1,0 +1,134 @@
+"""The panel still works under its Content-Security-Policy, in a real browser (issue 5).
+
+Debian's Chromium (Playwright) loads the panel's pages with CSRF on and the CSP as served;
+any CSP violation reported on the console fails the test, and the pieces that need script
+(the delete confirmation, the live operational-day count) are exercised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.conftest import PASSWORD, fresh_database, make_app, unavailable
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def csp_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    from auth.passwords import hash_password
+    from models import User, UserRole, db
+    from models.enums import Role
+    from tests import factories
+
+    url = fresh_database(request, "csp_browser", tmp_path_factory.mktemp("csp-db"))
+    flask_app = make_app(
+        url, TESTING=False, WTF_CSRF_ENABLED=True, SERVER_NAME=None, SECRET_KEY="csp-secret"
+    )
+    with flask_app.app_context():
+        factories.academic_year("2024/25")
+        factories.school(name="Delete Me School", urn=130001)
+        user = User(username="supervisor", full_name="Sam", password_hash=hash_password(PASSWORD))
+        user.role_rows = [UserRole(role=Role.SUPERVISOR)]
+        db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+    server = LiveServer(flask_app).start()
+    yield server
+    server.stop()
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} not found")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def tab(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def signed_in(tab: Any, base: str, violations: list[str]) -> None:
+    tab.on(
+        "console",
+        lambda msg: (
+            violations.append(msg.text)
+            if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text
+            else None
+        ),
+    )
+    tab.goto(f"{base}/login")
+    tab.get_by_label("Username").fill("supervisor")
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(re.compile(r"/admin/"))
+
+
+def test_panel_pages_run_without_csp_violations(tab: Any, csp_server: LiveServer) -> None:
+    violations: list[str] = []
+    signed_in(tab, csp_server.url, violations)
+    for path in (
+        "/admin/",
+        "/admin/school/",
+        "/admin/school/new/",
+        "/admin/academic_year/",
+        "/admin/academic_year/edit/?id=1",
+        "/admin/user_account/new/",
+        "/admin/audit_log/",
+        "/admin/term_date_variation/report/",
+    ):
+        tab.goto(csp_server.url + path)
+        tab.wait_for_load_state("networkidle")
+    assert violations == []
+
+
+def test_live_day_count_runs_under_the_csp(tab: Any, csp_server: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    signed_in(tab, csp_server.url, violations)
+    tab.goto(csp_server.url + "/admin/academic_year/edit/?id=1")
+    expect(tab.locator("#live-count")).to_contain_text("Operational days (live): 190")
+    assert violations == []
+
+
+def test_delete_confirmation_still_asks_under_the_csp(tab: Any, csp_server: LiveServer) -> None:
+    """Flask-Admin's inline onclick confirm is allowed by hash; dismissing it deletes nothing."""
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    signed_in(tab, csp_server.url, violations)
+    tab.goto(csp_server.url + "/admin/school/")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", dismiss)
+    tab.locator("form.icon button[title='Delete Record']").first.click()
+    tab.wait_for_timeout(300)
+    assert asked and "delete" in asked[0].lower()
+    expect(tab.locator("table.model-list")).to_contain_text("Delete Me School")
+    assert violations == []
