@@ -47,7 +47,9 @@ def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) ->
 
 
 def _store() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
+    """IMPORT_UPLOAD_DIR, else instance/uploads: private to the server, never served."""
+    configured = current_app.config.get("IMPORT_UPLOAD_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "uploads"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

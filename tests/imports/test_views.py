@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from models import School, User, db
 from tests.conftest import make_app, sign_in
 
 from .conftest import fixture
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(app, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Stored uploads go to the test's own folder, not the instance folder."""
+    monkeypatch.setitem(app.config, "IMPORT_UPLOAD_DIR", str(tmp_path / "uploads"))
 
 
 def upload(client, kind: str, data: bytes, name: str, la: str = ""):  # type: ignore[no-untyped-def]
