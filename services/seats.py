@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -274,6 +276,8 @@ class Candidate:
     route_id: int
     pupil_id: int
     status: ConcessionaryStatus
+    position: int | None
+    reason: str | None
     plan: PaymentPlan
     applicant: rules.Applicant
 
@@ -331,6 +335,8 @@ def gather_candidates(
             CA.sessions,
             CA.received_on,
             CA.status,
+            CA.waitlist_position,
+            CA.refusal_reason,
             CA.payment_plan,
             Pupil.lives_in_county,
             Pupil.date_of_birth,
@@ -398,19 +404,17 @@ def gather_candidates(
     }
     academic = rules.parse_academic_year(year)
 
+    groups = [
+        r.year_group_override
+        if r.year_group_override is not None
+        else rules.year_group(r.date_of_birth, academic)
+        for r in rows
+    ]
+    nearest_of = _nearest_schools(rows, groups, by_stage, skip=in_dta)
+
     found: list[Candidate] = []
-    for r in rows:
-        group = (
-            r.year_group_override
-            if r.year_group_override is not None
-            else rules.year_group(r.date_of_birth, academic)
-        )
-        nearest: tuple[int, int] | None = None  # (school id, metres)
-        if r.easting is not None and r.northing is not None:
-            for sid, e, n in by_stage[_stage(group)]:
-                d = math.hypot(r.easting - e, r.northing - n)
-                if nearest is None or d < nearest[1]:
-                    nearest = (sid, round(d))
+    for r, group in zip(rows, groups, strict=True):
+        nearest = nearest_of.get(r.id)  # (school id, metres), None without a location
         attends = r.id in in_dta or (nearest is not None and nearest[0] == r.school_id)
         if attends:
             distance = measured.get((r.pupil_id, r.school_id))
@@ -424,6 +428,8 @@ def gather_candidates(
                 route_id=r.route_id,
                 pupil_id=r.pupil_id,
                 status=r.status,
+                position=r.waitlist_position,
+                reason=r.refusal_reason,
                 plan=r.payment_plan,
                 applicant=rules.Applicant(
                     id=r.reference,
@@ -438,6 +444,38 @@ def gather_candidates(
                 ),
             )
         )
+    return found
+
+
+def _nearest_schools(
+    rows: Sequence[Any],
+    groups: Sequence[int],
+    by_stage: dict[str, list[tuple[int, int, int]]],
+    skip: set[int],
+) -> dict[int, tuple[int, int]]:
+    """Nearest suitable school (straight line) per application, vectorised per stage.
+
+    Only needed where the DTA has not already settled the 3rd tier; thousands of homes against
+    a few hundred schools is a small matrix, far quicker than a Python loop.
+    """
+    wanted: dict[str, list[Any]] = defaultdict(list)
+    for r, group in zip(rows, groups, strict=True):
+        if r.id not in skip and r.easting is not None and r.northing is not None:
+            wanted[_stage(group)].append(r)
+    found: dict[int, tuple[int, int]] = {}
+    for stage, homes in wanted.items():
+        schools = by_stage[stage]
+        if not schools:
+            continue
+        ids = np.array([sid for sid, _, _ in schools])
+        xy = np.array([(e, n) for _, e, n in schools], dtype=float)
+        for chunk in range(0, len(homes), 2000):
+            part = homes[chunk : chunk + 2000]
+            here = np.array([(r.easting, r.northing) for r in part], dtype=float)
+            metres = np.hypot(here[:, None, 0] - xy[None, :, 0], here[:, None, 1] - xy[None, :, 1])
+            best = metres.argmin(axis=1)
+            for r, k, row in zip(part, best, metres, strict=True):
+                found[r.id] = (int(ids[k]), round(float(row[k])))
     return found
 
 
@@ -521,7 +559,7 @@ def _start_date(cal: Calendar, on: date) -> date:
 
 
 class _SeatWriter:
-    """Creates seats and their contributions in bulk (one flush for the whole run)."""
+    """Creates seats and their contributions in bulk: a few INSERTs for the whole run."""
 
     def __init__(self, session: Session, year: str, on: date) -> None:
         self.session = session
@@ -538,6 +576,7 @@ class _SeatWriter:
             )
         self.annual = setting.concessionary_annual_charge
         self._plans: dict[str, tuple[rules.Contribution, str | None]] = {}
+        self._queued: list[tuple[Candidate, rules.Contribution, str]] = []
 
     def _plan(self, plan: PaymentPlan) -> tuple[rules.Contribution, str, str | None]:
         """rules.contribution per plan (all seats of a run share a start date)."""
@@ -557,35 +596,58 @@ class _SeatWriter:
         used = plan.value if note is None else "full"
         return result, used, note
 
-    def seat(self, cand: Candidate, notes: list[str]) -> ConcessionarySeat:
-        seat = ConcessionarySeat(
-            application_id=cand.application_id,
-            route_id=cand.route_id,
-            sessions=Sessions(cand.applicant.sessions.value),
-            start_date=self.start,
-            end_date=self.cal.ends,  # Appendix F: for the duration of the academic year
-            status=SeatStatus.ACTIVE,
-        )
+    def seat(self, cand: Candidate, notes: list[str]) -> None:
+        """Queue a seat and its contribution; `write` inserts them all."""
         result, plan, note = self._plan(cand.plan)
         if note:
             notes.append(f"{cand.applicant.id}: {note}")
-        contribution = Contribution(
-            kind=ContributionKind.CONCESSIONARY,
-            pupil_id=cand.pupil_id,
-            academic_year=self.year,
-            concessionary_seat=seat,
-            annual_amount=self.annual,
-            amount=result.amount,
-            start_date=self.start,
-            plan=PaymentPlan(plan),
-            instalments=[
-                Instalment(number=k, due_on=i.due, amount=i.amount)
+        self._queued.append((cand, result, plan))
+
+    def write(self) -> None:
+        """Three set-based INSERTs (seats, contributions, instalments) for the whole run."""
+        if not self._queued:
+            return
+        s = self.session
+        seat_ids = s.scalars(
+            insert(ConcessionarySeat).returning(ConcessionarySeat.id, sort_by_parameter_order=True),
+            [
+                {
+                    "application_id": cand.application_id,
+                    "route_id": cand.route_id,
+                    "sessions": Sessions(str(cand.applicant.sessions)),
+                    "start_date": self.start,
+                    # Appendix F: offered for the duration of the academic year.
+                    "end_date": self.cal.ends,
+                    "status": SeatStatus.ACTIVE,
+                }
+                for cand, _, _ in self._queued
+            ],
+        ).all()
+        contribution_ids = s.scalars(
+            insert(Contribution).returning(Contribution.id, sort_by_parameter_order=True),
+            [
+                {
+                    "kind": ContributionKind.CONCESSIONARY,
+                    "pupil_id": cand.pupil_id,
+                    "academic_year": self.year,
+                    "concessionary_seat_id": seat_id,
+                    "annual_amount": self.annual,
+                    "amount": result.amount,  # A9: pro rata on the days remaining
+                    "start_date": self.start,
+                    "plan": PaymentPlan(plan),
+                }
+                for (cand, result, plan), seat_id in zip(self._queued, seat_ids, strict=True)
+            ],
+        ).all()
+        s.execute(
+            insert(Instalment),
+            [
+                {"contribution_id": cid, "number": k, "due_on": i.due, "amount": i.amount}
+                for (_, result, _), cid in zip(self._queued, contribution_ids, strict=True)
                 for k, i in enumerate(result.instalments, start=1)
             ],
         )
-        self.session.add(seat)
-        self.session.add(contribution)
-        return seat
+        self._queued = []
 
 
 def _transaction(session: Session, work: Any) -> Any:
@@ -633,7 +695,10 @@ def allocate(
             ids = set(
                 s.scalars(
                     select(CA.route_id)
-                    .where(CA.academic_year == year, CA.status == ConcessionaryStatus.PENDING)
+                    .where(
+                        CA.academic_year == year,
+                        CA.status.in_([ConcessionaryStatus.PENDING, ConcessionaryStatus.WAITING]),
+                    )
                     .distinct()
                 )
             )
@@ -666,6 +731,7 @@ def _allocate_routes(
     by_route: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_route[c.route_id].append(c)
+    by_id = {c.application_id: c for c in cands}
     report = SeatReport()
     writer: _SeatWriter | None = None
     updates: list[dict[str, Any]] = []
@@ -699,14 +765,25 @@ def _allocate_routes(
             reason = REFUSAL_TEXT.get(refusal.reason, refusal.reason)
             updates.append(_status(by_ref[refusal.id], ConcessionaryStatus.REFUSED, reason=reason))
             rr.refused.append((refusal.id, reason))
-    if updates:
-        s.flush()
-        _write_statuses(s, updates)
+    if writer is not None:
+        writer.write()
+    _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
     return report
+
+
+def _changed(cand: Candidate, update_: dict[str, Any]) -> bool:
+    """Only outcomes that differ are written, so a re-run writes nothing (idempotent)."""
+    return (cand.status, cand.position, cand.reason) != (
+        update_["status"],
+        update_["waitlist_position"],
+        update_["refusal_reason"],
+    )
 
 
 def _write_statuses(s: Session, updates: list[dict[str, Any]]) -> None:
     """Every application's new status in one executemany UPDATE (Core, by primary key)."""
+    if not updates:
+        return
     table = CA.__table__
     s.execute(
         update(table)
@@ -803,9 +880,10 @@ def offer_next(
             for position, ref in enumerate(rest, start=1):
                 updates.append(_status(by_ref[ref], ConcessionaryStatus.WAITING, position=position))
                 rr.waiting.append((ref, position))
-        if updates:
-            s.flush()
-            _write_statuses(s, updates)
+        if writer is not None:
+            writer.write()
+        by_id = {c.application_id: c for c in cands}
+        _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
         return report
 
     return _transaction(s, work)
