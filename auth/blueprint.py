@@ -21,6 +21,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User, db
+from services.audit import acting_user
 
 from .passwords import hash_password, verify_password
 
@@ -92,7 +93,9 @@ def login():  # type: ignore[no-untyped-def]
             user.failed_logins = 0
             user.locked_until = None
             user.last_login_at = now
-            db.session.commit()
+            # The trail shows who signed in; failures stay "anonymous" (anyone may type a name).
+            with acting_user(user.username, user.id):
+                db.session.commit()
             session.clear()
             session.permanent = True
             login_user(user)

@@ -168,3 +168,17 @@ def test_panel_changes_are_attributed_to_the_signed_in_user(
         (row,) = trail("contribution_setting")
         assert (row.username, row.user_id) == ("supervisor", users["supervisor"])
         assert row.changes["post16_contribution"] == [None, "456.00"]
+
+
+def test_sign_in_is_attributed_to_the_user_and_failures_to_anonymous(
+    app: Flask, users: dict[str, int]
+) -> None:
+    client = app.test_client()
+    client.post("/login", data={"username": "officer", "password": "wrong password!"})
+    client.post("/login", data={"username": "officer", "password": "correct horse battery staple"})
+    with app.app_context():
+        rows = [r for r in trail("user_account") if r.action is AuditAction.UPDATE]
+        assert [(r.username, sorted(r.changes)) for r in rows] == [
+            ("anonymous", ["failed_logins"]),
+            ("officer", ["failed_logins", "last_login_at"]),
+        ]
