@@ -25,7 +25,7 @@ from rules.calendar import (
 )
 
 from .base import OFFICERS, AppModelView
-from .schools import GuardedDeleteMixin, enum_formatter
+from .schools import GuardedDeleteMixin, choices, enum_formatter
 
 
 class DecisionLoader(QueryAjaxModelLoader):
@@ -136,6 +136,7 @@ class AppealView(GuardedDeleteMixin, AppModelView):
             "description": "Stage one: a senior officer who did not deal with the application.",
         },
     }
+    form_choices = {"stage": choices(AppealStage), "outcome": choices(AppealOutcome)}
     form_ajax_refs = {
         "decision": DecisionLoader(
             "decision",

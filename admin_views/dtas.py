@@ -12,10 +12,11 @@ from flask_admin.model.form import InlineFormAdmin
 from sqlalchemy import String, cast
 
 from models import DesignatedTransportArea, DtaArea, School
+from models.enums import DtaCategory
 
 from .base import ASSISTANTS, AppModelView
 from .postcodes import PARISH_LOOKUP, POSTCODE_LOOKUP
-from .schools import GuardedDeleteMixin, enum_formatter
+from .schools import GuardedDeleteMixin, choices, enum_formatter
 
 SCHOOL_LOOKUP = {
     "fields": (School.name, School.postcode, cast(School.urn, String)),
@@ -67,6 +68,7 @@ class DtaView(GuardedDeleteMixin, AppModelView):
     column_export_list = ("name", "school", "school.urn", "category", "special_arrangement")
     form_columns = ("name", "school", "category", "special_arrangement", "areas")
     form_ajax_refs = {"school": SCHOOL_LOOKUP}
+    form_choices = {"category": choices(DtaCategory)}
     inline_models = (DtaAreaInline(DtaArea),)
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:

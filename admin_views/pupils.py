@@ -13,11 +13,12 @@ from wtforms import Field, Form
 from wtforms.validators import NumberRange, ValidationError
 
 from models import LowIncomeEvidence, Pupil
+from models.enums import CareBy, Placement
 
 from .base import ASSISTANTS, AppModelView
 from .low_income import LowIncomeInline
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
-from .schools import GuardedDeleteMixin, enum_formatter
+from .schools import GuardedDeleteMixin, choices, enum_formatter
 
 # A8: a learner with an EHCP may be supported to 25; nursery-age children appear on records
 # before they start school. Outside that range a date of birth is a typing mistake.
@@ -168,6 +169,7 @@ class PupilView(GuardedDeleteMixin, AppModelView):
         "northing": {"label": "Northing (m)", "validators": [NORTHING_RANGE]},
     }
     form_ajax_refs = {"parish": PARISH_LOOKUP}
+    form_choices = {"care_by": choices(CareBy), "care_placement": choices(Placement)}
     inline_models = (LowIncomeInline(LowIncomeEvidence),)
 
     def validate_form(self, form: Form) -> bool:

@@ -18,6 +18,7 @@ from wtforms import Form, IntegerField
 from wtforms.validators import NumberRange, ValidationError
 
 from models import Base, School, db
+from models.enums import EstablishmentType, Phase
 
 from .base import ASSISTANTS, AppModelView, integrity_message
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, postcode_field_args
@@ -124,8 +125,27 @@ class GuardedDeleteMixin:
             flash(f"{deleted} record(s) deleted.", "success")
 
 
+# Words for the stored codes where "capitalise and drop the underscores" reads badly.
+WORDS = {
+    "fe_college": "FE college",
+    "all_through": "All-through",
+    "secondary_all_ability": "Secondary (all-ability)",
+    "alternative_provision": "Alternative provision",
+    "stage_one": "Stage one (review)",
+    "stage_two": "Stage two (panel)",
+    "council": "This council (A21)",
+    "other_la": "Another council (A22)",
+}
+
+
 def _label(value: Any) -> str:
-    return str(getattr(value, "value", value)).replace("_", " ").capitalize()
+    code = str(getattr(value, "value", value))
+    return WORDS.get(code) or code.replace("_", " ").capitalize()
+
+
+def choices(enum_cls: type[Any]) -> list[tuple[str, str]]:
+    """form_choices for an enum column: the stored code, shown in words."""
+    return [(member.value, _label(member)) for member in enum_cls]
 
 
 def enum_formatter(name: str) -> Any:
@@ -269,6 +289,10 @@ class SchoolView(GuardedDeleteMixin, AppModelView):
         "close_date",
     )
     form_overrides = {"urn": UrnField}
+    form_choices = {
+        "phase": choices(Phase),
+        "establishment_type": choices(EstablishmentType),
+    }
     form_args = {
         "urn": {
             "label": "URN",
