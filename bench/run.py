@@ -7,6 +7,7 @@ exit code is 0 whenever the run completes), because these are benchmarks, not te
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import sqlite3
@@ -43,13 +44,24 @@ class Row:
     figures: dict[str, Figure | str] = field(default_factory=dict)
 
     def verdict(self) -> str:
+        """Met or missed on the wall clock (the target), and on SQLite's CPU time beside it.
+
+        On a busy machine the wall clock includes waiting for a CPU; SQLite runs inside this
+        process, so its CPU time is what an idle machine would take. PostgreSQL's server work
+        is not in this process's CPU time, so it gets no CPU verdict.
+        """
         if self.check is None:
             return "—"
-        values = [f.value for f in self.figures.values() if isinstance(f, Figure)]
-        measured = [v for v in values if v is not None]
+        figures = [f for f in self.figures.values() if isinstance(f, Figure)]
+        measured = [f.value for f in figures if f.value is not None]
         if not measured:
             return "not measured"
-        return "met" if all(self.check(v) for v in measured) else "**missed**"
+        wall = "met" if all(self.check(v) for v in measured) else "**missed**"
+        sqlite = self.figures.get("sqlite")
+        if wall != "met" and isinstance(sqlite, Figure) and sqlite.cpu is not None:
+            on_cpu = "met" if self.check(sqlite.cpu) else "missed"
+            return f"{wall} (SQLite CPU time: {on_cpu})"
+        return wall
 
 
 class Report:
@@ -159,7 +171,7 @@ def migrate(url: str) -> None:
 def make_app(url: str) -> Any:
     from app import create_app
 
-    return create_app(
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
@@ -167,6 +179,9 @@ def make_app(url: str) -> Any:
             "SERVER_NAME": "localhost",
         }
     )
+    # A page that fails is reported in the table (HTTP 500); its traceback is not the figure.
+    app.logger.setLevel(logging.CRITICAL)
+    return app
 
 
 @contextmanager
@@ -307,7 +322,11 @@ def run_engine(
         lambda: measures.bulk_assessment(app, app_engine, user_id=user_id),
     )
     if floor and assessed and floor.value and assessed.value is not None:
-        report.put("ratio", engine_name, Figure(assessed.value / floor.value, "x"))
+        cpu = None
+        if assessed.cpu is not None and floor.cpu:
+            cpu = assessed.cpu / floor.cpu
+        note = f"cpu {cpu:.2f}×" if cpu is not None else ""
+        report.put("ratio", engine_name, Figure(assessed.value / floor.value, "x", note, cpu=cpu))
     else:
         report.put("ratio", engine_name, "—")
 
