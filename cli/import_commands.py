@@ -14,6 +14,7 @@ import click
 from flask.cli import with_appcontext
 
 from imports.report import ImportReport
+from services.audit import acting_user
 
 
 @click.group("import", help="Import schools (GIAS), areas and DTAs, pupils and applications.")
@@ -58,7 +59,9 @@ def schools(file: str, la: int | None, report_path: str | None, dry_run: bool) -
     """Schools from a GIAS establishment-fields CSV."""
     from imports.gias import import_schools
 
-    _finish(import_schools(_read(file), Path(file).name, la, commit=not dry_run), report_path)
+    with acting_user("cli:import schools"):
+        report = import_schools(_read(file), Path(file).name, la, commit=not dry_run)
+    _finish(report, report_path)
 
 
 @import_group.command("areas")
@@ -70,7 +73,9 @@ def areas(file: str, report_path: str | None, dry_run: bool) -> None:
     """Parishes, postcodes and DTAs from CSV or XLSX."""
     from imports.areas import import_areas
 
-    _finish(import_areas(_read(file), Path(file).name, commit=not dry_run), report_path)
+    with acting_user("cli:import areas"):
+        report = import_areas(_read(file), Path(file).name, commit=not dry_run)
+    _finish(report, report_path)
 
 
 @import_group.command("applications")
@@ -82,4 +87,6 @@ def applications(file: str, report_path: str | None, dry_run: bool) -> None:
     """Pupils and transport applications from CSV or XLSX."""
     from imports.applications import import_applications
 
-    _finish(import_applications(_read(file), Path(file).name, commit=not dry_run), report_path)
+    with acting_user("cli:import applications"):
+        report = import_applications(_read(file), Path(file).name, commit=not dry_run)
+    _finish(report, report_path)

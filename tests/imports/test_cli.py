@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from models import School, db
+from models import AuditLog, School, db
 
 from .conftest import FIXTURES
 
@@ -25,6 +25,9 @@ def test_schools_command_prints_counts_by_reason(app_ctx) -> None:
     assert "skipped (no local authority): 1" in out
     again = run(app_ctx, "schools", str(FIXTURES / "gias_2018.csv"), "--la", "925")
     assert "0 inserted, 0 updated, 7 unchanged, 3 skipped" in again.stdout
+    # The bulk insert is in the audit trail, attributed to the command.
+    trail = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "school")).all()
+    assert [(t.username, t.changes["rows"]) for t in trail] == [("cli:import schools", 7)]
 
 
 def test_a_bad_file_exits_2_with_one_line_and_imports_nothing(app_ctx, tmp_path: Path) -> None:
