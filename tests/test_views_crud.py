@@ -787,3 +787,28 @@ def test_stage_two_needs_a_decided_stage_one_appendix_C(
     assert "follows a decided stage-one review" in response.get_data(as_text=True)
     with app.app_context():
         assert _count(Appeal) == 0
+
+
+def test_related_records_are_found_by_typing_not_picked_from_a_list(
+    app: Flask, client_as: Any, users: dict[str, int]
+) -> None:
+    """Ajax look-ups: an appeal's decision by TRA number, a pupil's or DTA area's parish."""
+    with app.app_context():
+        decision_id = _refusal(users["officer"], date(2024, 12, 2))
+        reference = db.session.get(EligibilityDecision, decision_id).application.reference
+        f.parish(name="Saxilby with Ingleby")
+        db.session.commit()
+    officer = client_as("officer")
+    found = officer.get(f"/admin/appeal/ajax/lookup/?name=decision&query={reference[:6]}")
+    assert found.status_code == 200 and reference in found.get_data(as_text=True)
+    assistant = client_as("assistant")
+    for url in (
+        "/admin/pupil/ajax/lookup/?name=parish&query=Saxil",
+        "/admin/dta/ajax/lookup/?name=dtaarea-parish&query=Saxil",
+    ):
+        found = assistant.get(url)
+        assert found.status_code == 200 and "Saxilby with Ingleby" in found.get_data(as_text=True)
+    # The create forms carry no <option> per pupil, school or parish: they are ajax fields.
+    for path in ("pupil", "dta", "appeal", "low_income_evidence", "postcode"):
+        page = client_as("supervisor").get(f"/admin/{path}/new/").get_data(as_text=True)
+        assert "Saxilby" not in page, path
