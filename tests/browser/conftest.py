@@ -95,8 +95,10 @@ def live_server(
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API allows one running instance per thread, and other
+    test modules start their own, so this one must be stopped when its module ends."""
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} not found; install Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
