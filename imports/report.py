@@ -38,10 +38,6 @@ class Change:
     detail: str
 
 
-class ImportError_(Exception):  # noqa: N801 - not the builtin ImportError
-    """Raised inside an import to stop it; the report already holds the reasons."""
-
-
 @dataclass
 class ImportReport:
     kind: str
