@@ -33,10 +33,11 @@ from models import (
     TransportApplication,
     db,
 )
-from models.enums import ApplicationStatus, Outcome
+from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome, Sessions
 from services.assessment import AssessmentError, assess_applications
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .schools import choices, enum_formatter
 
 # Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
 DETERMINATION_FIELDS = (
@@ -170,7 +171,19 @@ class TransportApplicationView(AppModelView):
         "route": "Contracted route",
         "route_sessions": "Sessions on the route",
     }
-    column_formatters = {"current_decision": _decision_cell}
+    column_formatters = {
+        "current_decision": _decision_cell,
+        "status": enum_formatter("status"),
+        "distance_method": enum_formatter("distance_method"),
+        "medical_who": enum_formatter("medical_who"),
+        "route_sessions": enum_formatter("route_sessions"),
+    }
+    # Enum columns as their stored codes (Flask-Admin's own enum select matches on the name).
+    form_choices = {
+        "distance_method": choices(DistanceMethod),
+        "medical_who": choices(MedicalWho),
+        "route_sessions": choices(Sessions),
+    }
     column_sortable_list = ("reference", "academic_year", "received_on", "status")
     column_default_sort = ("received_on", True)
     column_searchable_list = (
@@ -184,7 +197,6 @@ class TransportApplicationView(AppModelView):
         TransportApplication.school,
         TransportApplication.current_decision,
     )
-    column_details_exclude_list = ("decisions",)
     column_export_exclude_list = ("decisions",)
 
     form_excluded_columns = (
@@ -240,6 +252,17 @@ class TransportApplicationView(AppModelView):
         "programme_started_before_19",
     )
     _TRANSPORT = ("route", "route_sessions")
+    column_details_list = (
+        *_APPLICATION,
+        "status",
+        *_DISTANCE,
+        *_CLAIMS,
+        *_POST16,
+        *DETERMINATION_FIELDS,
+        "determined_by",
+        "determined_at",
+        *_TRANSPORT,
+    )
     # Listed so the academic year (a plain foreign key, no relationship) is on the form too.
     form_columns = (
         *_APPLICATION,

@@ -3,6 +3,7 @@ the officers' queues, the decision list, and the `flask assess run` command."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from models import EligibilityDecision, TransportApplication, db
-from models.enums import EstablishmentType, MedicalWho, Outcome, Phase
+from models.enums import DistanceMethod, EstablishmentType, MedicalWho, Outcome, Phase
 from services.assessment import assess_applications
 from tests import factories as f
 
@@ -47,6 +48,7 @@ def county(app: Flask, users: dict[str, int]) -> dict[str, Any]:
             f.pupil(easting=away[0], northing=away[1]),
             near,
             distance_m=2100,
+            distance_method=DistanceMethod.WALKING_ROUTE,
             medical_who=MedicalWho.CHILD,
         )
         db.session.commit()
@@ -144,6 +146,7 @@ def _edit_form(county: dict[str, Any], app_id: int, reference: str, **extra: str
             "school": str(application.school_id),
             "received_on": "2024-06-01",
             "distance_m": "2100",
+            "distance_method": "walking_route",
             "medical_who": "child",
         }
     data.update(extra)
@@ -169,8 +172,11 @@ def test_only_an_officer_can_record_a_determination_a13(
         assert application.determined_by_id is None
 
     officer = client_as("officer")
-    assert 'name="medical_accepted"' in officer.get(f"{LIST}edit/?id={app_id}").get_data(
-        as_text=True
+    page = officer.get(f"{LIST}edit/?id={app_id}").get_data(as_text=True)
+    assert 'name="medical_accepted"' in page
+    # The stored enum code is the selected option, so saving the form keeps it.
+    assert re.search(r'<option[^>]*selected[^>]*value="walking_route"', page) or re.search(
+        r'<option[^>]*value="walking_route"[^>]*selected', page
     )
     del form["route_unsuitable"]
     response = officer.post(f"{LIST}edit/?id={app_id}", data=form)
@@ -178,6 +184,7 @@ def test_only_an_officer_can_record_a_determination_a13(
     with app.app_context():
         application = db.session.get(TransportApplication, app_id)
         assert application.medical_accepted is True
+        assert application.distance_method is DistanceMethod.WALKING_ROUTE
         assert application.determined_by_id == county["users"]["officer"]
         assert application.determined_at is not None
         assess_applications(ids=[app_id], user_id=county["users"]["officer"])
