@@ -406,3 +406,30 @@ def test_instalment_rows_are_numbered_from_one(year) -> None:
     seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
     numbers = sorted(set(db.session.scalars(select(Instalment.number))))
     assert numbers == [1, 2, 3]
+
+
+def test_the_database_refuses_a_seat_beyond_the_vehicle_capacity_appendix_f(year) -> None:
+    """The backstop under the service's route lock: even a write that bypasses allocation
+    cannot put more passengers on a route than it has seats."""
+    from sqlalchemy.exc import IntegrityError
+
+    school = f.school()
+    route = f.route([school], seats=2)
+    entitled(route, Sessions.AM)
+    held_seat(route, school, Sessions.BOTH)  # AM now full (1 entitled + 1 seat)
+    held_seat(route, school, Sessions.PM)  # PM fits: 2 seats
+    db.session.commit()
+    with pytest.raises(IntegrityError, match="Appendix F"):
+        held_seat(route, school, Sessions.AM)
+    db.session.rollback()
+    with pytest.raises(IntegrityError, match="Appendix F"):
+        held_seat(route, school, Sessions.PM)
+    db.session.rollback()
+    # Re-activating a withdrawn seat on a full route is refused too.
+    spare = held_seat(route, school, Sessions.AM, SeatStatus.WITHDRAWN, end=date(2024, 10, 1))
+    db.session.commit()
+    spare.status = SeatStatus.ACTIVE
+    with pytest.raises(IntegrityError, match="Appendix F"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ConcessionarySeat)) == 3
