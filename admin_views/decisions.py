@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from models import EligibilityDecision, TransportApplication
-from models.enums import Charge, Outcome
+from models.enums import Outcome
 
 from .base import STAFF, AppModelView
 
@@ -54,6 +54,15 @@ def _clauses(_view: Any, _context: Any, model: EligibilityDecision, _name: str) 
 
 def _pupil(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
     return str(model.application.pupil)
+
+
+def _charge(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
+    return "" if model.charge is None else model.charge.value.replace("_", " ")
+
+
+def _when(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> str:
+    value = getattr(model, name)
+    return "" if value is None else value.strftime("%d %b %Y %H:%M")
 
 
 def _year(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
@@ -124,11 +133,17 @@ class EligibilityDecisionView(AppModelView):
         "clauses": _clauses,
         "pupil": _pupil,
         "academic_year": _year,
+        "charge": _charge,
+        "decided_at": _when,
+        "superseded_at": _when,
     }
     column_formatters_detail = {
         "clauses": _clauses,
         "pupil": _pupil,
         "academic_year": _year,
+        "charge": _charge,
+        "decided_at": _when,
+        "superseded_at": _when,
         "reasons": _lines,
         "facts": _json,
     }
@@ -145,10 +160,7 @@ class EligibilityDecisionView(AppModelView):
         "ended_on",
         "decided_at",
     )
-    column_choices = {
-        "outcome": [(o.value, o.value.replace("_", " ")) for o in Outcome],
-        "charge": [(c.value, c.value.replace("_", " ")) for c in Charge],
-    }
+    column_choices = {"outcome": [(o.value, o.value.replace("_", " ")) for o in Outcome]}
     column_select_related_list = (EligibilityDecision.decided_by,)
 
     def get_query(self) -> Any:
