@@ -11,13 +11,14 @@ from collections import defaultdict
 from flask import flash
 from flask_admin.actions import action
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from models import ConcessionaryApplication, Pupil, Route, School, db
 from services import seats
 
 from .base import ASSISTANTS, OFFICERS, AppModelView
 from .low_income import PUPIL_LOOKUP
-from .routes import SCHOOL_LOOKUP, _ints, flash_report
+from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
 
 ROUTE_LOOKUP = {
     "fields": (Route.code, Route.operator),
@@ -101,8 +102,8 @@ class ConcessionaryApplicationView(AppModelView):
         for year in sorted(self._years_and_routes(wanted)):
             try:
                 report = seats.allocate(year, on=seats.today(), application_ids=wanted)
-            except seats.SeatError as exc:
-                flash(f"{year}: {exc} Nothing was allocated.", "error")
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Seats allocated ({year})")
 
@@ -116,8 +117,8 @@ class ConcessionaryApplicationView(AppModelView):
         for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
             try:
                 report = seats.offer_next(year, on=seats.today(), route_ids=route_ids)
-            except seats.SeatError as exc:
-                flash(f"{year}: {exc} Nothing was offered.", "error")
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{year}: {_why(exc)} Nothing was offered.", "error")
                 continue
             flash_report(report, f"Waiting lists ({year})")
 
@@ -131,8 +132,8 @@ class ConcessionaryApplicationView(AppModelView):
         for year in sorted(self._years_and_routes(_ints(ids))):
             try:
                 counts = seats.lapse(year, on=seats.today())
-            except seats.SeatError as exc:
-                flash(f"{exc} Nothing lapsed.", "error")
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{_why(exc)} Nothing lapsed.", "error")
                 continue
             flash(
                 f"{year}: {counts['seats']} seats and {counts['applications']} applications "

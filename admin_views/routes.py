@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import String, cast, select
+from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -191,8 +192,8 @@ class RouteView(AppModelView):
         for year in years:
             try:
                 report = seats.allocate(year, on=seats.today(), route_ids=route_ids)
-            except seats.SeatError as exc:
-                flash(f"{year}: {exc} Nothing was allocated.", "error")
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Spare seats allocated ({year})")
 
@@ -230,8 +231,8 @@ class RouteView(AppModelView):
                     family_told_of_appeal=bool(form.family_told_of_appeal.data),
                     decided_by_id=current_user.id,
                 )
-            except seats.SeatError as exc:
-                flash(f"{exc} Nothing was withdrawn.", "error")
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{_why(exc)} Nothing was withdrawn.", "error")
             else:
                 flash_report(report, "Seats withdrawn (Appendix F)")
                 return redirect(url_for(".index_view"))
@@ -246,6 +247,16 @@ class RouteView(AppModelView):
             if year
             else None,
         )
+
+
+def _why(exc: Exception) -> str:
+    """A service refusal's own words; the database's capacity guard in plain terms."""
+    if isinstance(exc, IntegrityError):
+        return (
+            "The database refused it: it would put more passengers on a route than the "
+            "vehicle has seats (Appendix F: only spare seats are offered)."
+        )
+    return str(exc)
 
 
 def _ints(ids: list[str]) -> list[int]:

@@ -377,15 +377,13 @@ def gather_candidates(
     # Measured distances (A3b) of the same pupil to the same school this year.
     ta = TransportApplication
     measured: dict[tuple[int, int], int] = {}
+    pairs = (
+        select(CA.pupil_id, CA.school_id).where(CA.academic_year == year, *where).distinct()
+    ).subquery("pairs")
     for pupil_id, school_id, distance in session.execute(
         select(ta.pupil_id, ta.school_id, func.min(ta.distance_m))
-        .where(
-            ta.academic_year == year,
-            ta.distance_m.is_not(None),
-            exists()
-            .where(CA.pupil_id == ta.pupil_id, CA.school_id == ta.school_id)
-            .where(CA.academic_year == year, *where),
-        )
+        .join(pairs, and_(pairs.c.pupil_id == ta.pupil_id, pairs.c.school_id == ta.school_id))
+        .where(ta.academic_year == year, ta.distance_m.is_not(None))
         .group_by(ta.pupil_id, ta.school_id)
     ):
         measured[(pupil_id, school_id)] = distance

@@ -433,3 +433,28 @@ def test_the_database_refuses_a_seat_beyond_the_vehicle_capacity_appendix_f(year
         db.session.commit()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(ConcessionarySeat)) == 3
+
+
+def test_a_measured_route_distance_outranks_the_straight_line_appendix_f_5th_tier(year) -> None:
+    """5th tier: furthest from the designated or nearest school; the measured route (A3b) is
+    used when there is one, else the straight line."""
+    school = f.school()
+    parish = f.parish()
+    f.dta(school, parishes=[parish])
+    route = f.route([school], seats=1)
+    same = {"parish_id": parish.id, "easting": 500000, "northing": 375000}
+    straight = f.concessionary_application(f.pupil(**same), school, route)
+    measured_pupil = f.pupil(**same)
+    f.transport_application(measured_pupil, school, distance_m=9000)
+    measured = f.concessionary_application(
+        measured_pupil,
+        school,
+        route,
+        received_on=date(2024, 7, 1),  # later: loses a tie
+    )
+    db.session.commit()
+
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert _status(measured.id) == (ConcessionaryStatus.ALLOCATED, None)
+    assert _status(straight.id) == (ConcessionaryStatus.WAITING, 1)
