@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from models import EligibilityDecision, TransportApplication
-from models.enums import Outcome
+from models.enums import Charge, Outcome
 
 from .base import STAFF, AppModelView
+from .transport_applications import BASES
 
 
 class _CurrentFilter(BaseSQLAFilter):
@@ -151,11 +152,21 @@ class EligibilityDecisionView(AppModelView):
     column_sortable_list = ("outcome", "basis", "valid_until", "decided_at", "superseded_at")
     column_default_sort = ("decided_at", True)
     column_searchable_list = (TransportApplication.reference,)
+    # Explicit filters: Flask-Admin's own enum filters look values up by member name and fail
+    # on the stored codes ("not_eligible"), so enum columns get plain equality on the code.
     column_filters = (
-        "outcome",
-        "basis",
-        "charge",
-        "application.academic_year",
+        FilterEqual(
+            EligibilityDecision.outcome,
+            "Outcome",
+            options=[(o.value, o.value.replace("_", " ")) for o in Outcome],
+        ),
+        FilterEqual(EligibilityDecision.basis, "Deciding clause", options=[(b, b) for b in BASES]),
+        FilterEqual(
+            EligibilityDecision.charge,
+            "Charge",
+            options=[(c.value, c.value.replace("_", " ")) for c in Charge],
+        ),
+        FilterEqual("application.academic_year", "Academic year (e.g. 2024/25)"),
         _CurrentFilter(),
         "ended_on",
         "decided_at",

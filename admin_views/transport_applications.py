@@ -15,7 +15,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
 from flask_admin.form import rules
 from flask_login import current_user
 from markupsafe import Markup
@@ -273,10 +273,16 @@ class TransportApplicationView(AppModelView):
         *_TRANSPORT,
     )
 
+    # Explicit filters: Flask-Admin's own enum filters look values up by member name and fail
+    # on the stored codes ("received"), so enum columns get plain equality on the code.
     column_filters = (
-        "academic_year",
-        "status",
-        "school.name",
+        FilterEqual(TransportApplication.academic_year, "Academic year (e.g. 2024/25)"),
+        FilterEqual(
+            TransportApplication.status,
+            "Status",
+            options=[(s.value, s.value) for s in ApplicationStatus],
+        ),
+        FilterLike("school.name", "School name"),
         _CurrentDecisionFilter(
             EligibilityDecision.outcome,
             "Current decision: outcome",

@@ -244,6 +244,16 @@ def test_list_filters_by_current_outcome_and_basis(
     assert county["refs"]["eligible"] in text and county["refs"]["measure"] not in text
     text = client.get(f"{LIST}?{basis}=A3").get_data(as_text=True)
     assert county["refs"]["eligible"] in text and county["refs"]["refer"] not in text
+    status = _filter_arg(app, "transport_application", "Status")
+    response = client.get(f"{LIST}?{status}=received")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert county["refs"]["measure"] in text and county["refs"]["eligible"] not in text
+    year = _filter_arg(app, "transport_application", "Academic year (e.g. 2024/25)")
+    text = client.get(f"{LIST}?{year}=2025/26").get_data(as_text=True)
+    assert county["refs"]["eligible"] not in text
+    school = _filter_arg(app, "transport_application", "School name")
+    assert client.get(f"{LIST}?{school}=School").status_code == 200
     text = client.get(f"{LIST}?search={county['refs']['refer']}").get_data(as_text=True)
     assert county["refs"]["refer"] in text and county["refs"]["eligible"] not in text
 
@@ -282,6 +292,16 @@ def test_decision_list_filters_current_and_superseded(
     assert "not_eligible" in now or "not eligible" in now
     assert ">eligible<" not in now.replace(" ", "")
     assert "eligible" in old
+    outcome = _filter_arg(app, "eligibility_decision", "Outcome")
+    charge = _filter_arg(app, "eligibility_decision", "Charge")
+    year = _filter_arg(app, "eligibility_decision", "Academic year (e.g. 2024/25)")
+    for query in (f"{outcome}=not_eligible", f"{charge}=free", f"{year}=2024/25"):
+        response = client.get(f"{DECISIONS}?{query}")
+        assert response.status_code == 200, query
+    text = client.get(f"{DECISIONS}?{outcome}=eligible&{current}=current").get_data(as_text=True)
+    assert county["refs"]["eligible"] not in text  # its current decision is a refusal now
+    text = client.get(f"{DECISIONS}?{outcome}=eligible").get_data(as_text=True)
+    assert county["refs"]["eligible"] in text
 
 
 def _queries_for(app: Flask, client: FlaskClient, url: str) -> int:
