@@ -355,6 +355,101 @@ def test_editing_next_years_settings_never_changes_a_stored_contribution_or_deci
     assert this_year.concessionary_annual_charge == Decimal("456.00")
 
 
+def test_editing_next_years_figures_through_the_panel_leaves_past_rows_untouched(
+    client_as: Callable[[str], FlaskClient], app: Flask
+) -> None:
+    """A decision keeps its facts and parameters' year; a contribution keeps its amounts."""
+    from datetime import UTC, datetime
+
+    from models import Contribution, EligibilityDecision
+    from models.enums import ContributionKind, Outcome, PaymentPlan
+
+    with app.app_context():
+        factories.academic_year("2024/25", with_calendar=False)
+        setting = factories.contribution_setting("2024/25")
+        params = PolicyParameterSet(academic_year="2024/25", **PARAMS)
+        db.session.add(params)
+        school = factories.school()
+        pupil = factories.pupil()
+        application = factories.transport_application(pupil, school)
+        decision = EligibilityDecision(
+            application=application,
+            outcome=Outcome.ELIGIBLE,
+            basis="A3",
+            clauses=["A3"],
+            reasons=["over 3 miles"],
+            facts={"distance_m": 5000},
+            facts_hash="f" * 64,
+            parameters_year="2024/25",
+            decided_at=datetime(2024, 6, 3, 10, 0, tzinfo=UTC),
+        )
+        contribution = Contribution(
+            kind=ContributionKind.POST16,
+            pupil=pupil,
+            academic_year="2024/25",
+            transport_application=application,
+            annual_amount=Decimal("456.00"),
+            amount=Decimal("456.00"),
+            start_date=date(2024, 9, 3),
+            plan=PaymentPlan.THREE,
+        )
+        db.session.add_all([decision, contribution])
+        db.session.commit()
+        ids = {"setting": setting.id, "params": params.id}
+
+        def snapshot() -> list[Any]:
+            return [
+                db.session.execute(select(t)).all()
+                for t in (
+                    EligibilityDecision.__table__,
+                    Contribution.__table__,
+                    ContributionSetting.__table__,
+                    PolicyParameterSet.__table__,
+                )
+            ]
+
+        before = snapshot()
+        db.session.rollback()
+    client = client_as("supervisor")
+    for endpoint, key in (("contribution_setting", "setting"), ("policy_parameter_set", "params")):
+        response = client.post(
+            f"/admin/{endpoint}/action/", data={"action": "copy_forward", "rowid": ids[key]}
+        )
+        assert response.status_code == 302
+    with app.app_context():
+        next_setting = db.session.scalar(
+            select(ContributionSetting).where(ContributionSetting.academic_year == "2025/26")
+        )
+        next_params = db.session.scalar(
+            select(PolicyParameterSet).where(PolicyParameterSet.academic_year == "2025/26")
+        )
+        assert next_setting is not None and next_params is not None
+        next_ids = (next_setting.id, next_params.id)
+    edit = client.post(
+        f"/admin/contribution_setting/edit/?id={next_ids[0]}",
+        data={
+            "academic_year": "2025/26",
+            "post16_contribution": "999.00",
+            "concessionary_annual_charge": "999.00",
+            "offers_full": "y",
+        },
+    )
+    assert edit.status_code == 302, edit.get_data(as_text=True)[:2000]
+    form = {k: str(v) for k, v in PARAMS.items()}
+    form.update(academic_year="2025/26", secondary_walking_distance_m="5000")
+    edit = client.post(f"/admin/policy_parameter_set/edit/?id={next_ids[1]}", data=form)
+    assert edit.status_code == 302, edit.get_data(as_text=True)[:2000]
+    with app.app_context():
+        after = snapshot()
+        assert after[0] == before[0], "the stored decision is unchanged"
+        assert after[1] == before[1], "the stored contribution is unchanged"
+        assert [r for r in after[2] if r.academic_year == "2024/25"] == before[2]
+        assert [r for r in after[3] if r.academic_year == "2024/25"] == before[3]
+        assert db.session.get(ContributionSetting, next_ids[0]).post16_contribution == Decimal(
+            "999.00"
+        )
+
+
 # ------------------------------------------------------------------------------ users
 
 
