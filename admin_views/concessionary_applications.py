@@ -7,16 +7,18 @@ to the waiting list; officers and supervisors lapse a finished year (re-applicat
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from flask import flash
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import ConcessionaryApplication, Pupil, Route, School, db
+from models import AcademicYear, ConcessionaryApplication, Pupil, Route, School, db
 from services import seats
 
-from .base import ASSISTANTS, OFFICERS, AppModelView
+from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .low_income import PUPIL_LOOKUP
 from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
 
@@ -82,6 +84,7 @@ class ConcessionaryApplicationView(AppModelView):
     )
     form_ajax_refs = {"pupil": PUPIL_LOOKUP, "school": SCHOOL_LOOKUP, "route": ROUTE_LOOKUP}
     column_details_exclude_list = ("created_at", "updated_at")
+    list_template = "admin/seats/application_list.html"
 
     def _years_and_routes(self, ids: list[int]) -> dict[str, set[int]]:
         found: dict[str, set[int]] = defaultdict(set)
@@ -106,6 +109,36 @@ class ConcessionaryApplicationView(AppModelView):
                 flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Seats allocated ({year})")
+
+    @expose("/allocate-year/", methods=("POST",))
+    def allocate_year(self) -> Any:
+        """Every pending application of a year, every route, in one run."""
+        if not user_has(ASSISTANTS):
+            abort(403)
+        year = (request.form.get("academic_year") or "").strip()
+        if not db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == year)):
+            flash(f"There is no academic year {year!r}; nothing was allocated.", "error")
+        else:
+            try:
+                report = seats.allocate(year, on=seats.today())
+            except (seats.SeatError, IntegrityError) as exc:
+                flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
+            else:
+                flash_report(report, f"Seats allocated ({year})")
+        return redirect(url_for(".index_view"))
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.list_template:
+            kwargs.setdefault(
+                "year_options",
+                [
+                    (label, label)
+                    for label in db.session.scalars(
+                        select(AcademicYear.label).order_by(AcademicYear.starts.desc())
+                    )
+                ],
+            )
+        return super().render(template, **kwargs)
 
     @action(
         "offer_next",

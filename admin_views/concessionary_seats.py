@@ -23,7 +23,7 @@ class ConcessionarySeatView(AppModelView):
     # Seats are made by allocation and ended by withdrawal or lapse, never typed in.
     allow_create = False
     allow_delete = False
-    form_columns = ("start_date",)
+    allow_edit = False
 
     column_list = ("application", "route", "sessions", "start_date", "end_date", "status", "state")
     column_labels = {"state": "State"}

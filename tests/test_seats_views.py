@@ -315,3 +315,25 @@ def test_a_route_is_created_with_the_schools_it_serves(client_as, app) -> None:
         assert [rs.school_id for rs in route.schools] == [ids[1]]
     lookup = client.get("/admin/route/ajax/lookup/?name=served_schools&query=School")
     assert lookup.status_code == 200 and len(lookup.get_json()) >= 2
+
+
+def test_the_whole_year_is_allocated_in_one_run_from_the_applications_list(
+    client_as, app, route_with_applicants
+) -> None:
+    _, app_ids = route_with_applicants
+    client = client_as("assistant")
+    listing = client.get("/admin/concessionary_application/").get_data(as_text=True)
+    assert "Allocate every pending application of" in listing
+    page = client.post(
+        "/admin/concessionary_application/allocate-year/",
+        data={"academic_year": YEAR},
+        follow_redirects=True,
+    )
+    assert "2 allocated, 1 on waiting lists" in page.get_data(as_text=True)
+    assert ConcessionaryStatus.PENDING not in _statuses(app, app_ids)
+    bad = client.post(
+        "/admin/concessionary_application/allocate-year/",
+        data={"academic_year": "1999/00"},
+        follow_redirects=True,
+    )
+    assert "no academic year" in bad.get_data(as_text=True)
