@@ -369,6 +369,33 @@ def test_every_custom_page_requires_sign_in(app: Flask, users: dict[str, int]) -
     assert any(r.endswith("/report/") for r in checked)
 
 
+def test_every_custom_post_endpoint_refuses_anonymous_and_changes_nothing(
+    seeded: Flask,
+) -> None:
+    """@expose(..., methods=["POST"]) pages (assess, allocate, withdraw, imports) too."""
+    client = seeded.test_client()
+    views = {v.endpoint: v for v in model_views(seeded)}
+    checked = []
+    for rule in seeded.url_map.iter_rules():
+        endpoint, _, name = rule.endpoint.partition(".")
+        if not rule.rule.startswith("/admin/") or "POST" not in (rule.methods or set()):
+            continue
+        if name in STANDARD or "static" in rule.endpoint:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "1")
+        view = views.get(endpoint)
+        before = fingerprint(view) if view is not None else None
+        response = client.post(url, data={})
+        checked.append(url)
+        assert response.status_code == 302, url
+        assert "/login" in response.headers["Location"], url
+        if view is not None:
+            assert fingerprint(view) == before, url
+    assert checked, "the panel has custom POST endpoints to check"
+
+
 @pytest.mark.parametrize("endpoint", sorted(POLICY_WRITE))
 def test_declared_roles_match_the_domain_policy(app: Flask, endpoint: str) -> None:
     """DOMAIN.md: assistants key and maintain, officers decide/review/withdraw, supervisors
