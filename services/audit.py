@@ -294,10 +294,13 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         return None
     result = state.invoke_statement()
     params = state.parameters
-    if isinstance(params, list) and params and state.is_insert:
+    if isinstance(params, list) and params and (state.is_insert or state.is_update):
+        # An executemany (bulk insert, or the ORM's bulk UPDATE by primary key) reports no
+        # rowcount of its own; one parameter set is one row.
         rows = len(params)
     else:
-        rows = result.rowcount if getattr(result, "rowcount", -1) is not None else -1
+        rowcount = getattr(result, "rowcount", None)
+        rows = rowcount if rowcount is not None else -1
     summary = _statement_summary(state, rows)
     if summary is not None:
         actor = current_actor(state.session)

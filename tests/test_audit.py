@@ -182,3 +182,24 @@ def test_sign_in_is_attributed_to_the_user_and_failures_to_anonymous(
             ("anonymous", ["failed_logins"]),
             ("officer", ["failed_logins", "last_login_at"]),
         ]
+
+
+def test_orm_bulk_update_by_primary_key_is_summarised(app_ctx):  # type: ignore[no-untyped-def]
+    """The ORM's bulk UPDATE by primary key returns no rowcount; the trail still counts rows."""
+    from sqlalchemy import select, update
+
+    from models import AuditLog, Parish, db
+    from tests import factories
+
+    first, second = factories.parish(), factories.parish()
+    db.session.commit()
+    db.session.execute(
+        update(Parish), [{"id": first.id, "name": "Renamed 1"}, {"id": second.id, "name": "R2"}]
+    )
+    db.session.commit()
+    names = db.session.scalars(select(Parish.name).order_by(Parish.id)).all()
+    assert names == ["Renamed 1", "R2"]
+    summaries = db.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "parish", AuditLog.action == "update")
+    ).all()
+    assert any(row.changes.get("rows") == 2 for row in summaries), [r.changes for r in summaries]
