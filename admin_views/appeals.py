@@ -25,7 +25,7 @@ from rules.calendar import (
 )
 
 from .base import OFFICERS, AppModelView
-from .schools import GuardedDeleteMixin, choices, enum_formatter
+from .enum_support import choices, enum_formatter
 
 
 class DecisionLoader(QueryAjaxModelLoader):
@@ -56,7 +56,7 @@ def _reviewer_roles(user: Any) -> set[Role]:
     return set(getattr(user, "roles", set()))
 
 
-class AppealView(GuardedDeleteMixin, AppModelView):
+class AppealView(AppModelView):
     write_roles = OFFICERS
 
     column_list = (

@@ -11,7 +11,6 @@ from wtforms.validators import ValidationError
 from models import Parish
 
 from .base import ASSISTANTS, AppModelView
-from .schools import GuardedDeleteMixin
 
 CODE_RE = re.compile(r"^[A-Z0-9]{3,20}$")
 
@@ -27,7 +26,7 @@ def check_code(_form: Form, field: Field) -> None:
         )
 
 
-class ParishView(GuardedDeleteMixin, AppModelView):
+class ParishView(AppModelView):
     write_roles = ASSISTANTS
 
     # Postcodes are listed on their own screen (filter by parish): a parish can hold hundreds.

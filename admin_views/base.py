@@ -10,14 +10,15 @@ from collections.abc import Iterable
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
-from flask_admin.actions import action
-from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from models import db
 from models.enums import Role
+
+from .enum_support import EnumValueFilterConverter, EnumValueModelConverter
+from .guarded_delete import GuardedDeleteMixin, integrity_message
 
 STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
@@ -41,8 +42,11 @@ class SecuredIndexView(AdminIndexView):
         return self.render("admin/home.html")
 
 
-class AppModelView(ModelView):
+class AppModelView(GuardedDeleteMixin, ModelView):
     """A Flask-Admin ModelView with per-role access enforced for every endpoint."""
+
+    model_form_converter = EnumValueModelConverter
+    filter_converter = EnumValueFilterConverter()
 
     read_roles: tuple[Role, ...] = STAFF
     write_roles: tuple[Role, ...] = ASSISTANTS
@@ -142,14 +146,6 @@ class AppModelView(ModelView):
                 continue
         return typed
 
-    @action(
-        "delete",
-        lazy_gettext("Delete"),
-        lazy_gettext("Are you sure you want to delete selected records?"),
-    )
-    def action_delete(self, ids: tuple[str, ...]) -> None:
-        return super().action_delete(tuple(self.typed_ids(ids)))  # type: ignore[arg-type]
-
     def handle_view_exception(self, exc: Exception) -> bool:
         """A refused delete or a clash with a unique key is a message, never a 500."""
         if isinstance(exc, IntegrityError):
@@ -157,24 +153,6 @@ class AppModelView(ModelView):
             flash(integrity_message(exc), "error")
             return True
         return super().handle_view_exception(exc)
-
-
-def integrity_message(exc: IntegrityError) -> str:
-    text = str(exc.orig).lower()
-    if "foreign key" in text or "violates foreign key" in text:
-        return (
-            "This record is still used elsewhere (for example by routes, areas or applications), "
-            "so it cannot be deleted or changed that way. Remove or reassign those first."
-        )
-    if "unique" in text or "duplicate key" in text:
-        return "Another record already has this value; each must be unique. Nothing was saved."
-    if "check" in text:
-        return (
-            "A value is outside what is allowed (for example a negative number). Nothing was saved."
-        )
-    return (
-        "The change could not be saved because it conflicts with other records. Nothing was saved."
-    )
 
 
 class AcademicYearChoiceMixin:

@@ -15,8 +15,8 @@ from models import DesignatedTransportArea, DtaArea, School
 from models.enums import DtaCategory
 
 from .base import ASSISTANTS, AppModelView
+from .enum_support import choices, enum_formatter
 from .postcodes import PARISH_LOOKUP, POSTCODE_LOOKUP
-from .schools import GuardedDeleteMixin, choices, enum_formatter
 
 SCHOOL_LOOKUP = {
     "fields": (School.name, School.postcode, cast(School.urn, String)),
@@ -37,7 +37,7 @@ class DtaAreaInline(InlineFormAdmin):
     form_ajax_refs = {"parish": PARISH_LOOKUP, "postcode": POSTCODE_LOOKUP}
 
 
-class DtaView(GuardedDeleteMixin, AppModelView):
+class DtaView(AppModelView):
     write_roles = ASSISTANTS
 
     column_list = ("name", "school", "school.urn", "category", "special_arrangement")

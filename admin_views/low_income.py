@@ -13,7 +13,6 @@ from wtforms.validators import ValidationError
 from models import AcademicYear, LowIncomeEvidence, Pupil, db
 
 from .base import ASSISTANTS, AppModelView
-from .schools import GuardedDeleteMixin
 
 EVIDENCE_HELP = "For example: Free school meals, Universal Credit, Maximum Working Tax Credit."
 PUPIL_LOOKUP = {
@@ -67,7 +66,7 @@ class LowIncomeInline(InlineFormAdmin):
     form_args = FORM_ARGS
 
 
-class LowIncomeEvidenceView(GuardedDeleteMixin, AppModelView):
+class LowIncomeEvidenceView(AppModelView):
     write_roles = ASSISTANTS
 
     column_list = ("pupil", "pupil.reference", "academic_year", "evidence", "verified_on")

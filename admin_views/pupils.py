@@ -16,9 +16,9 @@ from models import LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
 
 from .base import ASSISTANTS, AppModelView
+from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
-from .schools import GuardedDeleteMixin, choices, enum_formatter
 
 # A8: a learner with an EHCP may be supported to 25; nursery-age children appear on records
 # before they start school. Outside that range a date of birth is a typing mistake.
@@ -51,7 +51,7 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
         )
 
 
-class PupilView(GuardedDeleteMixin, AppModelView):
+class PupilView(AppModelView):
     write_roles = ASSISTANTS
 
     column_list = (

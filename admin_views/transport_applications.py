@@ -37,7 +37,7 @@ from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome,
 from services.assessment import AssessmentError, assess_applications
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
-from .schools import choices, enum_formatter
+from .enum_support import choices, enum_formatter
 
 # Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
 DETERMINATION_FIELDS = (
