@@ -7,6 +7,7 @@ whenever the dates they depend on change.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -17,12 +18,15 @@ from wtforms.validators import ValidationError
 
 from models import Appeal, EligibilityDecision, TransportApplication, db
 from models.enums import AppealOutcome, AppealStage, Outcome, Role
+from rules.academic_year import academic_year_of
 from rules.calendar import (
     appeal_deadlines,
     panel_outcome_by,
     stage_one_decision_by,
     stage_two_panel_window,
 )
+from rules.parameters import PolicyParameters
+from services.policy import parameters_for_year
 
 from .base import OFFICERS, AppModelView
 from .enum_support import choices, enum_formatter
@@ -54,6 +58,12 @@ def _describe_decision(_v: Any, _c: Any, model: Appeal, _n: str) -> str:
 
 def _reviewer_roles(user: Any) -> set[Role]:
     return set(getattr(user, "roles", set()))
+
+
+def _figures(day: date) -> PolicyParameters:
+    """Appendix C's working-day figures in force on that day, as the supervisors set them."""
+    with db.session.no_autoflush:  # the appeal being saved has no deadlines yet
+        return parameters_for_year(academic_year_of(day).label)
 
 
 class AppealView(AppModelView):
@@ -203,8 +213,12 @@ class AppealView(AppModelView):
         decision = model.decision
         if model.stage is AppealStage.REVIEW or model.stage == AppealStage.REVIEW.value:
             decided_at = decision.decided_at.date()
-            model.request_deadline = appeal_deadlines(decided_at).request_review_by
-            model.decision_due = stage_one_decision_by(model.received_on)
+            model.request_deadline = appeal_deadlines(
+                decided_at, _figures(decided_at)
+            ).request_review_by
+            model.decision_due = stage_one_decision_by(
+                model.received_on, _figures(model.received_on)
+            )
             model.panel_not_before = None
         else:
             with db.session.no_autoflush:  # the new row has no deadlines yet
@@ -223,10 +237,14 @@ class AppealView(AppModelView):
                     "A stage-two appeal is for a stage-one review that upheld the refusal "
                     "(Appendix C). Nothing was saved."
                 )
-            model.request_deadline = appeal_deadlines(first.decided_on).request_review_by
-            earliest, latest = stage_two_panel_window(model.received_on)
+            model.request_deadline = appeal_deadlines(
+                first.decided_on, _figures(first.decided_on)
+            ).request_review_by
+            earliest, latest = stage_two_panel_window(
+                model.received_on, _figures(model.received_on)
+            )
             model.panel_not_before = earliest
-            model.decision_due = panel_outcome_by(latest)
+            model.decision_due = panel_outcome_by(latest, _figures(latest))
         super().on_model_change(form, model, is_created)
 
 

@@ -31,9 +31,11 @@ FIELDS = tuple(
 def validate_parameters(model: PolicyParameterSet) -> None:
     """Raise a form error naming the field if the rules module would refuse these figures.
 
-    Figures the table does not hold yet (e.g. the Appendix C working days) come from the
-    dated defaults for the year, so the check is the one the rules will apply.
+    The table holds every figure the rules read, so the check is the one the rules will apply.
     """
+    missing = [name for name in FIELDS if getattr(model, name) is None]
+    if missing:
+        raise ValidationError(f"Every figure is required; missing: {', '.join(missing)}.")
     try:
         base = parameters_for(model.academic_year)
         values = dataclasses.asdict(base)

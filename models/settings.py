@@ -61,6 +61,17 @@ class PolicyParameterSet(Timestamped, Base):
             "AND unsuitable_route_notice_days >= 0",
             name="notice",
         ),
+        CheckConstraint(
+            "review_request_working_days > 0 AND stage_one_decision_working_days > 0 "
+            "AND stage_two_panel_min_working_days > 0 "
+            "AND stage_two_panel_max_working_days >= stage_two_panel_min_working_days "
+            "AND panel_outcome_working_days > 0 AND decision_target_working_days > 0",
+            name="working_days",
+        ),
+        CheckConstraint(
+            "busy_period_first_month BETWEEN 1 AND 12 AND busy_period_last_month BETWEEN 1 AND 12",
+            name="busy_months",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +94,14 @@ class PolicyParameterSet(Timestamped, Base):
     error_withdrawal_notice_terms: Mapped[int]  # A15: one term
     unsuitable_route_notice_days: Mapped[int]  # A12a "reasonable notice"
     operational_days_expected: Mapped[int]  # Appendix H: 190
+    review_request_working_days: Mapped[int]  # Appendix C: 20 working days to ask for a review
+    stage_one_decision_working_days: Mapped[int]  # Appendix C: stage one decided within 20
+    stage_two_panel_min_working_days: Mapped[int]  # Appendix C: panel no sooner than 20
+    stage_two_panel_max_working_days: Mapped[int]  # Appendix C: panel within 40
+    panel_outcome_working_days: Mapped[int]  # Appendix C: outcome within 5 of the panel
+    decision_target_working_days: Mapped[int]  # B2: decision within 5 working days
+    busy_period_first_month: Mapped[int]  # B2: July...
+    busy_period_last_month: Mapped[int]  # B2: ...to September
 
     def __str__(self) -> str:
         return f"Policy parameters {self.academic_year}"

@@ -6,10 +6,9 @@ here for a year's `PolicyParameters` rather than reading the table or a literal 
 supervisor's stored row for the year wins; a year without one uses the rules module's dated
 defaults (`rules.parameters.parameters_for`).
 
-The stored row (`PolicyParameterSet`) carries the figures supervisors edit. The rules'
-dataclass also carries the Appendix C appeal and B2 decision-target working-day counts, which
-have no column yet: those come from the dated defaults of the same year (see
-`UNSTORED_FIELDS`).
+The stored row (`PolicyParameterSet`) carries, column for column, every figure of the rules'
+dataclass; `UNSTORED_FIELDS` and `UNREAD_COLUMNS` stay empty while the two agree (tested), and
+would otherwise fall back to the dated defaults rather than guess.
 """
 
 from __future__ import annotations

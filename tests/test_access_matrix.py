@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
@@ -31,13 +30,13 @@ from sqlalchemy import func, select, text
 from admin_views.base import AppModelView
 from models import (
     AuditLog,
-    PolicyParameterSet,
     TermDateVariation,
     User,
     UserRole,
     db,
 )
 from models.enums import Role
+from services.policy import ensure_parameter_set
 from tests import factories
 from tests.conftest import sign_in
 
@@ -204,25 +203,7 @@ def seed() -> None:
     pupil = factories.pupil()
     factories.transport_application(pupil, a)
     factories.concessionary_application(pupil, b, route)
-    values: dict[str, Any] = {
-        "primary_walking_distance_m": 3218,
-        "secondary_walking_distance_m": 4827,
-        "low_income_upper_m": 9656,
-        "religion_or_belief_upper_m": 24140,
-        "low_income_rank_limit": 3,
-        "post16_min_age": 16,
-        "post16_max_age": 19,
-        "send_max_age": 25,
-        "full_time_min_hours": Decimal("12.5"),
-        "pickup_walk_primary_m": 1609,
-        "pickup_walk_secondary_m": 3218,
-        "pickup_walk_post16_m": 4827,
-        "concessionary_withdrawal_notice_days": 5,
-        "error_withdrawal_notice_terms": 1,
-        "unsuitable_route_notice_days": 20,
-        "operational_days_expected": 190,
-    }
-    db.session.add(PolicyParameterSet(academic_year="2024/25", **values))
+    ensure_parameter_set("2024/25")
     db.session.add(
         TermDateVariation(
             school=a,

@@ -345,3 +345,10 @@ def test_policy_parameters_come_from_the_stored_row(year: Any) -> None:
     assert parameters_for_year("2024/25").primary_walking_distance_m == 3300
     assert ensure_parameter_set("2024/25").id == row.id  # idempotent
     assert db.session.query(PolicyParameterSet).count() == 1
+
+
+def test_every_policy_figure_is_stored_per_year() -> None:
+    """Appendix C and B2 deadlines are dated parameters a supervisor can change, like distances."""
+    from services.policy import UNSTORED_FIELDS
+
+    assert UNSTORED_FIELDS == ()

@@ -9,7 +9,7 @@ import re
 
 from flask_admin.contrib.sqla import filters as sqla_filters
 
-from models import ConcessionaryApplication, db
+from models import db
 from models.enums import ConcessionaryStatus, Sessions
 from tests import factories
 

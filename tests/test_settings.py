@@ -3,6 +3,7 @@ contribution settings and policy parameters per year, copy forward, user managem
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, time
 from decimal import Decimal
@@ -26,6 +27,7 @@ from models import (
 )
 from models.enums import EstablishmentType, Role, VariationStatus
 from rules.calendar import add_working_days
+from rules.parameters import parameters_for
 from services.settings import (
     add_bank_holidays_as_closures,
     bank_holidays_in_term,
@@ -36,23 +38,11 @@ from services.settings import (
 )
 from tests import factories
 
+# Every stored figure, at the policy's 2024/25 values (the table holds them all).
 PARAMS: dict[str, Any] = {
-    "primary_walking_distance_m": 3218,
-    "secondary_walking_distance_m": 4827,
-    "low_income_upper_m": 9656,
-    "religion_or_belief_upper_m": 24140,
-    "low_income_rank_limit": 3,
-    "post16_min_age": 16,
-    "post16_max_age": 19,
-    "send_max_age": 25,
-    "full_time_min_hours": Decimal("12.5"),
-    "pickup_walk_primary_m": 1609,
-    "pickup_walk_secondary_m": 3218,
-    "pickup_walk_post16_m": 4827,
-    "concessionary_withdrawal_notice_days": 5,
-    "error_withdrawal_notice_terms": 1,
-    "unsuitable_route_notice_days": 20,
-    "operational_days_expected": 190,
+    name: value
+    for name, value in dataclasses.asdict(parameters_for("2024/25")).items()
+    if name != "academic_year"
 }
 
 
