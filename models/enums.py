@@ -6,6 +6,17 @@ from enum import StrEnum
 
 from sqlalchemy import Enum as SAEnum
 
+# The rules contract's vocabularies are the schema's too: one definition, stored as is.
+from rules.vocab import CareBy as CareBy
+from rules.vocab import Charge as Charge
+from rules.vocab import MedicalWho as MedicalWho
+from rules.vocab import Outcome as Outcome
+from rules.vocab import Placement as Placement
+from rules.vocab import Plan
+from rules.vocab import Sessions as Sessions
+
+PaymentPlan = Plan  # B1j: in full, three or six instalments
+
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> SAEnum:
     """A VARCHAR with a CHECK constraint: readable in SQL, no PostgreSQL ENUM types to migrate."""
@@ -56,45 +67,11 @@ class DtaCategory(StrEnum):
     FE_COLLEGE = "fe_college"
 
 
-class Sessions(StrEnum):
-    AM = "am"
-    PM = "pm"
-    BOTH = "both"
-
-
-class CareBy(StrEnum):
-    COUNCIL = "council"  # A21
-    OTHER_LA = "other_la"  # A22
-
-
-class Placement(StrEnum):
-    TEMPORARY = "temporary"
-    PERMANENT = "permanent"
-
-
-class MedicalWho(StrEnum):
-    CHILD = "child"
-    PARENT = "parent"
-
-
 class DistanceMethod(StrEnum):
     """A3b: walking route up to the walking distance, driving route beyond it."""
 
     WALKING_ROUTE = "walking_route"
     DRIVING_ROUTE = "driving_route"
-
-
-class Outcome(StrEnum):
-    ELIGIBLE = "eligible"
-    NOT_ELIGIBLE = "not_eligible"
-    REFER = "refer"
-    MEASURE = "measure"
-
-
-class Charge(StrEnum):
-    FREE = "free"
-    CONTRIBUTION = "contribution"
-    HOME_LA = "home_la"
 
 
 class ApplicationStatus(StrEnum):
@@ -116,14 +93,6 @@ class SeatStatus(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     LAPSED = "lapsed"
-
-
-class PaymentPlan(StrEnum):
-    """B1j: in full, in three instalments, in six instalments."""
-
-    FULL = "full"
-    THREE = "3"
-    SIX = "6"
 
 
 class ContributionKind(StrEnum):
