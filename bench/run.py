@@ -285,7 +285,17 @@ def run_engine(
 
         app_engine = db.engine
     start = time.perf_counter()
-    counts, username, password = build_county(report, county_choice, engine, app, size, seed)
+    try:
+        counts, username, password = build_county(report, county_choice, engine, app, size, seed)
+    except Exception as error:  # noqa: BLE001 - reported in the table; the other engine still runs
+        message = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        report.put("build", engine_name, message)
+        report.notes.append(
+            f"{engine_name}: the county could not be built, so nothing was measured"
+        )
+        print(f"  build: {message}", flush=True)
+        engine.dispose()
+        return
     with engine.connect() as conn:
         # What autovacuum (PostgreSQL) or a DBA (SQLite) would have done to a real database.
         if engine.dialect.name == "postgresql":
@@ -436,18 +446,17 @@ def render(
         lines.append(
             f"| {row.label} | {cells[0]} | {cells[1]} | {row.target or '—'} | {row.verdict()} |"
         )
+    notes = list(report.notes)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if load and cores and load[0] > cores:
-        report.notes.append(
+        notes.append(
             f"The machine was busy: load average {load[0]:.1f} on {cores} cores when the run "
             "started, so wall-clock figures are inflated by waiting for a CPU. The `cpu` figure "
             "in each cell is this process's CPU time; on SQLite (in-process) it approximates the "
             "wall clock of an idle machine; on PostgreSQL it leaves out the server's own work."
         )
-    report.notes.append(
-        "Findings, profiles and a patch for missed targets: bench/profiles/NOTES.md."
-    )
-    lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    notes.append("Findings, profiles and a patch for missed targets: bench/profiles/NOTES.md.")
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -526,6 +535,25 @@ def main(argv: list[str] | None = None) -> int:
             args.county,
         )
 
+    def write() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(
+            render(
+                report,
+                args.scale,
+                size,
+                pg_version,
+                engines,
+                args.seed,
+                args.repeat,
+                load,
+                args.county,
+            )
+        )
+
+    if "sqlite" in engines:
+        write()  # the SQLite figures are kept even if the PostgreSQL run is cut short
+
     if "postgresql" in engines:
         from tests.support import postgres
 
@@ -539,12 +567,7 @@ def main(argv: list[str] | None = None) -> int:
             with postgres.running_server() as base:
                 pg_version = _run_postgresql(report, base, size, args, profile, workdir)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        render(
-            report, args.scale, size, pg_version, engines, args.seed, args.repeat, load, args.county
-        )
-    )
+    write()
     print(f"results written to {args.out}", flush=True)
     return 0
 
