@@ -13,6 +13,7 @@ from typing import Any
 from flask import flash
 from flask_admin.actions import action
 from sqlalchemy import and_, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
@@ -36,13 +37,16 @@ TABLE_NAMES = {
 }
 
 
-def references_to(model: type[Any], ids: Sequence[Any]) -> list[tuple[str, int]]:
-    """Rows in other tables whose RESTRICT foreign keys point at these ids (one query per FK).
+def references_to(model: type[Any], rows: Sequence[Any]) -> list[tuple[str, int]]:
+    """Rows in other tables whose RESTRICT foreign keys point at these rows (one query per FK).
 
     Found from the schema, so a table another engineer adds later is covered too. Rows that
-    cascade with the record (a DTA's areas, a pupil's evidence) are not obstacles.
+    cascade with the record (a DTA's areas, a pupil's evidence) are not obstacles. A key may
+    point at a column other than the id (casework names its academic year by label).
     """
     target = model.__table__
+    mapper = sa_inspect(model)
+    ids = [row.id for row in rows]
     found: list[tuple[str, int]] = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
@@ -51,7 +55,8 @@ def references_to(model: type[Any], ids: Sequence[Any]) -> list[tuple[str, int]]
                 "SET NULL",
             }:
                 continue
-            condition = fk.parent.in_(ids)
+            attribute = mapper.get_property_by_column(fk.column).key
+            condition = fk.parent.in_([getattr(row, attribute) for row in rows])
             if table is target:  # a satellite being deleted with its main site is no obstacle
                 condition = and_(condition, ~table.c.id.in_(ids))
             count = db.session.scalar(select(func.count()).select_from(table).where(condition))
@@ -73,7 +78,7 @@ class GuardedDeleteMixin:
         rows = list(models)
         if not rows:
             return 0
-        used = references_to(view.model, [m.id for m in rows])
+        used = references_to(view.model, rows)
         if used:
             what = ", ".join(f"{n} {name}" for name, n in used)
             subject = "this record" if len(rows) == 1 else "these records"

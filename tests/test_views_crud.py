@@ -812,3 +812,22 @@ def test_related_records_are_found_by_typing_not_picked_from_a_list(
     for path in ("pupil", "dta", "appeal", "low_income_evidence", "postcode"):
         page = client_as("supervisor").get(f"/admin/{path}/new/").get_data(as_text=True)
         assert "Saxilby" not in page, path
+
+
+def test_deleting_an_academic_year_in_use_is_refused_by_label(app, client_as):  # type: ignore[no-untyped-def]
+    """Casework points at a year by its label, not its id: the guard must follow that key."""
+    from models import AcademicYear
+    from tests import factories as f
+
+    with app.app_context():
+        year = f.academic_year()
+        f.transport_application(f.pupil(), f.school())
+        db.session.commit()
+        year_id = year.id
+    response = client_as("supervisor").post(
+        "/admin/academic_year/delete/", data={"id": str(year_id)}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert "still used by 1 transport applications" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(AcademicYear, year_id) is not None
