@@ -72,6 +72,9 @@ class ConcessionaryApplicationView(AppModelView):
         ("route", "route.code"),
     )
     column_default_sort = ("received_on", True)
+    # Tens of thousands of rows a year: counting every match on each page (a full scan for a
+    # search) cost more than the page itself (bench/profiles/NOTES.md).
+    simple_list_pager = True
     form_columns = (
         "reference",
         "pupil",

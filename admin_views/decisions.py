@@ -151,6 +151,9 @@ class EligibilityDecisionView(AppModelView):
     column_formatters_export = {"clauses": _clauses, "pupil": _pupil, "academic_year": _year}
     column_sortable_list = ("outcome", "basis", "valid_until", "decided_at", "superseded_at")
     column_default_sort = ("decided_at", True)
+    # Tens of thousands of rows a year: counting every match on each page (a full scan for a
+    # search) cost more than the page itself (bench/profiles/NOTES.md).
+    simple_list_pager = True
     column_searchable_list = (TransportApplication.reference,)
     # Explicit filters: Flask-Admin's own enum filters look values up by member name and fail
     # on the stored codes ("not_eligible"), so enum columns get plain equality on the code.

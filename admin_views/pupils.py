@@ -68,6 +68,9 @@ class PupilView(AppModelView):
     )
     column_select_related_list = (Pupil.parish,)
     column_default_sort = [("last_name", False), ("first_name", False)]
+    # Tens of thousands of rows a year: counting every match on each page (a full scan for a
+    # search) cost more than the page itself (bench/profiles/NOTES.md).
+    simple_list_pager = True
     column_searchable_list = ("reference", "first_name", "last_name", "postcode")
     column_filters = (
         "parish.name",

@@ -186,6 +186,9 @@ class TransportApplicationView(AppModelView):
     }
     column_sortable_list = ("reference", "academic_year", "received_on", "status")
     column_default_sort = ("received_on", True)
+    # Tens of thousands of rows a year: counting every match on each page (a full scan for a
+    # search) cost more than the page itself (bench/profiles/NOTES.md).
+    simple_list_pager = True
     column_searchable_list = (
         TransportApplication.reference,
         Pupil.first_name,

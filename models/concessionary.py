@@ -42,7 +42,7 @@ class ConcessionaryApplication(Timestamped, Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="RESTRICT"), index=True)
     route_id: Mapped[int] = mapped_column(ForeignKey("route.id", ondelete="RESTRICT"))
     sessions: Mapped[Sessions] = mapped_column(enum_column(Sessions, "sessions"))
-    received_on: Mapped[date]
+    received_on: Mapped[date] = mapped_column(index=True)  # the list's default sort
     payment_plan: Mapped[PaymentPlan] = mapped_column(
         enum_column(PaymentPlan, "payment_plan"), default=PaymentPlan.FULL
     )

@@ -48,7 +48,7 @@ class EligibilityDecision(Base):
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="RESTRICT")
     )
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A2: a new application overrides any current eligibility; A15/A12a withdrawals end one too.
     ended_on: Mapped[date | None]
