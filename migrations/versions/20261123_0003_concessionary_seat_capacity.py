@@ -14,8 +14,9 @@ counts, so they never refuse what the service allows.
 PostgreSQL: a statement-level trigger locks the routes touched (in id order) and checks them,
 so a concurrent transaction that bypassed the service still waits and then sees the other's
 seats. SQLite has a single writer; a row trigger checks each insert or activation, starting
-from the route's own rows (INDEXED BY: left to itself, SQLite's planner walked every eligible
-decision for each seat, which made allocating 5,000 seats take minutes).
+from the route's own rows (INDEXED BY, and CROSS JOIN, which fixes SQLite's join order: left
+to itself the planner walked every eligible decision for each seat, 21 ms a seat, which made
+allocating 5,000 seats take minutes; now 0.1 ms).
 Triggers are not compared by autogenerate, so the model/migration diff stays empty.
 """
 
@@ -87,7 +88,7 @@ def _sqlite_used(session: str) -> str:
                                      WHERE id = NEW.application_id))
       + (SELECT count(*) FROM transport_application ta
            INDEXED BY ix_transport_application_route_id
-           JOIN eligibility_decision d
+           CROSS JOIN eligibility_decision d
              ON d.application_id = ta.id AND d.superseded_at IS NULL
           WHERE ta.route_id = NEW.route_id AND d.outcome = 'eligible'
             AND d.ended_on IS NULL AND ta.status <> 'withdrawn'
