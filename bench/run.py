@@ -225,41 +225,27 @@ def _measure(
 
 
 def build_county(
-    report: Report,
-    choice: str,
-    engine: Engine,
-    app: Any,
-    size: county_mod.CountySize,
-    seed: int,
+    app: Any, size: county_mod.CountySize, seed: int
 ) -> tuple[dict[str, int], str, str]:
-    """The team's demo county (demo/county.py) at this scale, else the benchmark's own builder.
+    """The team's demo county (demo/county.py, set-based) at the benchmark's scale.
 
     Returns the counts, and the supervisor account the list pages sign in as.
     """
-    if choice == "team":
-        try:
-            from demo.county import CountySize as TeamSize
-            from demo.county import build_county as team_build
-        except ImportError as error:
-            report.notes.append(f"demo.county not importable ({error}); used bench/county.py")
-        else:
-            team_size = TeamSize(
-                schools=size.schools,
-                parishes=size.parishes,
-                routes=size.routes,
-                pupils=size.pupils,
-                transport_applications=size.transport_applications,
-                concessionary_applications=size.concessionary_applications,
-            )
-            with app.app_context():
-                summary = team_build(seed, team_size, password=county_mod.PASSWORD)
-            counts = {k: v for k, v in summary.items() if isinstance(v, int)}
-            return counts, "supervisor", county_mod.PASSWORD
-    with engine.begin() as conn:
-        built = county_mod.build(conn, size, seed)
-        county_mod.reset_sequences(conn)
-    counts = {k.replace("_", " "): v for k, v in built.counts.items()}
-    return counts, built.supervisor, county_mod.PASSWORD
+    from demo.county import CountySize as TeamSize
+    from demo.county import build_county as team_build
+
+    team_size = TeamSize(
+        schools=size.schools,
+        parishes=size.parishes,
+        routes=size.routes,
+        pupils=size.pupils,
+        transport_applications=size.transport_applications,
+        concessionary_applications=size.concessionary_applications,
+    )
+    with app.app_context():
+        summary = team_build(seed, team_size, password=county_mod.PASSWORD)
+    counts = {k: v for k, v in summary.items() if isinstance(v, int)}
+    return counts, "supervisor", county_mod.PASSWORD
 
 
 def run_engine(
@@ -271,7 +257,6 @@ def run_engine(
     repeat: int,
     profile: set[str],
     workdir: Path,
-    county_choice: str,
 ) -> None:
     print(f"[{engine_name}] {url}", flush=True)
     start = time.perf_counter()
@@ -286,7 +271,7 @@ def run_engine(
         app_engine = db.engine
     start = time.perf_counter()
     try:
-        counts, username, password = build_county(report, county_choice, engine, app, size, seed)
+        counts, username, password = build_county(app, size, seed)
     except Exception as error:  # noqa: BLE001 - reported in the table; the other engine still runs
         message = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
         report.put("build", engine_name, message)
@@ -411,7 +396,6 @@ def render(
     seed: int,
     repeat: int,
     load: tuple[float, ...],
-    county_choice: str,
 ) -> str:
     lines = [
         "# Benchmark results",
@@ -427,7 +411,7 @@ def render(
     lines += [f"| {k} | {v} |" for k, v in machine(pg_version, load)]
     lines += [
         "",
-        f"## County (scale `{size_name}`, seed {seed}, builder `{county_choice}`)",
+        f"## County (scale `{size_name}`, seed {seed}, builder `demo/county.py`)",
         "",
         f"{size.schools:,} schools, {size.parishes:,} parishes ({size.postcodes:,} postcodes), "
         f"{size.routes:,} routes, {size.pupils:,} pupils, {size.transport_applications:,} "
@@ -475,9 +459,7 @@ def _run_postgresql(
     with probe.connect() as conn:
         version = str(conn.execute(text("SHOW server_version")).scalar_one())
     probe.dispose()
-    run_engine(
-        report, "postgresql", url, size, args.seed, args.repeat, profile, workdir, args.county
-    )
+    run_engine(report, "postgresql", url, size, args.seed, args.repeat, profile, workdir)
     return version
 
 
@@ -487,12 +469,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgresql", action="store_true", help="run on PostgreSQL")
     parser.add_argument("--scale", choices=sorted(county_mod.SIZES), default="full")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--county",
-        choices=("team", "own"),
-        default="team",
-        help="team: demo/county.py's build_county (default); own: bench/county.py",
-    )
     parser.add_argument("--repeat", type=int, default=15, help="requests per list page")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument(
@@ -532,7 +508,6 @@ def main(argv: list[str] | None = None) -> int:
             args.repeat,
             profile,
             workdir,
-            args.county,
         )
 
     def write() -> None:
@@ -547,7 +522,6 @@ def main(argv: list[str] | None = None) -> int:
                 args.seed,
                 args.repeat,
                 load,
-                args.county,
             )
         )
 
