@@ -9,17 +9,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import flash
-from flask_admin.actions import action
 from wtforms import ValidationError
 
-from models import ContributionSetting, db
-from services.settings import copy_forward
+from models import ContributionSetting
 
 from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
+from .copy_forward import CopyForwardMixin
 
 
-class ContributionSettingView(AcademicYearChoiceMixin, AppModelView):
+class ContributionSettingView(CopyForwardMixin, AcademicYearChoiceMixin, AppModelView):
+    copy_forward_noun = "contribution settings"
     read_roles = STAFF
     write_roles = SUPERVISORS
     action_roles = {"copy_forward": SUPERVISORS}
@@ -50,23 +49,6 @@ class ContributionSettingView(AcademicYearChoiceMixin, AppModelView):
                 raise ValidationError(f"{self.column_labels[name]} must be £0.00 or more.")
         if not (model.offers_full or model.offers_three or model.offers_six):
             raise ValidationError("Offer at least one way to pay (B1j).")
-
-    @action(
-        "copy_forward",
-        "Copy forward to next year",
-        "Create next year's settings from the selected year's? Existing rows are not changed.",
-    )
-    def action_copy_forward(self, ids: list[str]) -> None:
-        try:
-            created, skipped = copy_forward(db.session, ContributionSetting, map(int, ids))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        if created:
-            flash(f"Created contribution settings for {', '.join(created)}.", "success")
-        if skipped:
-            flash(f"{', '.join(skipped)} already had settings; they were not changed.", "warning")
 
 
 VIEW = (ContributionSettingView, ContributionSetting, "Contribution settings", "Settings")

@@ -10,16 +10,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import flash
-from flask_admin.actions import action
 from wtforms import ValidationError
 
-from models import PolicyParameterSet, db
+from models import PolicyParameterSet
 from rules.errors import RulesError
 from rules.parameters import PolicyParameters, parameters_for
-from services.settings import copy_forward
 
 from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
+from .copy_forward import CopyForwardMixin
 
 FIELDS = tuple(
     attr.key
@@ -47,7 +45,8 @@ def validate_parameters(model: PolicyParameterSet) -> None:
         raise ValidationError(f"Every figure is required: {error}") from error
 
 
-class PolicyParameterSetView(AcademicYearChoiceMixin, AppModelView):
+class PolicyParameterSetView(CopyForwardMixin, AcademicYearChoiceMixin, AppModelView):
+    copy_forward_noun = "policy parameters"
     read_roles = STAFF
     write_roles = SUPERVISORS
     action_roles = {"copy_forward": SUPERVISORS}
@@ -80,23 +79,6 @@ class PolicyParameterSetView(AcademicYearChoiceMixin, AppModelView):
 
     def on_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
         validate_parameters(model)
-
-    @action(
-        "copy_forward",
-        "Copy forward to next year",
-        "Create next year's parameters from the selected year's? Existing rows are not changed.",
-    )
-    def action_copy_forward(self, ids: list[str]) -> None:
-        try:
-            created, skipped = copy_forward(db.session, PolicyParameterSet, map(int, ids))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        if created:
-            flash(f"Created policy parameters for {', '.join(created)}.", "success")
-        if skipped:
-            flash(f"{', '.join(skipped)} already had parameters; they were not changed.", "warning")
 
 
 VIEW = (PolicyParameterSetView, PolicyParameterSet, "Policy parameters", "Settings")
