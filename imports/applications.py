@@ -48,7 +48,16 @@ from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
 from rules.parameters import parameters_for
 
-from .reading import ROW, Cells, bulk_update, chunks, read_table, records, require_columns
+from .reading import (
+    ROW,
+    Cells,
+    bulk_update,
+    chunks,
+    lookup,
+    read_table,
+    records,
+    require_columns,
+)
 from .report import ImportReport
 
 APP_REF = "application_reference"
@@ -242,8 +251,8 @@ def import_applications(
         return report
 
     # Set-based look-ups, a few IN-lists each.
-    schools = _lookup(School.urn, School.id, {a["urn"] for _, a in apps.values()})
-    parishes = _lookup(
+    schools = lookup(School.urn, School.id, {a["urn"] for _, a in apps.values()})
+    parishes = lookup(
         Parish.code, Parish.id, {p["parish_code"] for _, p in pupils.values() if p["parish_code"]}
     )
     for row, app in apps.values():
@@ -343,7 +352,7 @@ def import_applications(
             db.session.execute(insert(pupils_t), pupil_inserts)
         if pupil_updates:
             bulk_update(Pupil, pupil_updates)
-        pupil_ids = _lookup(Pupil.reference, Pupil.id, {a["pupil_reference"] for _, a in new_apps})
+        pupil_ids = lookup(Pupil.reference, Pupil.id, {a["pupil_reference"] for _, a in new_apps})
         if new_apps:
             db.session.execute(
                 insert(apps_t),
@@ -377,11 +386,3 @@ def import_applications(
         return report
     report.committed = True
     return report
-
-
-def _lookup(key: Any, value: Any, wanted: set[Any]) -> dict[Any, Any]:
-    found: dict[Any, Any] = {}
-    for part in chunks(sorted(wanted)):
-        for k, v in db.session.execute(select(key, value).where(key.in_(part))):
-            found[k] = v
-    return found

@@ -32,7 +32,16 @@ from sqlalchemy.exc import IntegrityError
 from models import DesignatedTransportArea, DtaArea, Parish, Postcode, School, db
 from models.enums import DtaCategory
 
-from .reading import ROW, Cells, bulk_update, chunks, read_table, records, require_columns
+from .reading import (
+    ROW,
+    Cells,
+    bulk_update,
+    chunks,
+    lookup,
+    read_table,
+    records,
+    require_columns,
+)
 from .report import ImportReport
 
 AREA_TYPE = "area_type"
@@ -215,9 +224,9 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
             db.session.execute(insert(Parish.__table__), parish_inserts)
         if parish_updates:
             bulk_update(Parish, parish_updates)
-        parish_ids = _ids(Parish, Parish.code, parish_codes)
+        parish_ids = lookup(Parish.code, Parish.id, parish_codes)
         _write_postcodes(report, postcodes, held_postcodes, parish_ids)
-        postcode_ids = _ids(Postcode, Postcode.postcode, set(postcodes))
+        postcode_ids = lookup(Postcode.postcode, Postcode.id, set(postcodes))
         _write_links(report, links, schools, parish_ids, postcode_ids)
         db.session.commit()
     except IntegrityError:
@@ -231,14 +240,6 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
         return report
     report.committed = True
     return report
-
-
-def _ids(model: type, column: Any, codes: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in chunks(sorted(codes)):
-        for code, id_ in db.session.execute(select(column, model.id).where(column.in_(part))):
-            found[code] = id_
-    return found
 
 
 def _postcode_changes(

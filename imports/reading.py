@@ -296,6 +296,19 @@ def chunks(items: list[Any], size: int = 5000) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
+def lookup(key: Any, value: Any, wanted: set[Any]) -> dict[Any, Any]:
+    """{key: value} for the wanted keys present in the database, in chunked IN queries."""
+    from sqlalchemy import select
+
+    from models import db
+
+    found: dict[Any, Any] = {}
+    for part in chunks(sorted(wanted)):
+        for k, v in db.session.execute(select(key, value).where(key.in_(part))):
+            found[k] = v
+    return found
+
+
 def bulk_update(model: type, rows: list[dict[str, Any]]) -> None:
     """UPDATE ... WHERE id = :id as executemany, one statement per set of changed columns.
 

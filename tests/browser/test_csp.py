@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
-from tests.conftest import PASSWORD, fresh_database, make_app, unavailable
+from tests.browser.conftest import LiveServer
+from tests.conftest import PASSWORD, fresh_database, make_app
 
 pytestmark = pytest.mark.browser
 
@@ -48,29 +48,8 @@ def csp_server(
         db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def tab(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context()
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-def signed_in(tab: Any, base: str, violations: list[str]) -> None:
-    tab.on(
+def signed_in(page: Any, base: str, violations: list[str]) -> None:
+    page.on(
         "console",
         lambda msg: (
             violations.append(msg.text)
@@ -78,16 +57,17 @@ def signed_in(tab: Any, base: str, violations: list[str]) -> None:
             else None
         ),
     )
-    tab.goto(f"{base}/login")
-    tab.get_by_label("Username").fill("supervisor")
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_url(re.compile(r"/admin/"))
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill("supervisor")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/admin/"))
 
 
-def test_panel_pages_run_without_csp_violations(tab: Any, csp_server: LiveServer) -> None:
+def test_panel_pages_run_without_csp_violations(browser_page: Any, csp_server: LiveServer) -> None:
+    page = browser_page
     violations: list[str] = []
-    signed_in(tab, csp_server.url, violations)
+    signed_in(page, csp_server.url, violations)
     for path in (
         "/admin/",
         "/admin/school/",
@@ -98,37 +78,43 @@ def test_panel_pages_run_without_csp_violations(tab: Any, csp_server: LiveServer
         "/admin/audit_log/",
         "/admin/term_date_variation/report/",
     ):
-        tab.goto(csp_server.url + path)
-        tab.wait_for_load_state("networkidle")
+        page.goto(csp_server.url + path)
+        page.wait_for_load_state("networkidle")
     assert violations == []
 
 
-def test_live_day_count_runs_under_the_csp(tab: Any, csp_server: LiveServer) -> None:
+def test_live_day_count_runs_under_the_csp(browser_page: Any, csp_server: LiveServer) -> None:
     from playwright.sync_api import expect
 
+    page = browser_page
+
     violations: list[str] = []
-    signed_in(tab, csp_server.url, violations)
-    tab.goto(csp_server.url + "/admin/academic_year/edit/?id=1")
-    expect(tab.locator("#live-count")).to_contain_text("Operational days (live): 190")
+    signed_in(page, csp_server.url, violations)
+    page.goto(csp_server.url + "/admin/academic_year/edit/?id=1")
+    expect(page.locator("#live-count")).to_contain_text("Operational days (live): 190")
     assert violations == []
 
 
-def test_delete_confirmation_still_asks_under_the_csp(tab: Any, csp_server: LiveServer) -> None:
+def test_delete_confirmation_still_asks_under_the_csp(
+    browser_page: Any, csp_server: LiveServer
+) -> None:
     """Flask-Admin's inline onclick confirm is allowed by hash; dismissing it deletes nothing."""
     from playwright.sync_api import expect
 
+    page = browser_page
+
     violations: list[str] = []
-    signed_in(tab, csp_server.url, violations)
-    tab.goto(csp_server.url + "/admin/school/")
+    signed_in(page, csp_server.url, violations)
+    page.goto(csp_server.url + "/admin/school/")
     asked: list[str] = []
 
     def dismiss(dialog: Any) -> None:
         asked.append(dialog.message)
         dialog.dismiss()
 
-    tab.on("dialog", dismiss)
-    tab.locator("form.icon button[title='Delete Record']").first.click()
-    tab.wait_for_timeout(300)
+    page.on("dialog", dismiss)
+    page.locator("form.icon button[title='Delete Record']").first.click()
+    page.wait_for_timeout(300)
     assert asked and "delete" in asked[0].lower()
-    expect(tab.locator("table.model-list")).to_contain_text("Delete Me School")
+    expect(page.locator("table.model-list")).to_contain_text("Delete Me School")
     assert violations == []
