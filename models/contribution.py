@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import MONEY, Base, Timestamped
 from .concessionary import ConcessionarySeat
 from .enums import ContributionKind, PaymentPlan, enum_column
 from .pupil import Pupil
 from .transport_application import TransportApplication
 from .user import User
-
-MONEY = Numeric(10, 2)
 
 
 class Contribution(Timestamped, Base):

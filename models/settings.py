@@ -11,9 +11,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamped
-
-MONEY = Numeric(10, 2)
+from .base import MONEY, Base, Timestamped
 
 
 class ContributionSetting(Timestamped, Base):

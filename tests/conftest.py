@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.support import postgres
 
@@ -166,7 +166,3 @@ def client_as(app: Flask, users: dict[str, int]) -> Callable[[str], FlaskClient]
         return client
 
     return make
-
-
-def engine_for(url: str):  # type: ignore[no-untyped-def]
-    return create_engine(url)
