@@ -30,7 +30,9 @@ from bench.measures import Figure, Unavailable
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 PROFILES = ROOT / "bench" / "profiles"
+RESULTS = ROOT / "bench" / "RESULTS.md"
 ENGINES = ("sqlite", "postgresql")
+STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import")
 
 
 @dataclass
@@ -257,7 +259,13 @@ def run_engine(
     repeat: int,
     profile: set[str],
     workdir: Path,
+    only: set[str] | None = None,
 ) -> None:
+    """Build the county on one engine and take the measurements (all, or those in `only`)."""
+
+    def wanted(step: str) -> bool:
+        return not only or step in only
+
     print(f"[{engine_name}] {url}", flush=True)
     start = time.perf_counter()
     migrate(url)
@@ -304,18 +312,22 @@ def run_engine(
     )
     print(f"  build: {_fmt(report.rows['build'].figures[engine_name])}", flush=True)
 
-    with engine.connect() as conn:
-        rows = measures.read_fact_rows(conn)
-    _measure(report, "rules", engine_name, profile, lambda: measures.rules_throughput(rows))
+    if wanted("rules"):
+        with engine.connect() as conn:
+            rows = measures.read_fact_rows(conn)
+        _measure(report, "rules", engine_name, profile, lambda: measures.rules_throughput(rows))
 
-    floor = _measure(report, "floor", engine_name, profile, lambda: measures.floor(engine))
-    assessed = _measure(
-        report,
-        "assessment",
-        engine_name,
-        profile,
-        lambda: measures.bulk_assessment(app, app_engine, user_id=user_id),
-    )
+    floor = assessed = None
+    if wanted("floor"):
+        floor = _measure(report, "floor", engine_name, profile, lambda: measures.floor(engine))
+    if wanted("assessment"):
+        assessed = _measure(
+            report,
+            "assessment",
+            engine_name,
+            profile,
+            lambda: measures.bulk_assessment(app, app_engine, user_id=user_id),
+        )
     if floor and assessed and floor.value and assessed.value is not None:
         cpu = None
         if assessed.cpu is not None and floor.cpu:
@@ -329,7 +341,7 @@ def run_engine(
         client = measures.sign_in(app, username, password)
         with app.app_context():
             cases = measures.page_cases(app, engine)
-        for case in cases:
+        for case in cases if wanted("pages") else ():
             key = f"page:{case.name}"
             report.row(key, f"List page — {case.name}", "< 150 ms median", lambda v: v < 150)
             _measure(
@@ -342,11 +354,15 @@ def run_engine(
     except Unavailable as error:
         report.notes.append(f"{engine_name}: list pages not measured: {error}")
 
-    _measure(report, "allocation", engine_name, profile, lambda: measures.allocation(app, user_id))
+    if wanted("allocation"):
+        _measure(
+            report, "allocation", engine_name, profile, lambda: measures.allocation(app, user_id)
+        )
 
-    path = workdir / f"applications-{size.import_rows}.csv"
-    measures.write_import_file(path, size.import_rows, engine)
-    _measure(report, "import", engine_name, profile, lambda: measures.import_file(app, path))
+    if wanted("import"):
+        path = workdir / f"applications-{size.import_rows}.csv"
+        measures.write_import_file(path, size.import_rows, engine)
+        _measure(report, "import", engine_name, profile, lambda: measures.import_file(app, path))
     engine.dispose()
     app_engine.dispose()
 
@@ -459,7 +475,9 @@ def _run_postgresql(
     with probe.connect() as conn:
         version = str(conn.execute(text("SHOW server_version")).scalar_one())
     probe.dispose()
-    run_engine(report, "postgresql", url, size, args.seed, args.repeat, profile, workdir)
+    run_engine(
+        report, "postgresql", url, size, args.seed, args.repeat, profile, workdir, set(args.only)
+    )
     return version
 
 
@@ -470,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(county_mod.SIZES), default="full")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=15, help="requests per list page")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--workdir", type=Path, default=OUT, help="where the SQLite file and import file go"
     )
@@ -485,7 +503,18 @@ def main(argv: list[str] | None = None) -> int:
         help="write a pyinstrument profile of a measurement (rules, floor, assessment, "
         "allocation, import, 'page:<name>', or all) to bench/profiles/",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=STEPS,
+        help="take only this measurement (repeatable); the county is still built. "
+        "Without --out, the table goes to bench/out/RESULTS.md, not bench/RESULTS.md",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only)
+    if only and args.out == RESULTS:
+        args.out = OUT / "RESULTS.md"
     load = os.getloadavg()  # other work on the machine skews every figure; say how much
     engines = [e for e in ENGINES if getattr(args, e)] or list(ENGINES)
     size = county_mod.SIZES[args.scale]
@@ -508,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             args.repeat,
             profile,
             workdir,
+            only,
         )
 
     def write() -> None:
