@@ -490,7 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="requests per list page")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
-        "--workdir", type=Path, default=OUT, help="where the SQLite file and import file go"
+        "--workdir",
+        type=Path,
+        help="where the SQLite file and import file go (default: bench/out/run-<pid>, so two "
+        "runs at once never share a database)",
     )
     parser.add_argument(
         "--pg-url",
@@ -509,19 +512,19 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         choices=STEPS,
         help="take only this measurement (repeatable); the county is still built. "
-        "Without --out, the table goes to bench/out/RESULTS.md, not bench/RESULTS.md",
+        "Without --out, the table goes to the run's workdir, not bench/RESULTS.md",
     )
     args = parser.parse_args(argv)
     only = set(args.only)
+    workdir: Path = args.workdir or OUT / f"run-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
     if only and args.out == RESULTS:
-        args.out = OUT / "RESULTS.md"
+        args.out = workdir / "RESULTS.md"
     load = os.getloadavg()  # other work on the machine skews every figure; say how much
     engines = [e for e in ENGINES if getattr(args, e)] or list(ENGINES)
     size = county_mod.SIZES[args.scale]
     report = Report()
     declare_rows(report, size)
-    workdir: Path = args.workdir
-    workdir.mkdir(parents=True, exist_ok=True)
     pg_version: str | None = None
     profile = set(args.profile)
 
