@@ -14,8 +14,18 @@ from flask_admin import expose
 from flask_admin.actions import action
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
 
-from models import AcademicYear, ConcessionaryApplication, Pupil, Route, School, db
+from models import (
+    AcademicYear,
+    ConcessionaryApplication,
+    ContributionSetting,
+    Pupil,
+    Route,
+    School,
+    db,
+)
+from models.settings import PLAN_WORDS
 from services import seats
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
@@ -88,6 +98,29 @@ class ConcessionaryApplicationView(AppModelView):
     form_ajax_refs = {"pupil": PUPIL_LOOKUP, "school": SCHOOL_LOOKUP, "route": ROUTE_LOOKUP}
     column_details_exclude_list = ("created_at", "updated_at")
     list_template = "admin/seats/application_list.html"
+
+    def on_model_change(self, form: Any, model: ConcessionaryApplication, is_created: bool) -> None:
+        """B1j: a family can only choose a way to pay that the year's settings offer.
+
+        Checked when the plan is chosen: an application made before a supervisor stopped
+        offering its plan can still be corrected without changing the family's choice.
+        """
+        field = getattr(form, "payment_plan", None)
+        if not is_created and (field is None or field.data == field.object_data):
+            super().on_model_change(form, model, is_created)
+            return
+        setting = db.session.scalar(
+            select(ContributionSetting).where(
+                ContributionSetting.academic_year == model.academic_year
+            )
+        )
+        if setting is not None and model.payment_plan not in setting.offered_plans():
+            offered = ", ".join(PLAN_WORDS[p] for p in setting.offered_plans())
+            raise ValidationError(
+                f"The {model.academic_year} contribution settings do not offer payment "
+                f"{PLAN_WORDS[model.payment_plan]} (B1j); they offer: {offered}."
+            )
+        super().on_model_change(form, model, is_created)
 
     def _years_and_routes(self, ids: list[int]) -> dict[str, set[int]]:
         found: dict[str, set[int]] = defaultdict(set)

@@ -12,6 +12,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import MONEY, Base, Timestamped
+from .enums import PaymentPlan
+
+PLAN_WORDS = {
+    PaymentPlan.FULL: "in full",
+    PaymentPlan.THREE: "in three instalments",
+    PaymentPlan.SIX: "in six instalments",
+}
 
 
 class ContributionSetting(Timestamped, Base):
@@ -32,6 +39,15 @@ class ContributionSetting(Timestamped, Base):
     offers_full: Mapped[bool] = mapped_column(default=True)
     offers_three: Mapped[bool] = mapped_column(default=True)
     offers_six: Mapped[bool] = mapped_column(default=True)
+
+    def offered_plans(self) -> list[PaymentPlan]:
+        """B1j's ways to pay that this year's settings offer families."""
+        flags = {
+            PaymentPlan.FULL: self.offers_full,
+            PaymentPlan.THREE: self.offers_three,
+            PaymentPlan.SIX: self.offers_six,
+        }
+        return [plan for plan, offered in flags.items() if offered]
 
     def __str__(self) -> str:
         return f"Contributions {self.academic_year}"
