@@ -358,10 +358,11 @@ def gather_candidates(
     if not rows:
         return []
 
-    # In the DTA of the school attended (A14: parish or postcode listed), one query.
+    # In the DTA of the school attended (A14: the home's parish or postcode listed), one query.
     in_dta_stmt = (
         select(CA.id)
         .join(Pupil, Pupil.id == CA.pupil_id)
+        .outerjoin(Postcode, Postcode.postcode == Pupil.postcode)
         .where(CA.academic_year == year, *where)
         .where(
             exists()
@@ -370,9 +371,7 @@ def gather_candidates(
             .where(
                 or_(
                     and_(Pupil.parish_id.is_not(None), DtaArea.parish_id == Pupil.parish_id),
-                    DtaArea.postcode_id.in_(
-                        select(Postcode.id).where(Postcode.postcode == Pupil.postcode)
-                    ),
+                    DtaArea.postcode_id == Postcode.id,
                 )
             )
         )

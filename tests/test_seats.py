@@ -458,3 +458,26 @@ def test_a_measured_route_distance_outranks_the_straight_line_appendix_f_5th_tie
 
     assert _status(measured.id) == (ConcessionaryStatus.ALLOCATED, None)
     assert _status(straight.id) == (ConcessionaryStatus.WAITING, 1)
+
+
+def test_a_dta_postcode_counts_only_for_the_pupil_who_lives_there_appendix_f_3rd_tier(
+    year,
+) -> None:
+    """3rd tier: the DTA must list *this* pupil's parish or postcode. A postcode in the DTA
+    where some other pupil lives says nothing about this one."""
+    school = f.school(easting=497000, northing=371000)
+    f.school(easting=500100, northing=375000)  # the nearest school to the default home
+    listed = f.postcode("LN9 9ZZ")
+    f.dta(school, postcodes=[listed])
+    at_listed = f.pupil(postcode="LN9 9ZZ", easting=498000, northing=372000)
+    elsewhere = f.pupil()  # postcode LN2 2BB, not in the DTA, nearer the other school
+    route = f.route([school])
+    apps = [f.concessionary_application(p, school, route) for p in (at_listed, elsewhere)]
+    db.session.commit()
+
+    found = {
+        c.application_id: c.applicant.attends_designated_or_nearest
+        for c in seats.gather_candidates(db.session, [seats.CA.route_id == route.id], YEAR)
+    }
+
+    assert found == {apps[0].id: True, apps[1].id: False}
