@@ -9,7 +9,7 @@ from wtforms import Form, IntegerField
 from wtforms.validators import NumberRange
 
 from models import School
-from models.enums import EstablishmentType, Phase
+from models.enums import EstablishmentType, Phase, SixthForm
 
 from .base import ASSISTANTS, AppModelView
 from .enum_support import choices, enum_formatter
@@ -56,6 +56,7 @@ class SchoolView(AppModelView):
         "establishment_type",
         "is_open",
         "selective",
+        "sixth_form",
         "follows_council_term_dates",
         "town",
         "religious_character",
@@ -78,6 +79,7 @@ class SchoolView(AppModelView):
         "religious_character": "Religious character",
         "statutory_low_age": "Lowest age",
         "statutory_high_age": "Highest age",
+        "sixth_form": "Sixth form",
         "street": "Street",
         "town": "Town",
         "postcode": "Postcode",
@@ -96,6 +98,8 @@ class SchoolView(AppModelView):
         "urn": "The Department for Education's unique reference number (6 to 8 digits).",
         "main_site": "Filled in for a satellite site: transport goes to the main site (A3f, A4f).",
         "selective": "A grammar school admitting by ability (Appendix G: grammar DTAs).",
+        "sixth_form": "From GIAS (OfficialSixthForm). A7b: a school with no sixth form is never "
+        "a post-16 student's nearest suitable school; a college always can be.",
         "easting": "British National Grid, metres; used to measure distances from home.",
         "follows_council_term_dates": "Unticked when the school has its own term dates "
         "(Appendix H: community and voluntary-controlled schools may not vary them).",
@@ -104,6 +108,7 @@ class SchoolView(AppModelView):
     column_formatters = {
         "phase": enum_formatter("phase"),
         "establishment_type": enum_formatter("establishment_type"),
+        "sixth_form": enum_formatter("sixth_form"),
     }
     column_export_list = (
         "urn",
@@ -114,6 +119,7 @@ class SchoolView(AppModelView):
         "religious_character",
         "statutory_low_age",
         "statutory_high_age",
+        "sixth_form",
         "street",
         "town",
         "postcode",
@@ -133,6 +139,7 @@ class SchoolView(AppModelView):
         "religious_character",
         "statutory_low_age",
         "statutory_high_age",
+        "sixth_form",
         "street",
         "town",
         "postcode",
@@ -150,6 +157,7 @@ class SchoolView(AppModelView):
     form_choices = {
         "phase": choices(Phase),
         "establishment_type": choices(EstablishmentType),
+        "sixth_form": choices(SixthForm),
     }
     form_args = {
         "urn": {

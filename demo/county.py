@@ -63,6 +63,7 @@ from models.enums import (
     Placement,
     Role,
     Sessions,
+    SixthForm,
 )
 
 YEAR = "2024/25"
@@ -455,6 +456,16 @@ def _near(rng: random.Random, east: int, north: int, spread: int) -> tuple[int, 
     )
 
 
+def _sixth_form(phase: Phase, high: int | None) -> SixthForm:
+    """OfficialSixthForm as GIAS would give it (A7b): "Not applicable" for primaries and for
+    colleges (post-16 provision by their phase); other schools teaching past 16 have one."""
+    if phase in (Phase.NURSERY, Phase.PRIMARY, Phase.SIXTH_FORM, Phase.FE_COLLEGE):
+        return SixthForm.NOT_APPLICABLE
+    if high is None:
+        return SixthForm.NOT_RECORDED
+    return SixthForm.HAS if high > 16 else SixthForm.DOES_NOT_HAVE
+
+
 def _metres(a: tuple[int, int], b: tuple[int, int]) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
@@ -765,6 +776,7 @@ class _Builder:
                     ),
                     "statutory_low_age": low,
                     "statutory_high_age": high,
+                    "sixth_form": _sixth_form(phase, high),
                     "street": rng.choice(STREETS),
                     "town": parish["name"],
                     "postcode": postcode,

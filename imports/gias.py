@@ -18,6 +18,10 @@ in this country (British schools overseas and offshore schools; rows with no loc
 higher-education institutions (A7h), online providers (no site to travel to), rows outside the
 `--la` authority, and establishments whose phase GIAS does not give and their ages cannot tell.
 
+OfficialSixthForm is kept as GIAS gives it (A7b: a post-16 student's nearest suitable school is
+one "with a sixth form provision", or a college); a value GIAS has not used before is taken as
+"Not recorded" rather than stopping the import, and the age range then decides.
+
 Independent schools are imported and marked independent (A2a: the policy does not apply to
 them; the rules refuse them). Closed schools are imported closed. A school without coordinates
 is imported without a location, so its distances need measuring.
@@ -36,7 +40,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import School, db
-from models.enums import EstablishmentType, Phase
+from models.enums import EstablishmentType, Phase, SixthForm
 
 from .reading import ROW, Cells, bulk_update, read_table, records, require_columns
 from .report import ImportReport
@@ -130,6 +134,14 @@ PHASES: dict[str, Phase] = {
     "all through": Phase.ALL_THROUGH,
 }
 
+# GIAS "OfficialSixthForm (name)" -> School.sixth_form (A7b).
+SIXTH_FORMS: dict[str, SixthForm] = {
+    "has a sixth form": SixthForm.HAS,
+    "does not have a sixth form": SixthForm.DOES_NOT_HAVE,
+    "not applicable": SixthForm.NOT_APPLICABLE,
+    "not recorded": SixthForm.NOT_RECORDED,
+}
+
 # The School fields this import owns, with the GIAS column each comes from (None: always set).
 FIELDS: dict[str, str | None] = {
     "name": NAME,
@@ -139,6 +151,7 @@ FIELDS: dict[str, str | None] = {
     "religious_character": RELIGION,
     "statutory_low_age": LOW_AGE,
     "statutory_high_age": HIGH_AGE,
+    "sixth_form": SIXTH_FORM,
     "street": STREET,
     "town": TOWN,
     "postcode": POSTCODE,
@@ -229,6 +242,9 @@ def _row_values(cells: Cells, columns: set[str]) -> dict[str, Any] | None:
         "establishment_type": type_,
         "statutory_low_age": low,
         "statutory_high_age": high,
+        "sixth_form": SIXTH_FORMS.get(
+            cells.raw(SIXTH_FORM).strip().lower(), SixthForm.NOT_RECORDED
+        ),
         "selective": cells.raw(ADMISSIONS).lower() == "selective",
         "religious_character": (
             None

@@ -57,6 +57,15 @@ class EstablishmentType(StrEnum):
     OTHER = "other"
 
 
+class SixthForm(StrEnum):
+    """GIAS "OfficialSixthForm": whether a school has a sixth form (A7b), as GIAS records it."""
+
+    HAS = "has_sixth_form"
+    DOES_NOT_HAVE = "no_sixth_form"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_RECORDED = "not_recorded"
+
+
 class DtaCategory(StrEnum):
     """Appendix A / Appendix G: the kinds of Designated Transport Area."""
 

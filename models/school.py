@@ -8,7 +8,23 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
-from .enums import EstablishmentType, Phase, enum_column
+from .enums import EstablishmentType, Phase, SixthForm, enum_column
+
+# Phases that are post-16 provision in themselves: sixth-form colleges, 16-19 academies and
+# sixth-form centres (SIXTH_FORM), and further education colleges (FE_COLLEGE).
+POST16_PHASES = frozenset({Phase.SIXTH_FORM, Phase.FE_COLLEGE})
+
+
+def has_post16_provision(phase: Phase, sixth_form: SixthForm) -> bool:
+    """Whether a school can be a post-16 student's "nearest ... school with a sixth form
+    provision, or their nearest ... college" (A7b).
+
+    A college is post-16 provision whatever GIAS's sixth-form field says (GIAS gives colleges
+    "Not applicable"). A school is ruled out only when GIAS says it does not have a sixth form:
+    "Not applicable" (special schools teaching to 19 carry it) and "Not recorded" say nothing,
+    so the statutory age range alone decides for them, as it did before the field was kept.
+    """
+    return phase in POST16_PHASES or sixth_form is not SixthForm.DOES_NOT_HAVE
 
 
 class School(Timestamped, Base):
@@ -38,6 +54,11 @@ class School(Timestamped, Base):
     religious_character: Mapped[str | None] = mapped_column(String(100))
     statutory_low_age: Mapped[int | None]
     statutory_high_age: Mapped[int | None]
+    # A7b: "their nearest or designated school with a sixth form provision", as GIAS's
+    # OfficialSixthForm records it.
+    sixth_form: Mapped[SixthForm] = mapped_column(
+        enum_column(SixthForm, "sixth_form"), default=SixthForm.NOT_RECORDED
+    )
     street: Mapped[str | None] = mapped_column(String(200))
     town: Mapped[str | None] = mapped_column(String(100))
     postcode: Mapped[str | None] = mapped_column(String(8), index=True)

@@ -2,9 +2,10 @@
 
 The facts are read, never typed by hand where the database knows them (issue 3): DTA membership
 from the home's parish and postcode (A14, Appendix G), the nearest suitable school and the rank
-of the chosen school among suitable schools (A3a, A5a), the straight line from home to school (a
-lower bound on any route: RULES.md), the year's low-income evidence (A5c), care status (A21,
-A22), the EHCP and the officer's determinations recorded on the application.
+of the chosen school among suitable schools (A3a, A5a; for post-16 students, among schools with a
+sixth form and colleges: A7b), the straight line from home to school (a lower bound on any route:
+RULES.md), the year's low-income evidence (A5c), care status (A21, A22), the EHCP and the
+officer's determinations recorded on the application.
 
 Set-based: one query for the applications with their pupils, one for the year's low-income
 evidence, one for every school, one for every DTA area, whatever the batch size. The nearest-
@@ -35,7 +36,8 @@ from models import (
     School,
     TransportApplication,
 )
-from models.enums import ApplicationStatus, DtaCategory, EstablishmentType, Phase
+from models.enums import ApplicationStatus, DtaCategory, EstablishmentType, Phase, SixthForm
+from models.school import has_post16_provision
 from rules.academic_year import parse_academic_year, stage_of, year_group
 from rules.errors import RulesError
 from rules.vocab import SchoolType, Stage
@@ -95,6 +97,7 @@ class _SchoolTable:
     has_xy: np.ndarray
     low: list[int | None]
     high: list[int | None]
+    sixth_form: list[SixthForm]
     is_open: list[bool]
     candidates: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
@@ -111,7 +114,9 @@ class _SchoolTable:
 
     def candidate_indexes(self, kind: tuple[Any, ...]) -> np.ndarray:
         """The suitable schools for a kind of pupil: phase and age fit, open, not independent,
-        main sites only (A2a, A3f), with coordinates to rank them by."""
+        main sites only (A2a, A3f), with coordinates to rank them by. For a post-16 student
+        only a "school with a sixth form provision" or a college (A7b), so a nearer school
+        without a sixth form does not stop theirs being the nearest."""
         found = self.candidates.get(kind)
         if found is not None:
             return found
@@ -129,6 +134,8 @@ class _SchoolTable:
             if not special and phase not in _MAINSTREAM_PHASES.get(stage, frozenset()):
                 continue
             if self.selective[i] and not selective_ok:
+                continue
+            if stage is Stage.POST16 and not has_post16_provision(phase, self.sixth_form[i]):
                 continue
             low, high = self.low[i], self.high[i]
             if (low is not None and age < low) or (high is not None and age >= high):
@@ -175,6 +182,7 @@ def _load_schools(session: Session) -> _SchoolTable:
             School.northing,
             School.statutory_low_age,
             School.statutory_high_age,
+            School.sixth_form,
             School.is_open,
         ).order_by(School.id)
     ).all()
@@ -192,6 +200,7 @@ def _load_schools(session: Session) -> _SchoolTable:
         has_xy=np.array([r.easting is not None and r.northing is not None for r in rows]),
         low=[r.statutory_low_age for r in rows],
         high=[r.statutory_high_age for r in rows],
+        sixth_form=[r.sixth_form for r in rows],
         is_open=[bool(r.is_open) for r in rows],
     )
 

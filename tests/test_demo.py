@@ -37,7 +37,9 @@ from models.enums import (
     MedicalWho,
     Phase,
     Role,
+    SixthForm,
 )
+from models.school import has_post16_provision
 from rules.academic_year import parse_academic_year, year_group
 from rules.calendar import operational_days
 from rules.parameters import parameters_for
@@ -185,6 +187,34 @@ def test_applications_hold_a_realistic_mix_of_facts(county: Flask) -> None:
         assert {c.status for c in concessionary} == {ConcessionaryStatus.PENDING}
         served = set(db.session.execute(select(RouteSchool.route_id, RouteSchool.school_id)))
         assert all((c.route_id, c.school_id) in served for c in concessionary)
+
+
+def test_sixth_form_follows_phase_and_ages_and_post16_schools_have_one_A7b(
+    county: Flask,
+) -> None:
+    """A7b: post-16 students attend a "school with a sixth form provision" or a college."""
+    year = parse_academic_year("2024/25")
+    with county.app_context():
+        schools = db.session.execute(
+            select(School.id, School.phase, School.statutory_high_age, School.sixth_form)
+        ).all()
+        assert {s.sixth_form for s in schools} >= {
+            SixthForm.HAS,
+            SixthForm.DOES_NOT_HAVE,
+            SixthForm.NOT_APPLICABLE,
+        }
+        for s in schools:
+            if s.phase in (Phase.NURSERY, Phase.PRIMARY, Phase.SIXTH_FORM, Phase.FE_COLLEGE):
+                assert s.sixth_form is SixthForm.NOT_APPLICABLE
+            else:
+                has = (s.statutory_high_age or 0) > 16
+                assert s.sixth_form is (SixthForm.HAS if has else SixthForm.DOES_NOT_HAVE)
+        provision = {s.id: has_post16_provision(s.phase, s.sixth_form) for s in schools}
+        rows = db.session.execute(
+            select(TransportApplication.school_id, Pupil.date_of_birth).join(Pupil)
+        ).all()
+        post16 = [school for school, born in rows if year_group(born, year) >= 12]
+        assert post16 and all(provision[school] for school in post16)
 
 
 def test_one_user_per_role_can_sign_in(county: Flask) -> None:

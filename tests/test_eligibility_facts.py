@@ -18,6 +18,7 @@ from models.enums import (
     MedicalWho,
     Phase,
     Placement,
+    SixthForm,
 )
 from services.eligibility_facts import gather_facts, straight_line_m
 from services.policy import (
@@ -299,6 +300,106 @@ def test_a7b_post16_without_course_hours_is_not_assessable(year: Any) -> None:
     app = f.transport_application(student, college)
     [case] = gather_facts(db.session, TransportApplication.id == app.id)
     assert case.problem is not None and "hours" in case.problem
+
+
+# A7b: "Be attending their nearest or designated school with a sixth form provision, or their
+# nearest or designated college subject to distance".
+YEAR_12 = date(2008, 3, 1)  # 16 on 31 August 2024
+YEAR_10 = date(2010, 1, 15)  # 14 on 31 August 2024
+
+
+def post16_application(student: Any, school: Any) -> TransportApplication:
+    return f.transport_application(student, school, full_time_hours=Decimal("20"))
+
+
+def test_a7b_a_nearer_school_without_a_sixth_form_is_not_the_post16_nearest(year: Any) -> None:
+    """The nearer school teaches to 18 by its statutory ages but GIAS says it has no sixth form:
+    it is not "the nearest school with a sixth form provision", so the student's school is."""
+    secondary(at=(2000, 0), statutory_high_age=18, sixth_form=SixthForm.DOES_NOT_HAVE)
+    secondary(at=(2500, 0), sixth_form=SixthForm.DOES_NOT_HAVE)  # 11-16
+    chosen = secondary(at=(0, 6000), statutory_high_age=18, sixth_form=SixthForm.HAS)
+    app = post16_application(f.pupil(date_of_birth=YEAR_12), chosen)
+    facts = facts_for(app.id)
+    assert facts["nearest_suitable_rank"] == 1
+    assert facts["is_nearest_suitable"] is True
+
+    # With the facts, the rules award A7 (before the sixth-form field, rank 2 refused it).
+    from rules.assess import assess
+    from services.assessment import case_from_facts
+
+    decision = assess(case_from_facts(facts))
+    assert (str(decision.outcome), decision.basis) == ("eligible", "A7")
+
+
+def test_a3_a_school_without_a_sixth_form_still_counts_before_16(year: Any) -> None:
+    """The sixth-form field is about post-16 provision only (A7b); for Year 10 the nearer
+    schools are suitable whatever it says (A3a)."""
+    secondary(at=(2000, 0), statutory_high_age=18, sixth_form=SixthForm.DOES_NOT_HAVE)
+    secondary(at=(2500, 0), sixth_form=SixthForm.DOES_NOT_HAVE)
+    chosen = secondary(at=(0, 6000), statutory_high_age=18, sixth_form=SixthForm.HAS)
+    app = f.transport_application(f.pupil(date_of_birth=YEAR_10), chosen)
+    facts = facts_for(app.id)
+    assert facts["nearest_suitable_rank"] == 3
+    assert facts["is_nearest_suitable"] is False
+
+
+@pytest.mark.parametrize(
+    ("nearer", "counts"),
+    [
+        ({"statutory_high_age": 18, "sixth_form": SixthForm.HAS}, True),
+        ({"statutory_high_age": 18, "sixth_form": SixthForm.DOES_NOT_HAVE}, False),
+        # "Not recorded" and "Not applicable" say nothing: the age range decides, as before.
+        ({"statutory_high_age": 18, "sixth_form": SixthForm.NOT_RECORDED}, True),
+        ({"statutory_high_age": 16, "sixth_form": SixthForm.NOT_RECORDED}, False),
+        ({"statutory_high_age": 19, "sixth_form": SixthForm.NOT_APPLICABLE}, True),
+        # A7b "or their nearest or designated college": colleges count whatever GIAS says.
+        (
+            {
+                "phase": Phase.FE_COLLEGE,
+                "establishment_type": EstablishmentType.FE_COLLEGE,
+                "statutory_low_age": 16,
+                "statutory_high_age": None,
+                "sixth_form": SixthForm.NOT_APPLICABLE,
+            },
+            True,
+        ),
+        (
+            {
+                "phase": Phase.SIXTH_FORM,
+                "statutory_low_age": 16,
+                "statutory_high_age": 19,
+                "sixth_form": SixthForm.DOES_NOT_HAVE,
+            },
+            True,
+        ),
+    ],
+    ids=[
+        "has",
+        "does-not-have",
+        "not-recorded-to-18",
+        "not-recorded-to-16",
+        "not-applicable-to-19",
+        "fe-college",
+        "sixth-form-college",
+    ],
+)
+def test_a7b_which_nearer_schools_count_for_a_post16_student(
+    year: Any, nearer: dict[str, Any], counts: bool
+) -> None:
+    secondary(at=(2000, 0), **nearer)
+    chosen = secondary(at=(0, 6000), statutory_high_age=18, sixth_form=SixthForm.HAS)
+    app = post16_application(f.pupil(date_of_birth=YEAR_12), chosen)
+    assert facts_for(app.id)["nearest_suitable_rank"] == (2 if counts else 1)
+
+
+def test_a7b_a_school_without_a_sixth_form_has_no_post16_rank(year: Any) -> None:
+    """A post-16 student recorded at a school GIAS says has no sixth form is not at a suitable
+    school, so it is never "the nearest"; the DTA and nearer-than-DTA tests still apply."""
+    chosen = secondary(at=(0, 6000), statutory_high_age=18, sixth_form=SixthForm.DOES_NOT_HAVE)
+    app = post16_application(f.pupil(date_of_birth=YEAR_12), chosen)
+    facts = facts_for(app.id)
+    assert facts["nearest_suitable_rank"] is None
+    assert facts["is_nearest_suitable"] is False
 
 
 def test_year_group_override_is_passed_to_the_rules(year: Any) -> None:

@@ -7,6 +7,8 @@ without editing this file.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -54,6 +56,7 @@ from models.enums import (
     PaymentPlan,
     Phase,
     SeatStatus,
+    SixthForm,
     WithdrawalKind,
 )
 from tests import factories as f
@@ -333,6 +336,90 @@ def test_satellite_points_at_its_main_site_A3f(app: Flask, client_as: Any) -> No
     # The ajax look-up finds the main site by part of its name.
     found = client.get("/admin/school/ajax/lookup/?name=main_site&query=Caistor")
     assert found.status_code == 200 and "Caistor Grammar School" in found.get_data(as_text=True)
+
+
+# A7b: a post-16 student must attend "their nearest or designated school with a sixth form
+# provision, or their nearest or designated college": officers see, find and correct it.
+
+
+def _sixth_form_school(**values: str) -> dict[str, str]:
+    return _school_form(
+        **{
+            "name": "Welton William Farr School",
+            "phase": "secondary",
+            "establishment_type": "academy",
+            "statutory_low_age": "11",
+            "statutory_high_age": "18",
+            **values,
+        }
+    )
+
+
+def _urn(urn: int) -> School:
+    school = db.session.scalar(select(School).where(School.urn == urn))
+    assert school is not None
+    return school
+
+
+def test_school_sixth_form_set_on_create_and_kept_on_edit_A7b(app: Flask, client_as: Any) -> None:
+    client = client_as("assistant")
+    response = client.post(
+        "/admin/school/new/", data=_sixth_form_school(sixth_form="no_sixth_form")
+    )
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    with app.app_context():
+        school_id = _urn(123456).id
+        assert _urn(123456).sixth_form is SixthForm.DOES_NOT_HAVE
+    page = client.get(f"/admin/school/edit/?id={school_id}").get_data(as_text=True)
+    assert 'value="no_sixth_form" selected' in page or 'selected value="no_sixth_form"' in page
+    assert "Sixth form" in page and "A7b" in page  # label, and the clause in its description
+    # Another change, with the pre-selected value sent back as a browser does, keeps it.
+    edit = f"/admin/school/edit/?id={school_id}"
+    response = client.post(edit, data=_sixth_form_school(name="W F", sixth_form="no_sixth_form"))
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    with app.app_context():
+        assert _urn(123456).sixth_form is SixthForm.DOES_NOT_HAVE
+    response = client.post(edit, data=_sixth_form_school(sixth_form="has_sixth_form"))
+    assert response.status_code == 302, _errors(response.get_data(as_text=True))
+    with app.app_context():
+        assert _urn(123456).sixth_form is SixthForm.HAS
+
+
+def test_school_sixth_form_defaults_to_not_recorded_and_refuses_others_A7b(
+    app: Flask, client_as: Any
+) -> None:
+    client = client_as("assistant")
+    assert client.post("/admin/school/new/", data=_sixth_form_school()).status_code == 302
+    refused = client.post(
+        "/admin/school/new/", data=_sixth_form_school(urn="654321", sixth_form="maybe")
+    )
+    assert refused.status_code == 200
+    assert "Not a valid choice" in _errors(refused.get_data(as_text=True))
+    with app.app_context():
+        assert _urn(123456).sixth_form is SixthForm.NOT_RECORDED
+        assert db.session.scalar(select(School).where(School.urn == 654321)) is None
+
+
+def test_school_sixth_form_list_filter_and_export_A7b(app: Flask, client_as: Any) -> None:
+    with app.app_context():
+        f.school(name="Has Sixth Academy", statutory_high_age=18, sixth_form=SixthForm.HAS)
+        f.school(name="No Sixth High School", sixth_form=SixthForm.DOES_NOT_HAVE)
+        db.session.commit()
+        view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "school")
+        index, flt = next(
+            (i, flt)
+            for i, flt in enumerate(view._filters)
+            if str(flt.name) == "Sixth form" and flt.operation() == "equals"
+        )
+        arg = f"flt0_{view.get_filter_arg(index, flt)}"
+    client = client_as("assistant")
+    text = client.get(f"/admin/school/?{arg}=no_sixth_form").get_data(as_text=True)
+    assert "No Sixth High School" in text and "Has Sixth Academy" not in text
+    text = client.get(f"/admin/school/?{arg}=has_sixth_form").get_data(as_text=True)
+    assert "Has Sixth Academy" in text and "No Sixth High School" not in text
+    exported = client_as("supervisor").get("/admin/school/export/csv/").get_data(as_text=True)
+    rows = {row["Name"]: row["Sixth form"] for row in csv.DictReader(io.StringIO(exported))}
+    assert rows == {"Has Sixth Academy": "Has sixth form", "No Sixth High School": "No sixth form"}
 
 
 def test_parish_create_edit_delete_round_trip(app: Flask, client_as: Any) -> None:

@@ -17,9 +17,9 @@ from imports.gias import (
     map_type,
 )
 from models import School, db
-from models.enums import EstablishmentType, Phase
+from models.enums import EstablishmentType, Phase, SixthForm
 
-from .conftest import fixture
+from .conftest import csv_bytes, fixture
 
 
 def schools() -> dict[int, School]:
@@ -269,3 +269,71 @@ def test_phase_from_ages_when_gias_gives_none() -> None:
     assert derive_phase(None, "Not applicable", other, 16, 19) is Phase.SIXTH_FORM
     assert derive_phase(None, "Not applicable", other, None, None) is None
     assert derive_phase(None, "16 plus", EstablishmentType.FE_COLLEGE, 16, 99) is Phase.FE_COLLEGE
+
+
+# A7b: a post-16 student's nearest suitable school is one "with a sixth form provision" (or a
+# college), so the import keeps GIAS's OfficialSixthForm for the eligibility facts.
+SIXTH_FORM_HEADER = [
+    "URN",
+    "EstablishmentName",
+    "TypeOfEstablishment (name)",
+    "EstablishmentStatus (name)",
+    "PhaseOfEducation (name)",
+    "LA (code)",
+    "StatutoryLowAge",
+    "StatutoryHighAge",
+    "OfficialSixthForm (name)",
+]
+
+
+def secondary_row(urn: int, sixth_form: str) -> list[str]:
+    name = f"School {urn}"
+    return [str(urn), name, "Academy converter", "Open", "Secondary", "925", "11", "18", sixth_form]
+
+
+@pytest.mark.parametrize(
+    ("official", "expected"),
+    [
+        ("Has a sixth form", SixthForm.HAS),
+        ("Does not have a sixth form", SixthForm.DOES_NOT_HAVE),
+        ("Not applicable", SixthForm.NOT_APPLICABLE),
+        ("Not recorded", SixthForm.NOT_RECORDED),
+        (" HAS A SIXTH FORM ", SixthForm.HAS),  # case and spaces as other columns
+        ("", SixthForm.NOT_RECORDED),
+        # A wording GIAS has not used before is "not recorded", never a failed import.
+        ("Has sixth form provision", SixthForm.NOT_RECORDED),
+    ],
+)
+def test_a7b_official_sixth_form_is_stored(app_ctx, official: str, expected: SixthForm) -> None:
+    data = csv_bytes(SIXTH_FORM_HEADER, [secondary_row(200100, official)])
+    report = import_schools(data, "sixth.csv")
+    assert report.ok and report.committed, report.errors
+    db.session.expire_all()
+    assert schools()[200100].sixth_form is expected
+
+
+def test_a7b_sixth_form_from_the_fixture_extracts(app_ctx) -> None:
+    import_schools(fixture("gias_2018.csv"), "gias_2018.csv")
+    got = schools()
+    assert got[120001].sixth_form is SixthForm.DOES_NOT_HAVE
+    assert got[120002].sixth_form is SixthForm.HAS
+    assert got[120003].sixth_form is SixthForm.NOT_APPLICABLE
+    assert got[120005].sixth_form is SixthForm.NOT_APPLICABLE  # a college: post-16 by phase
+    # The 2025 release has no OfficialSixthForm column: its new schools are "not recorded".
+    import_schools(fixture("gias_2025.csv"), "gias_2025.csv")
+    assert schools()[121001].sixth_form is SixthForm.NOT_RECORDED
+
+
+def test_a7b_a_changed_sixth_form_is_updated_and_an_absent_column_kept(app_ctx) -> None:
+    import_schools(csv_bytes(SIXTH_FORM_HEADER, [secondary_row(200200, "Has a sixth form")]), "a")
+    closed = secondary_row(200200, "Does not have a sixth form")
+    report = import_schools(csv_bytes(SIXTH_FORM_HEADER, [closed]), "b.csv")
+    assert report.updated["schools"] == 1
+    assert "sixth_form: has_sixth_form → no_sixth_form" in report.changes[0].detail
+    db.session.expire_all()
+    assert schools()[200200].sixth_form is SixthForm.DOES_NOT_HAVE
+    # An older extract without the column leaves the value alone.
+    report = import_schools(csv_bytes(SIXTH_FORM_HEADER[:-1], [closed[:-1]]), "c.csv")
+    assert report.ok and report.counts()["updated"] == 0
+    db.session.expire_all()
+    assert schools()[200200].sixth_form is SixthForm.DOES_NOT_HAVE
