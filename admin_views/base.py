@@ -21,6 +21,7 @@ from models.enums import Role
 
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter
 from .guarded_delete import GuardedDeleteMixin, integrity_message
+from .search import SubquerySearchMixin
 
 STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
@@ -44,7 +45,7 @@ class SecuredIndexView(AdminIndexView):
         return self.render("admin/home.html")
 
 
-class AppModelView(GuardedDeleteMixin, ModelView):
+class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
     """A Flask-Admin ModelView with per-role access enforced for every endpoint."""
 
     model_form_converter = EnumValueModelConverter

@@ -5,10 +5,11 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, make_url, pool
 
 import config as app_config
 from models import Base
+from models.base import built_on
 
 alembic_config = context.config
 if alembic_config.config_file_name is not None and not alembic_config.attributes.get(
@@ -30,6 +31,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_object=built_on(make_url(_url()).get_backend_name()),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -53,6 +55,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=built_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

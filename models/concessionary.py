@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, trigram_index
 from .enums import ConcessionaryStatus, PaymentPlan, SeatStatus, Sessions, enum_column
 from .pupil import Pupil
 from .route import Route
@@ -31,6 +31,7 @@ class ConcessionaryApplication(Timestamped, Base):
         ),
         Index("ix_concessionary_application_route_status", "route_id", "status"),
         Index("ix_concessionary_application_year_status", "academic_year", "status"),
+        trigram_index("concessionary_application", "reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .area import Parish
-from .base import Base, Timestamped
+from .base import Base, Timestamped, trigram_index
 from .enums import CareBy, Placement, enum_column
 
 
@@ -23,6 +23,7 @@ class Pupil(Timestamped, Base):
         ),
         CheckConstraint("(care_by IS NULL) = (care_placement IS NULL)", name="care_complete"),
         Index("ix_pupil_name", "last_name", "first_name"),
+        *(trigram_index("pupil", c) for c in ("reference", "first_name", "last_name", "postcode")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

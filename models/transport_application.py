@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, trigram_index
 from .enums import ApplicationStatus, DistanceMethod, MedicalWho, Sessions, enum_column
 from .pupil import Pupil
 from .route import Route
@@ -31,6 +31,7 @@ class TransportApplication(Timestamped, Base):
         ),
         Index("ix_transport_application_year_status", "academic_year", "status"),
         Index("ix_transport_application_pupil_year", "pupil_id", "academic_year"),
+        trigram_index("transport_application", "reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

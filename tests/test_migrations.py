@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Engine
 
 from models import Base
+from models.base import built_on
 from tests.conftest import alembic_config, fresh_database
 
 
@@ -28,7 +29,12 @@ def _differences(engine: Engine) -> list[Any]:
     """Alembic autogenerate's view of what a new revision would have to change."""
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "target_metadata": Base.metadata}
+            conn,
+            opts={
+                "compare_type": True,
+                "target_metadata": Base.metadata,
+                "include_object": built_on(conn.dialect.name),
+            },
         )
         return list(compare_metadata(context, Base.metadata))
 
