@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models import AcademicYear, Parish, Pupil, School, TransportApplication, db
@@ -49,13 +50,14 @@ from rules.errors import RulesError
 from rules.parameters import parameters_for
 
 from .reading import (
-    ROW,
     Cells,
+    Columns,
+    Table,
+    among,
     bulk_update,
-    chunks,
+    insert_rows,
     lookup,
     read_table,
-    records,
     require_columns,
 )
 from .report import ImportReport
@@ -139,12 +141,99 @@ PUPIL_COLUMN = {
     "send": SEND,
     "ehcp": EHCP,
 }
+# What a held pupil row is compared on and written with: the file's details, parish by id.
+STORED_FIELDS = (*(f for f in PUPIL_FIELDS if f != "parish_code"), "parish_id")
+APPLICATION_COLUMNS = (
+    "reference",
+    "pupil_id",
+    "academic_year",
+    "school_id",
+    "received_on",
+    "status",
+    "distance_m",
+    "distance_method",
+    "route_unsuitable",
+    "religion_or_belief",
+    "exceptional_circumstances",
+    "full_time_hours",
+)
 YOUNGEST_AGE = 3  # project rule: a sanity bound on keyed dates of birth, not a policy figure
 
+# The checks of the pupil's fields other than the date of birth, and of the application's own
+# fields, as (column, Cells/Columns method, options), in the order a row's errors are listed:
+# one table for the per-row and the whole-column checks, so they cannot drift apart.
+Check = tuple[str, str, dict[str, Any]]
+PUPIL_CHECKS: tuple[Check, ...] = (
+    (FIRST, "text", {"required": True, "max_len": 80}),
+    (LAST, "text", {"required": True, "max_len": 80}),
+    (ADDRESS, "text", {"required": True, "max_len": 200}),
+    (TOWN, "text", {"max_len": 100}),
+    (POSTCODE, "postcode", {"required": True}),
+    (PARISH, "text", {"max_len": 20}),
+    (EASTING, "integer", {"low": 0, "high": 800_000}),
+    (NORTHING, "integer", {"low": 0, "high": 1_300_000}),
+    (IN_COUNTY, "boolean", {"default": True}),
+    (SEND, "boolean", {}),
+    (EHCP, "boolean", {}),
+)
+APPLICATION_CHECKS: tuple[Check, ...] = (
+    (URN, "integer", {"required": True, "low": 1, "high": 99_999_999}),
+    (DISTANCE, "integer", {"low": 0, "high": 1_000_000}),
+    (METHOD, "choice", {"enum_cls": DistanceMethod}),
+    (UNSUITABLE, "boolean", {}),
+    (RELIGION, "boolean", {}),
+    (EXCEPTIONAL, "boolean", {}),
+    (HOURS, "decimal", {"low": Decimal(0), "high": Decimal(80)}),
+)
 
-def _years() -> dict[str, tuple[date, date, int]]:
-    """Each set-up academic year: its dates and the oldest age the policy carries (A8)."""
-    years: dict[str, tuple[date, date, int]] = {}
+
+class PupilDetails(NamedTuple):
+    """A row's pupil, in PUPIL_FIELDS order (rows for one pupil must agree on all of it)."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    address: str
+    town: str | None
+    postcode: str
+    parish_code: str | None
+    easting: int | None
+    northing: int | None
+    lives_in_county: bool
+    send: bool
+    ehcp: bool
+
+
+class Application(NamedTuple):
+    """A row's application: its pupil, year and date, then APPLICATION_CHECKS' fields."""
+
+    pupil_reference: str
+    academic_year: str
+    received_on: date
+    urn: int
+    distance_m: int | None
+    distance_method: DistanceMethod | None
+    route_unsuitable: bool
+    religion_or_belief: bool
+    exceptional_circumstances: bool
+    full_time_hours: Decimal | None
+
+
+class Bounds(NamedTuple):
+    """The dates a row for one academic year may carry (see the module docstring)."""
+
+    born_from: date
+    born_to: date
+    received_from: date
+    received_to: date
+
+
+Checked = tuple[str, str, PupilDetails, Application]
+
+
+def _years(today: date) -> dict[str, Bounds]:
+    """Each set-up academic year and its date bounds (A8: the oldest age the policy carries)."""
+    years: dict[str, Bounds] = {}
     for label, starts, ends in db.session.execute(
         select(AcademicYear.label, AcademicYear.starts, AcademicYear.ends)
     ):
@@ -152,7 +241,12 @@ def _years() -> dict[str, tuple[date, date, int]]:
             oldest = parameters_for(label).send_max_age
         except RulesError:
             continue
-        years[label] = (starts, ends, oldest)
+        years[label] = Bounds(
+            born_from=_years_before(starts, oldest + 1) + timedelta(days=1),
+            born_to=_years_before(starts, YOUNGEST_AGE),
+            received_from=_years_before(starts, 1),
+            received_to=min(today, ends),
+        )
     return years
 
 
@@ -163,81 +257,111 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def _run(target: Cells | Columns, checks: tuple[Check, ...]) -> list[Any]:
+    return [getattr(target, check)(column, **options) for column, check, options in checks]
+
+
+def _check_row(cells: Cells, years: dict[str, Bounds]) -> Checked | None:
+    """One row, cell by cell, every failure reported; None if the row is refused."""
+    app_ref = cells.text(APP_REF, required=True, max_len=20)
+    pupil_ref = cells.text(PUPIL_REF, required=True, max_len=20)
+    year = cells.raw(YEAR)
+    bounds = years.get(year)
+    if not year:
+        cells._fail(YEAR, "a value is required")
+    elif bounds is None:
+        cells._fail(YEAR, f"{year!r} is not an academic year set up in the panel")
+    if bounds:
+        dob = cells.date(DOB, required=True, earliest=bounds.born_from, latest=bounds.born_to)
+        received = cells.date(
+            RECEIVED, required=True, earliest=bounds.received_from, latest=bounds.received_to
+        )
+    else:
+        dob = cells.date(DOB, required=True)
+        received = cells.date(RECEIVED, required=True)
+    pupil = _run(cells, PUPIL_CHECKS)
+    pupil.insert(2, dob)  # PUPIL_FIELDS order
+    app = [pupil_ref, year, received, *_run(cells, APPLICATION_CHECKS)]
+    if cells.failed or app_ref is None or pupil_ref is None:
+        return None
+    return app_ref, pupil_ref, PupilDetails(*pupil), Application(*app)
+
+
+def _check_columns(
+    table: Table, years: dict[str, Bounds]
+) -> tuple[list[str], list[PupilDetails], list[Application], list[bool]]:
+    """The same checks as `_check_row`, a column at a time; rows it cannot pass are flagged.
+
+    The flagged rows are re-checked by `_check_row`, which reports why; for the others the
+    values here are the ones `_check_row` would have produced.
+    """
+    cols = Columns(table)
+    year = cols.raw(YEAR)
+    bounds = [years.get(label) for label in year]
+    unset = [b is None for b in bounds]
+
+    def bound(name: str) -> list[date | None]:
+        return [None if b is None else getattr(b, name) for b in bounds]
+
+    app_ref = cols.text(APP_REF, required=True, max_len=20)
+    pupil_ref = cols.text(PUPIL_REF, required=True, max_len=20)
+    dob = cols.date(DOB, required=True, earliest=bound("born_from"), latest=bound("born_to"))
+    received = cols.date(
+        RECEIVED, required=True, earliest=bound("received_from"), latest=bound("received_to")
+    )
+    pupil_columns = _run(cols, PUPIL_CHECKS)
+    pupil_columns.insert(2, dob)  # PUPIL_FIELDS order
+    app_columns = _run(cols, APPLICATION_CHECKS)
+    bad = np.array(unset, dtype=bool)
+    for checked in (app_ref, pupil_ref, received, *pupil_columns, *app_columns):
+        bad |= checked.bad
+    pupils = list(map(PupilDetails._make, zip(*(c.values for c in pupil_columns), strict=True)))
+    apps = list(
+        map(
+            Application._make,
+            zip(
+                pupil_ref.values,
+                year,  # academic_year, as written in the file
+                received.values,
+                *(c.values for c in app_columns),
+                strict=True,
+            ),
+        )
+    )
+    return app_ref.values, pupils, apps, bad.tolist()
+
+
 def import_applications(
     data: bytes, filename: str, *, commit: bool = True, today: date | None = None
 ) -> ImportReport:
     today = today or date.today()
     report = ImportReport(kind="Pupils and applications")
-    frame = read_table(data, filename, report)
-    if frame is None or not require_columns(frame, REQUIRED, report):
+    table = read_table(data, filename, report)
+    if table is None or not require_columns(table, REQUIRED, report):
         return report
-    years = _years()
+    years = _years(today)
 
-    pupils: dict[str, tuple[int, dict[str, Any]]] = {}
-    apps: dict[str, tuple[int, dict[str, Any]]] = {}
-    for rec in records(frame):
-        row = int(rec[ROW])
-        cells = Cells(row, rec, report)
-        report.rows_in_scope += 1
-        app_ref = cells.text(APP_REF, required=True, max_len=20)
-        pupil_ref = cells.text(PUPIL_REF, required=True, max_len=20)
-        year = cells.raw(YEAR)
-        span = years.get(year)
-        if not year:
-            cells._fail(YEAR, "a value is required")
-        elif span is None:
-            cells._fail(YEAR, f"{year!r} is not an academic year set up in the panel")
-        if span:
-            starts, ends, oldest = span
-            dob = cells.date(
-                DOB,
-                required=True,
-                earliest=_years_before(starts, oldest + 1) + timedelta(days=1),
-                latest=_years_before(starts, YOUNGEST_AGE),
-            )
-            received = cells.date(
-                RECEIVED,
-                required=True,
-                earliest=_years_before(starts, 1),
-                latest=min(today, ends),
-            )
+    app_refs, row_pupils, row_apps, recheck = _check_columns(table, years)
+    pupils: dict[str, tuple[int, PupilDetails]] = {}
+    apps: dict[str, tuple[int, Application]] = {}
+    report.rows_in_scope += len(table)
+    each = zip(table.numbers, recheck, app_refs, row_pupils, row_apps, strict=True)
+    for i, (row, again, app_ref, pupil, app) in enumerate(each):
+        if again:
+            checked = _check_row(Cells(row, table.row(i), report), years)
+            if checked is None:
+                continue
+            app_ref, pupil_ref, pupil, app = checked
         else:
-            dob = cells.date(DOB, required=True)
-            received = cells.date(RECEIVED, required=True)
-        pupil = {
-            "first_name": cells.text(FIRST, required=True, max_len=80),
-            "last_name": cells.text(LAST, required=True, max_len=80),
-            "date_of_birth": dob,
-            "address": cells.text(ADDRESS, required=True, max_len=200),
-            "town": cells.text(TOWN, max_len=100),
-            "postcode": cells.postcode(POSTCODE, required=True),
-            "parish_code": cells.text(PARISH, max_len=20),
-            "easting": cells.integer(EASTING, low=0, high=800_000),
-            "northing": cells.integer(NORTHING, low=0, high=1_300_000),
-            "lives_in_county": cells.boolean(IN_COUNTY, default=True),
-            "send": cells.boolean(SEND),
-            "ehcp": cells.boolean(EHCP),
-        }
-        app = {
-            "urn": cells.integer(URN, required=True, low=1, high=99_999_999),
-            "academic_year": year,
-            "received_on": received,
-            "distance_m": cells.integer(DISTANCE, low=0, high=1_000_000),
-            "distance_method": cells.choice(METHOD, DistanceMethod),
-            "route_unsuitable": cells.boolean(UNSUITABLE),
-            "religion_or_belief": cells.boolean(RELIGION),
-            "exceptional_circumstances": cells.boolean(EXCEPTIONAL),
-            "full_time_hours": cells.decimal(HOURS, low=Decimal(0), high=Decimal(80)),
-        }
-        if cells.failed or app_ref is None or pupil_ref is None:
-            continue
+            pupil_ref = app.pupil_reference
         if app_ref in apps:
             report.error(row, APP_REF, f"{app_ref} appears again (first on row {apps[app_ref][0]})")
             continue
         if pupil_ref in pupils:
             first_row, first = pupils[pupil_ref]
-            clash = next((k for k in PUPIL_FIELDS if first[k] != pupil[k]), None)
-            if clash:
+            if first != pupil:
+                fields = zip(PUPIL_FIELDS, first, pupil, strict=True)
+                clash = next(k for k, was, now in fields if was != now)
                 report.error(
                     row,
                     PUPIL_COLUMN[clash],
@@ -246,45 +370,32 @@ def import_applications(
                 continue
         else:
             pupils[pupil_ref] = (row, pupil)
-        apps[app_ref] = (row, {"pupil_reference": pupil_ref, **app})
+        apps[app_ref] = (row, app)
     if not report.ok:
         return report
 
-    # Set-based look-ups, a few IN-lists each.
-    schools = lookup(School.urn, School.id, {a["urn"] for _, a in apps.values()})
+    # Set-based look-ups, one query each.
+    schools = lookup(School.urn, School.id, {a.urn for _, a in apps.values()})
     parishes = lookup(
-        Parish.code, Parish.id, {p["parish_code"] for _, p in pupils.values() if p["parish_code"]}
+        Parish.code, Parish.id, {p.parish_code for _, p in pupils.values() if p.parish_code}
     )
     for row, app in apps.values():
-        if app["urn"] not in schools:
-            report.error(row, URN, f"unknown URN {app['urn']} (import the school first)")
+        if app.urn not in schools:
+            report.error(row, URN, f"unknown URN {app.urn} (import the school first)")
     for row, pupil in pupils.values():
-        if pupil["parish_code"] and pupil["parish_code"] not in parishes:
-            report.error(row, PARISH, f"unknown parish code {pupil['parish_code']!r}")
+        if pupil.parish_code and pupil.parish_code not in parishes:
+            report.error(row, PARISH, f"unknown parish code {pupil.parish_code!r}")
 
-    held_pupils: dict[str, Any] = {}
-    for part in chunks(sorted(pupils)):
+    held_pupils = {
+        r.reference: r
         for r in db.session.execute(
-            select(
-                Pupil.id,
-                Pupil.reference,
-                Pupil.first_name,
-                Pupil.last_name,
-                Pupil.date_of_birth,
-                Pupil.address,
-                Pupil.town,
-                Pupil.postcode,
-                Pupil.parish_id,
-                Pupil.easting,
-                Pupil.northing,
-                Pupil.lives_in_county,
-                Pupil.send,
-                Pupil.ehcp,
-            ).where(Pupil.reference.in_(part))
-        ):
-            held_pupils[r.reference] = r
-    held_apps: dict[str, Any] = {}
-    for part in chunks(sorted(apps)):
+            select(Pupil.id, Pupil.reference, *(getattr(Pupil, f) for f in STORED_FIELDS)).where(
+                among(Pupil.reference, pupils)
+            )
+        )
+    }
+    held_apps = {
+        r.reference: r
         for r in db.session.execute(
             select(
                 TransportApplication.reference,
@@ -293,44 +404,43 @@ def import_applications(
                 Pupil.reference.label("pupil_reference"),
             )
             .join(Pupil, Pupil.id == TransportApplication.pupil_id)
-            .where(TransportApplication.reference.in_(part))
-        ):
-            held_apps[r.reference] = r
+            .where(among(TransportApplication.reference, apps))
+        )
+    }
     if not report.ok:
         return report
 
-    pupil_inserts: list[dict[str, Any]] = []
+    pupil_inserts: list[tuple[Any, ...]] = []
     pupil_updates: list[dict[str, Any]] = []
     for ref, (row, pupil) in pupils.items():
-        values = {k: v for k, v in pupil.items() if k != "parish_code"}
-        values["parish_id"] = parishes.get(pupil["parish_code"]) if pupil["parish_code"] else None
+        stored = _stored(pupil, parishes)
         held = held_pupils.get(ref)
         if held is None:
-            pupil_inserts.append({"reference": ref, **values})
+            pupil_inserts.append((ref, *stored))
             report.inserted["pupils"] += 1
-            report.change(row, "insert", ref, f"pupil {values['first_name']} {values['last_name']}")
+            report.change(row, "insert", ref, f"pupil {pupil.first_name} {pupil.last_name}")
             continue
-        changed = {k: v for k, v in values.items() if getattr(held, k) != v}
-        if changed:
-            pupil_updates.append({"id": held.id, **changed})
-            report.updated["pupils"] += 1
-            report.change(row, "update", ref, "pupil: " + ", ".join(changed))
-        else:
+        if tuple(held[2:]) == stored:
             report.unchanged["pupils"] += 1
+            continue
+        changed = {
+            k: v for k, v, was in zip(STORED_FIELDS, stored, held[2:], strict=True) if was != v
+        }
+        pupil_updates.append({"id": held.id, **changed})
+        report.updated["pupils"] += 1
+        report.change(row, "update", ref, "pupil: " + ", ".join(changed))
 
-    new_apps: list[tuple[str, dict[str, Any]]] = []
+    new_apps: list[tuple[str, Application]] = []
     for ref, (row, app) in apps.items():
         held = held_apps.get(ref)
         if held is None:
             new_apps.append((ref, app))
             report.inserted["applications"] += 1
-            report.change(
-                row, "insert", ref, f"{app['academic_year']} application to URN {app['urn']}"
-            )
+            report.change(row, "insert", ref, f"{app.academic_year} application to URN {app.urn}")
         elif (
-            held.pupil_reference == app["pupil_reference"]
-            and held.academic_year == app["academic_year"]
-            and held.school_id == schools[app["urn"]]
+            held.pupil_reference == app.pupil_reference
+            and held.academic_year == app.academic_year
+            and held.school_id == schools[app.urn]
         ):
             report.unchanged["applications"] += 1
         else:
@@ -344,36 +454,34 @@ def import_applications(
         db.session.rollback()
         return report
 
-    # Core INSERTs on the tables, run as executemany: the ORM's bulk path adds bookkeeping per
-    # row, and RETURNING ("insertmanyvalues") measured over twice the client CPU here.
-    pupils_t, apps_t = Pupil.__table__, TransportApplication.__table__
+    # One INSERT ... SELECT per table (imports.reading.insert_rows), audited by the session.
     try:
-        if pupil_inserts:
-            db.session.execute(insert(pupils_t), pupil_inserts)
+        insert_rows(Pupil, ("reference", *STORED_FIELDS), pupil_inserts)
         if pupil_updates:
             bulk_update(Pupil, pupil_updates)
-        pupil_ids = lookup(Pupil.reference, Pupil.id, {a["pupil_reference"] for _, a in new_apps})
-        if new_apps:
-            db.session.execute(
-                insert(apps_t),
-                [
-                    {
-                        "reference": ref,
-                        "pupil_id": pupil_ids[app["pupil_reference"]],
-                        "academic_year": app["academic_year"],
-                        "school_id": schools[app["urn"]],
-                        "received_on": app["received_on"],
-                        "status": ApplicationStatus.RECEIVED,
-                        "distance_m": app["distance_m"],
-                        "distance_method": app["distance_method"],
-                        "route_unsuitable": app["route_unsuitable"],
-                        "religion_or_belief": app["religion_or_belief"],
-                        "exceptional_circumstances": app["exceptional_circumstances"],
-                        "full_time_hours": app["full_time_hours"],
-                    }
-                    for ref, app in new_apps
-                ],
-            )
+        pupil_ids = {ref: held.id for ref, held in held_pupils.items()}
+        pupil_ids.update(lookup(Pupil.reference, Pupil.id, [p[0] for p in pupil_inserts]))
+        insert_rows(
+            TransportApplication,
+            APPLICATION_COLUMNS,
+            [
+                (
+                    ref,
+                    pupil_ids[app.pupil_reference],
+                    app.academic_year,
+                    schools[app.urn],
+                    app.received_on,
+                    ApplicationStatus.RECEIVED,
+                    app.distance_m,
+                    app.distance_method,
+                    app.route_unsuitable,
+                    app.religion_or_belief,
+                    app.exceptional_circumstances,
+                    app.full_time_hours,
+                )
+                for ref, app in new_apps
+            ],
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -386,3 +494,9 @@ def import_applications(
         return report
     report.committed = True
     return report
+
+
+def _stored(pupil: PupilDetails, parishes: dict[str, int]) -> tuple[Any, ...]:
+    """The pupil's values in STORED_FIELDS order."""
+    parish_id = parishes.get(pupil.parish_code) if pupil.parish_code else None
+    return (*pupil[:6], *pupil[7:], parish_id)

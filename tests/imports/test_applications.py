@@ -232,3 +232,119 @@ def test_many_rows_go_in_set_based(reference) -> None:
     assert report.ok, report.errors[:3]
     assert counts() == (2000, 2000)
     assert len(statements) < 40
+
+
+def _every_row_cell_by_cell(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The importer as it was before the whole-column checks: every row through Cells."""
+    import imports.applications as module
+
+    checked = module._check_columns
+
+    def all_flagged(table, years):  # type: ignore[no-untyped-def]
+        refs, pupils, apps, recheck = checked(table, years)
+        return refs, pupils, apps, [True] * len(recheck)
+
+    monkeypatch.setattr(module, "_check_columns", all_flagged)
+
+
+def _report(report) -> tuple:  # type: ignore[no-untyped-def]
+    return report.as_dict(), report.lines(), report.changes, report.rows_read
+
+
+def test_bad_cells_in_checked_columns_are_reported_as_cell_by_cell(reference, monkeypatch) -> None:
+    """Whole-column checks only pick rows to re-check: the report is the per-cell one."""
+    from tests.fixtures.make_applications import HEADER as GEN_HEADER
+    from tests.fixtures.make_applications import rows
+
+    data = rows(400, [110001, 110002])
+    col = {name: i for i, name in enumerate(GEN_HEADER)}
+    spoilt = [
+        ("date_of_birth", "30/02/2012"),
+        ("date_of_birth", "01/01/1990"),
+        ("received_on", "01/08/2024"),
+        ("received_on", ""),
+        ("postcode", "LN11"),
+        ("school_urn", "1.5"),
+        ("distance_m", "-5"),
+        ("distance_method", "by_helicopter"),
+        ("send", "maybe"),
+        ("academic_year", "2031/32"),
+        ("first_name", "x" * 81),
+        ("application_reference", ""),
+    ]
+    for n, (column, value) in enumerate(spoilt):
+        data[7 + 29 * n][col[column]] = value
+    data[300][col["postcode"]] = "??"  # several bad cells in one row
+    data[300][col["send"]] = "dunno"
+    data[300][col["received_on"]] = "32/01/2024"
+    data[350][col["application_reference"]] = data[10][0]  # a duplicate
+    data[351][col["pupil_reference"]] = data[11][1]  # the same pupil, other details
+    data[36][col["application_reference"]] = data[7][0]  # a duplicate of a refused row
+    file = csv_bytes(GEN_HEADER, data)
+
+    fast = import_applications(file, "bad.csv", today=TODAY)
+    assert not fast.ok and not fast.committed and counts() == (0, 0)
+    assert len(fast.errors) == len(spoilt) + 3 + 2
+    _every_row_cell_by_cell(monkeypatch)
+    slow = import_applications(file, "bad.csv", today=TODAY)
+    assert _report(fast) == _report(slow)
+    assert counts() == (0, 0)
+
+
+def test_a_good_file_previews_as_cell_by_cell(reference, monkeypatch) -> None:
+    from tests.fixtures.make_applications import HEADER as GEN_HEADER
+    from tests.fixtures.make_applications import rows
+
+    data = rows(300, [110001, 110002])
+    data[5][GEN_HEADER.index("received_on")] = "2024-03-02"
+    data[6][GEN_HEADER.index("distance_m")] = "1,200"
+    data[7][GEN_HEADER.index("distance_method")] = "Walking Route"
+    data[8][GEN_HEADER.index("postcode")] = "ln11aa"
+    file = csv_bytes(GEN_HEADER, data)
+    fast = import_applications(file, "good.csv", commit=False, today=TODAY)
+    _every_row_cell_by_cell(monkeypatch)
+    slow = import_applications(file, "good.csv", commit=False, today=TODAY)
+    assert fast.ok and _report(fast) == _report(slow)
+    assert counts() == (0, 0)
+
+
+def test_good_and_bad_rows_mixed(reference) -> None:
+    """A refused row does not count as the first of its references; later rows still do."""
+    again = bad(1, "P000008")  # TRA0000009 again; its first row was refused, so no duplicate
+    duplicate = bad(1, "P000007")
+    duplicate[0] = "TRA0000001"
+    other_details = good_rows()[0]
+    other_details[0], other_details[2] = "TRA0000005", "Eve"
+    two_bad_cells = bad(7, "LN11")
+    two_bad_cells[0], two_bad_cells[1], two_bad_cells[9] = "TRA0000006", "P000006", "dunno"
+    rows = [
+        good_rows()[0],  # row 2
+        bad(4, "31/02/2012"),  # row 3
+        again,  # row 4
+        duplicate,  # row 5
+        other_details,  # row 6
+        two_bad_cells,  # row 7
+    ]
+    report = import_applications(csv_bytes(HEADER, rows), "mixed.csv", today=TODAY)
+    assert [(e.row, e.column, e.reason) for e in report.errors] == [
+        (3, "date_of_birth", "'31/02/2012' is not a real date"),
+        (5, "application_reference", "TRA0000001 appears again (first on row 2)"),
+        (6, "first_name", "pupil P000001 has different details on row 2"),
+        (7, "postcode", "'LN11' is not a UK postcode"),
+        (7, "send", "'dunno' is not yes or no"),
+    ]
+    assert counts() == (0, 0)
+
+
+def test_the_bulk_inserts_are_in_the_audit_trail(reference) -> None:
+    from models import AuditLog
+
+    report = import_applications(csv_bytes(HEADER, good_rows()), "a.csv", today=TODAY)
+    assert report.committed
+    trail = db.session.scalars(
+        select(AuditLog).where(AuditLog.table_name.in_(["pupil", "transport_application"]))
+    ).all()
+    assert [(t.table_name, t.changes["statement"], t.changes["rows"]) for t in trail] == [
+        ("pupil", "INSERT", 2),
+        ("transport_application", "INSERT", 3),
+    ]
