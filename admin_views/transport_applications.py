@@ -34,6 +34,7 @@ from models import (
     db,
 )
 from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome, Sessions
+from services import seats
 from services.assessment import AssessmentError, assess_applications
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
@@ -50,6 +51,8 @@ DETERMINATION_FIELDS = (
     "post19_need_determined",
     "determination_notes",
 )
+# What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
+CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
 # The bases a decision may rest on (RULES.md), for the list filter.
 BASES = ("A2", "A3", "A4", "A5", "A6", "A7", "A8", "A11", "A12", "A13", "A21", "A22")
 QUEUE_LIMIT = 500
@@ -335,6 +338,7 @@ class TransportApplicationView(AppModelView):
             # Server-side guard: an assistant's form has no such fields; anything else is
             # refused rather than silently applied.
             raise ValidationError("Only an officer can record determinations.")
+        carried = [state.attrs[name].history.has_changes() for name in CARRIED_ON]
         with db.session.no_autoflush:
             year = db.session.scalar(
                 select(AcademicYear).where(AcademicYear.label == model.academic_year)
@@ -355,6 +359,13 @@ class TransportApplicationView(AppModelView):
             raise ValidationError(
                 "Say whose medical condition it is (A13) before recording a determination on it."
             )
+        if any(carried):
+            # An entitled pupil put on a route takes a seat: under the route lock, refused in
+            # words if the vehicle is full (concurrent allocations wait, or are counted).
+            try:
+                seats.check_entitled_pupil_fits(db.session, model, on=seats.today())
+            except seats.SeatError as error:
+                raise ValidationError(str(error)) from None
         if changed:
             model.determined_by_id = current_user.id
             model.determined_at = datetime.now(UTC)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     literal,
     or_,
     select,
@@ -268,6 +269,139 @@ def lock_routes(session: Session, route_ids: Iterable[int]) -> None:
             ),
             {"ids": ids},
         )
+
+
+# --------------------------------------------------------------------------- entitled pupils
+
+
+_SESSION_WORDS = {"am": "morning", "pm": "afternoon"}
+
+
+def check_entitled_pupil_fits(
+    session: Session, application: TransportApplication, *, on: date
+) -> None:
+    """Before an application's route, sessions, year or status change is saved: the vehicle
+    must have a seat for the entitled pupil in every session the change newly puts them in.
+
+    Takes the route lock that allocation and withdrawal take (`lock_routes`), so a concurrent
+    allocation on the route either commits first and is counted here, or waits for this change
+    to commit and counts the pupil. `application` carries the unsaved values; the stored row
+    says which sessions the pupil already rode (those need no new seat). Only a pupil counted
+    as carried takes a seat: a current eligible decision not ended by `on` (as `spare_seats`).
+    Raises SeatError in words for the officer; nothing is withdrawn here (Appendix F: seats
+    "can be withdrawn at short notice if a seat is needed for an entitled child", but that is
+    the officer's decision, made with `withdraw`). The database refuses the same (migration
+    0009), for writers that bypass this check.
+    """
+    ta, ed = TransportApplication, EligibilityDecision
+    # No autoflush: even reading an expired attribute would write the change before the lock.
+    with session.no_autoflush:
+        route_id, year = _new_route_id(application), application.academic_year
+        if route_id is None or application.status == ApplicationStatus.WITHDRAWN:
+            return
+        lock_routes(session, [route_id])
+        if application.id is None:
+            return  # a new application has no decision yet, so it is not carried
+        counted = session.scalar(
+            select(ed.id).where(
+                ed.application_id == application.id,
+                ed.superseded_at.is_(None),
+                ed.outcome == Outcome.ELIGIBLE,
+                or_(ed.ended_on.is_(None), ed.ended_on > on),
+            )
+        )
+        if counted is None:
+            return
+        stored = session.execute(
+            select(ta.route_id, ta.route_sessions, ta.academic_year, ta.status).where(
+                ta.id == application.id
+            )
+        ).one()
+        rode: tuple[str, ...] = ()
+        if (stored.route_id, stored.academic_year) == (route_id, year) and (
+            stored.status != ApplicationStatus.WITHDRAWN
+        ):
+            rode = _WANTS[stored.route_sessions or Sessions.BOTH]
+        needed = [k for k in _WANTS[application.route_sessions or Sessions.BOTH] if k not in rode]
+        if not needed:
+            return
+        use = session.execute(spare_seats_stmt(year, on).where(Route.id == route_id)).one_or_none()
+        if use is None:
+            raise SeatError("That route no longer exists; choose another. Nothing was saved.")
+        full = [k for k in needed if use._mapping[k] < 1]
+        if full:
+            raise SeatError(_no_room(session, route_id, year, on, full, use))
+
+
+def _new_route_id(application: TransportApplication) -> int | None:
+    """The route a form chose (it sets the relationship; `route_id` follows only at flush)."""
+    chosen = inspect(application).attrs.route.history
+    if chosen.has_changes():
+        return next((r.id for r in chosen.added if r is not None), None)
+    return application.route_id
+
+
+def _no_room(
+    session: Session, route_id: int, year: str, on: date, full: list[str], use: Any
+) -> str:
+    """Why the pupil cannot go on the route, and what the officer can do about it."""
+    route = session.get(Route, route_id)
+    if route is None:
+        raise SeatError("That route no longer exists; choose another. Nothing was saved.")
+    runs = {"am": route.runs_am, "pm": route.runs_pm}
+    why: dict[str, list[str]] = {}  # the same words for both sessions are said once
+    for key in full:
+        if not runs[key]:
+            reason = "does not run in the {when}"
+        else:
+            entitled = _count(use._mapping[f"entitled_{key}"], "entitled pupil")
+            held = _count(use._mapping[f"held_{key}"], "concessionary seat")
+            reason = (
+                f"is full in the {{when}}: its {_count(route.seats, 'seat')} are taken by "
+                f"{entitled} and {held}" + _freeing(session, route_id, year, on, key)
+            )
+        why.setdefault(reason, []).append(_SESSION_WORDS[key])
+    said = ", and ".join(r.format(when=" and the ".join(w)) for r, w in why.items())
+    if not any(runs[k] for k in full):
+        return f"Route {route.code} {said}. Choose the sessions it runs, or another route."
+    return (
+        f"Route {route.code} {said}. This pupil is entitled to transport, so a seat must be "
+        f"made for them: withdraw a concessionary seat on this route (Routes: tick {route.code}, "
+        "then 'Withdraw seats for entitled children'; Appendix F lets a seat be withdrawn at "
+        f"short notice when an entitled child needs it{_notice(session, year, on)}), or carry "
+        "the pupil on another route. Nothing was saved."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _freeing(session: Session, route_id: int, year: str, on: date, key: str) -> str:
+    """Seats already withdrawn but still held until their effective date (Appendix F notice)."""
+    count, first = session.execute(
+        select(func.count(), func.min(CS.end_date))
+        .join(CA, CA.id == CS.application_id)
+        .where(
+            CS.route_id == route_id,
+            CA.academic_year == year,
+            CS.status == SeatStatus.WITHDRAWN,
+            CS.end_date > on,
+            _covers(CS.sessions, key),
+        )
+    ).one()
+    if not count:
+        return ""
+    return f" ({count} of them already withdrawn, the first free from {first:%d %B %Y})"
+
+
+def _notice(session: Session, year: str, on: date) -> str:
+    try:
+        days = policy_for(year, session).concessionary_withdrawal_notice_days
+    except SeatError:
+        return ""
+    free = rules.add_working_days(on, days)
+    return f"; one withdrawn now is free from {free:%d %B %Y}, after {days} working days' notice"
 
 
 # --------------------------------------------------------------------------- facts

@@ -22,7 +22,14 @@ from models import (
     Withdrawal,
     db,
 )
-from models.enums import ConcessionaryStatus, Outcome, PaymentPlan, SeatStatus, Sessions
+from models.enums import (
+    ApplicationStatus,
+    ConcessionaryStatus,
+    Outcome,
+    PaymentPlan,
+    SeatStatus,
+    Sessions,
+)
 from services import seats
 from services.contributions import record_payment
 from tests import factories as f
@@ -32,10 +39,15 @@ SUMMER = date(2024, 8, 20)  # allocation before the year: seats start on the fir
 
 
 def entitled(route, sessions=Sessions.BOTH, outcome=Outcome.ELIGIBLE, superseded=False):  # type: ignore[no-untyped-def]
-    """An entitled pupil carried on `route` (a current eligible decision)."""
+    """An entitled pupil carried on `route` (a current eligible decision); route None: one not
+    on a route yet."""
     school = f.school()
     app = f.transport_application(
-        f.pupil(), school, route_id=route.id, route_sessions=sessions, distance_m=6000
+        f.pupil(),
+        school,
+        route_id=route.id if route is not None else None,
+        route_sessions=sessions if route is not None else None,
+        distance_m=6000,
     )
     now = datetime(2024, 7, 1, tzinfo=UTC)
     db.session.add(
@@ -481,3 +493,115 @@ def test_a_dta_postcode_counts_only_for_the_pupil_who_lives_there_appendix_f_3rd
     }
 
     assert found == {apps[0].id: True, apps[1].id: False}
+
+
+# --------------------------------------------------------------------------- entitled pupils
+
+
+def _full_route(seat_count: int = 3, **kw):  # type: ignore[no-untyped-def]
+    """A route whose vehicle is full: one entitled pupil and the rest concessionary seats."""
+    school = f.school()
+    route = f.route([school], seats=seat_count, code="FULL1", **kw)
+    entitled(route)
+    for _ in range(seat_count - 1):
+        held_seat(route, school, Sessions.BOTH)
+    return route, school
+
+
+def _put_on(application, route, sessions):  # type: ignore[no-untyped-def]
+    """What the transport-applications form does: set the route, then check before saving."""
+    application.route = route
+    application.route_sessions = sessions
+    seats.check_entitled_pupil_fits(db.session, application, on=SUMMER)
+
+
+def test_an_entitled_pupil_put_on_a_full_route_is_refused_in_words_a2_appendix_f(year) -> None:
+    route, school = _full_route()
+    # One of the two concessionary seats is already under notice (free from 1 October).
+    held_seat(route, school, Sessions.BOTH, SeatStatus.WITHDRAWN, end=date(2024, 10, 1))
+    route.seats = 4
+    pupil = entitled(None)
+    db.session.commit()
+
+    with pytest.raises(seats.SeatError) as refused:
+        _put_on(pupil, route, Sessions.BOTH)
+
+    message = str(refused.value)
+    assert message.startswith(
+        "Route FULL1 is full in the morning and the afternoon: its 4 seats are taken by 1 "
+        "entitled pupil and 3 concessionary seats (1 of them already withdrawn, the first free "
+        "from 01 October 2024). This pupil is entitled to transport"
+    )
+    assert "'Withdraw seats for entitled children'; Appendix F" in message
+    # Notice from the policy parameters, in working days (26 August is a bank holiday).
+    assert "one withdrawn now is free from 28 August 2024, after 5 working days' notice" in message
+    assert message.endswith("or carry the pupil on another route. Nothing was saved.")
+    db.session.rollback()
+    # Nothing was withdrawn to make room: that is the officer's decision.
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ConcessionarySeat)
+            .where(ConcessionarySeat.status == SeatStatus.ACTIVE)
+        )
+        == 2
+    )
+
+
+def test_only_the_sessions_a_pupil_newly_rides_need_a_seat(year) -> None:
+    route, _ = _full_route(runs_pm=False)
+    rider = entitled(route, Sessions.AM)
+    route.seats = 4  # room for the rider, and no more
+    db.session.commit()
+
+    _put_on(rider, route, Sessions.AM)  # already rides in the morning: no new seat
+    with pytest.raises(seats.SeatError, match="does not run in the afternoon"):
+        _put_on(rider, route, Sessions.BOTH)
+    db.session.rollback()
+
+    route.seats = 5
+    other = entitled(None)
+    db.session.commit()
+    _put_on(other, route, Sessions.AM)  # the last morning seat
+    db.session.commit()
+    assert seats.spare_seats(db.session, YEAR, SUMMER)[route.id] == {"am": 0, "pm": 0}
+
+
+def test_a_pupil_not_yet_found_eligible_takes_no_seat(year) -> None:
+    route, _ = _full_route()
+    pending = entitled(None, outcome=Outcome.REFER)
+    db.session.commit()
+
+    _put_on(pending, route, Sessions.BOTH)
+    db.session.commit()
+
+    assert seats.spare_seats(db.session, YEAR, SUMMER)[route.id] == {"am": 0, "pm": 0}
+
+
+def test_the_database_refuses_an_entitled_pupil_beyond_the_vehicle_capacity(year) -> None:
+    """The backstop for writers that bypass the service: putting an entitled pupil on a full
+    route, or onto a session of it they did not ride, is refused by the database itself."""
+    from sqlalchemy.exc import IntegrityError
+
+    route, _ = _full_route(seat_count=3)
+    rider = entitled(route, Sessions.AM)
+    route.seats = 4  # AM: 1 + 2 seats + rider = 4, full; PM: 3 of 4
+    newcomer = entitled(None)
+    db.session.commit()
+
+    newcomer.route_id, newcomer.route_sessions = route.id, Sessions.BOTH
+    with pytest.raises(IntegrityError, match="Vehicle capacity"):
+        db.session.commit()
+    db.session.rollback()
+    newcomer.route_id, newcomer.route_sessions = route.id, Sessions.PM  # the last PM seat
+    db.session.commit()
+    rider.route_sessions = Sessions.BOTH  # PM is now full too
+    with pytest.raises(IntegrityError, match="Vehicle capacity"):
+        db.session.commit()
+    db.session.rollback()
+    # Changes that add no passenger pass on a full route.
+    rider.distance_m = 7000
+    rider.status = ApplicationStatus.DECIDED
+    newcomer.route_sessions = Sessions.PM
+    db.session.commit()
+    assert seats.spare_seats(db.session, YEAR, SUMMER)[route.id] == {"am": 0, "pm": 0}
