@@ -77,6 +77,7 @@ from models.enums import (
     Sessions,
     WithdrawalKind,
 )
+from models.school import has_post16_provision
 
 CA = ConcessionaryApplication
 CS = ConcessionarySeat
@@ -527,7 +528,7 @@ def gather_candidates(
         measured[(pupil_id, school_id)] = distance
 
     schools = session.execute(
-        select(School.id, School.phase, School.easting, School.northing).where(
+        select(School.id, School.phase, School.sixth_form, School.easting, School.northing).where(
             School.is_open.is_(True),
             School.establishment_type != EstablishmentType.INDEPENDENT,
             School.easting.is_not(None),
@@ -535,7 +536,13 @@ def gather_candidates(
         )
     ).all()
     by_stage: dict[str, list[tuple[int, int, int]]] = {
-        stage: [(s.id, s.easting, s.northing) for s in schools if s.phase in phases]
+        stage: [
+            (s.id, s.easting, s.northing)
+            for s in schools
+            if s.phase in phases
+            # A7b: a post-16 student's nearest school is one "with a sixth form provision".
+            and (stage != "post16" or has_post16_provision(s.phase, s.sixth_form))
+        ]
         for stage, phases in _PHASES_FOR.items()
     }
     academic = rules.parse_academic_year(year)

@@ -29,6 +29,7 @@ from models.enums import (
     PaymentPlan,
     SeatStatus,
     Sessions,
+    SixthForm,
 )
 from services import seats
 from services.contributions import record_payment
@@ -605,3 +606,30 @@ def test_the_database_refuses_an_entitled_pupil_beyond_the_vehicle_capacity(year
     newcomer.route_sessions = Sessions.PM
     db.session.commit()
     assert seats.spare_seats(db.session, YEAR, SUMMER)[route.id] == {"am": 0, "pm": 0}
+
+
+def test_a_school_without_a_sixth_form_is_not_a_post16_students_nearest_appendix_f_a7b(
+    year,
+) -> None:
+    """Appendix F's "designated or nearest school", for a student in Year 12, is the nearest
+    school "with a sixth form provision" or college (A7b): an 11-18 school that GIAS says has
+    no sixth form does not count for them, though it still does for a Year 10 pupil."""
+    attended = f.school(statutory_high_age=18, sixth_form=SixthForm.HAS)
+    f.school(  # nearer the default home (500000, 375000) than the attended school
+        statutory_high_age=18,
+        sixth_form=SixthForm.DOES_NOT_HAVE,
+        easting=500100,
+        northing=375000,
+    )
+    route = f.route([attended])
+    year12 = f.pupil(date_of_birth=date(2008, 5, 5))
+    year10 = f.pupil(date_of_birth=date(2010, 5, 5))
+    apps = [f.concessionary_application(p, attended, route) for p in (year12, year10)]
+    db.session.commit()
+
+    found = {
+        c.application_id: c.applicant.attends_designated_or_nearest
+        for c in seats.gather_candidates(db.session, [seats.CA.route_id == route.id], YEAR)
+    }
+
+    assert found == {apps[0].id: True, apps[1].id: False}
