@@ -1,8 +1,12 @@
 """Routes and vehicles, with their spare seats (A9, Appendix F) and the seat actions.
 
 The list shows spare morning and afternoon seats for the current academic year, worked out for
-the whole page in one grouped query (never a query per row). Assistants allocate spare seats
-from here; only officers and supervisors withdraw seats for entitled children.
+the whole page in one grouped query (never a query per row), and flags routes carrying more
+passengers than seats in a current or later year (a pupil on a route assessed eligible is
+carried whatever the spare seats, A1), with a filter for them. Assistants allocate spare seats
+from here; only officers and supervisors withdraw seats for entitled children. Lowering a
+route's seats below the passengers it carries is refused (Appendix F: concessionary seats
+only ever use spare seats).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.fields import AjaxSelectMultipleField
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import String, cast, select
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import AcademicYear, Route, RouteSchool, School, db
@@ -50,6 +55,23 @@ def flash_report(report: seats.SeatReport, verb: str) -> None:
         flash(f"... and {len(report.routes) - 50} more routes.", "info")
     for note in report.notes:
         flash(note, "info")
+
+
+class OverCapacityFilter(BaseSQLAFilter):
+    """Routes carrying more passengers than seats in a session of a current or later year."""
+
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, name, options=(("1", "Yes"), ("0", "No")))
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        years = seats.years_in_force(db.session, seats.today())
+        clause = Route.id.in_(seats.over_capacity_ids(years, seats.today())) if years else None
+        if clause is None:
+            return query.filter(Route.id.is_(None)) if value == "1" else query
+        return query.filter(clause if value == "1" else ~clause)
+
+    def operation(self) -> str:
+        return "is"
 
 
 class WithdrawForm(FlaskForm):
@@ -87,6 +109,7 @@ class RouteView(AppModelView):
         "seats",
         "spare_am",
         "spare_pm",
+        "over_capacity",
         "fare_paying_alternative",
         "additional_cost",
         "schools_served",
@@ -95,19 +118,29 @@ class RouteView(AppModelView):
     column_labels = {
         "spare_am": "Spare AM",
         "spare_pm": "Spare PM",
+        "over_capacity": "Over capacity",
         "fare_paying_alternative": "Fare-paying bus",
         "schools_served": "Schools served",
     }
     column_descriptions = {
         "spare_am": "Vehicle seats less entitled pupils carried and concessionary seats held, "
         "this academic year (A9, Appendix F)",
+        "over_capacity": "More passengers than seats in a session of this or a later academic "
+        "year: entitled pupils are carried whatever the spare seats (A1); withdraw concessionary "
+        "seats with notice (Appendix F) or move pupils",
         "fare_paying_alternative": "A local fare-paying bus makes the journey: no concessionary "
         "seats (Appendix F)",
         "additional_cost": "A concessionary seat would cost the council extra: none offered "
         "(Appendix F)",
     }
     column_searchable_list = (Route.code, Route.operator)
-    column_filters = (Route.operator, Route.fare_paying_alternative, Route.active, Route.seats)
+    column_filters = (
+        Route.operator,
+        Route.fare_paying_alternative,
+        Route.active,
+        Route.seats,
+        OverCapacityFilter(Route.id, "Over capacity"),
+    )
     column_sortable_list = ("code", "operator", "seats")
     column_default_sort = "code"
     form_excluded_columns = ("created_at", "updated_at", "schools")
@@ -123,7 +156,13 @@ class RouteView(AppModelView):
             form.served_schools.data = [rs.school for rs in route.schools]
 
     def on_model_change(self, form: Any, model: Route, is_created: bool) -> None:
-        """Make the route's RouteSchool rows match the schools chosen."""
+        """Refuse seats below the passengers carried; make the RouteSchool rows match the form."""
+        if not is_created:
+            # Under the route lock, so no allocation slips in between the count and the save.
+            try:
+                seats.check_seats_fit(db.session, model, on=seats.today())
+            except seats.SeatError as error:
+                raise ValidationError(str(error)) from None
         if "served_schools" in getattr(model, "__dict__", {}):
             del model.__dict__["served_schools"]  # populate_obj set a plain attribute
         wanted = {school.id: school for school in (form.served_schools.data or [])}
@@ -145,6 +184,12 @@ class RouteView(AppModelView):
         year = seats.current_year_label(db.session, seats.today())
         g.route_year = year
         g.route_spare = seats.spare_seats(db.session, year, seats.today(), ids) if year else {}
+        overfull: dict[int, list[seats.Overfull]] = defaultdict(list)
+        if ids:
+            years = seats.years_in_force(db.session, seats.today())
+            for found in seats.over_capacity(db.session, years, seats.today(), ids):
+                overfull[found.route_id].append(found)
+        g.route_overfull = overfull
         served: dict[int, list[str]] = defaultdict(list)
         if ids:
             for route_id, name in db.session.execute(
@@ -168,12 +213,35 @@ class RouteView(AppModelView):
     def _schools(self, _context: Any, model: Route, _name: str) -> str:
         return "; ".join(getattr(g, "route_schools", {}).get(model.id, []))
 
+    def _overfull_text(self, _context: Any, model: Route, _name: str) -> str:
+        found = getattr(g, "route_overfull", {}).get(model.id, [])
+        return "; ".join(
+            f"{o.year} {o.session.upper()}: {o.passengers} in {o.seats}" for o in found
+        )
+
+    def _overfull(self, context: Any, model: Route, name: str) -> Any:
+        said = self._overfull_text(context, model, name)
+        if not said:
+            return ""
+        return Markup(
+            '<span class="badge badge-danger bg-danger" title="passengers in seats">{}</span>'
+        ).format(said)
+
     column_formatters = {
         "spare_am": _spare,
         "spare_pm": _spare,
+        "over_capacity": _overfull,
         "schools_served": _schools,
     }
-    column_formatters_export = column_formatters
+    column_formatters_export = {**column_formatters, "over_capacity": _overfull_text}
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """The database's capacity guard (migrations 0003, 0009, 0010) in words."""
+        if isinstance(exc, IntegrityError) and "vehicle capacity" in str(exc.orig).lower():
+            db.session.rollback()
+            flash(f"{_why(exc)} Nothing was saved.", "error")
+            return True
+        return super().handle_view_exception(exc)
 
     # --- actions ----------------------------------------------------------------------------
 

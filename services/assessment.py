@@ -14,6 +14,12 @@ same trail. What must hold (issue 3, DOMAIN.md workflow 1):
 
 Everything is a handful of statements for the whole batch (no query per application) and all of
 it commits or none of it does.
+
+A pupil already recorded on a route and then assessed eligible is carried whatever the spare
+seats: the decision is the pupil's legal right (A1), so it is never refused for want of a seat.
+Instead the summary names the routes of the assessed years now carrying more passengers than
+seats (one grouped query after the run), so the officer can withdraw concessionary seats with
+notice (Appendix F) or move pupils.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
 from services.eligibility_facts import GatheredCase, gather_facts
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
+from services.seats import Overfull, over_capacity
 
 ID_CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 A2_REASON = (
@@ -65,6 +72,7 @@ class AssessmentSummary:
     ended: int = 0  # other eligibilities ended under A2
     by_outcome: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
+    over_capacity: list[Overfull] = field(default_factory=list)  # after the run, by route
 
     def as_text(self) -> str:
         outcomes = ", ".join(
@@ -80,7 +88,25 @@ class AssessmentSummary:
             shown = "; ".join(f"{ref}: {why}" for ref, why in self.skipped[:5])
             more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
             text += f". Not assessed: {len(self.skipped)} ({shown}{more})"
-        return text + "."
+        return text + "." + self._over_capacity_text()
+
+    def _over_capacity_text(self) -> str:
+        """A1 / Appendix F: which vehicles now carry more passengers than seats, and what to do."""
+        first: dict[int, Overfull] = {}
+        for found in self.over_capacity:
+            first.setdefault(found.route_id, found)
+        if not first:
+            return ""
+        routes = list(first.values())
+        shown = "; ".join(o.words() for o in routes[:5])
+        more = f"; and {len(routes) - 5} more" if len(routes) > 5 else ""
+        noun = "route is" if len(routes) == 1 else "routes are"
+        return (
+            f" {len(routes)} {noun} now over capacity: {shown}{more}. Entitled pupils are "
+            "carried whatever the spare seats (A1); to make room, withdraw concessionary seats "
+            "with notice (Routes: filter 'Over capacity', then 'Withdraw seats for entitled "
+            "children'; Appendix F) or move pupils to another route."
+        )
 
 
 def canonical_json(value: Any) -> str:
@@ -301,6 +327,9 @@ def _assess(
     summary.assessed = len(new_rows)
     summary.superseded = len(to_supersede)
     summary.ended = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
+    if new_rows:
+        years = sorted({g.academic_year for g in gathered if g.problem is None})
+        summary.over_capacity = over_capacity(sess, years, now.date())
     return summary
 
 

@@ -27,9 +27,11 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     func,
     insert,
@@ -403,6 +405,164 @@ def _notice(session: Session, year: str, on: date) -> str:
         return ""
     free = rules.add_working_days(on, days)
     return f"; one withdrawn now is free from {free:%d %B %Y}, after {days} working days' notice"
+
+
+# --------------------------------------------------------------------------- vehicle capacity
+
+
+def years_in_force(session: Session, on: date) -> list[str]:
+    """The academic years whose passengers a vehicle must still seat: the current one and any
+    later ones (ending on or after `on`); with none, the latest that has started, the year the
+    routes list shows as current (`current_year_label`)."""
+    labels = list(
+        session.scalars(
+            select(AcademicYear.label).where(AcademicYear.ends >= on).order_by(AcademicYear.starts)
+        )
+    )
+    if not labels:
+        latest = current_year_label(session, on)
+        labels = [latest] if latest is not None else []
+    return labels
+
+
+def usage_stmt(years: Sequence[str], on: date, route_ids: Iterable[int] | None = None) -> Any:
+    """`spare_seats_stmt` for several years in ONE query (UNION ALL, a part per year), each row
+    with its year and its route's code and seats: what the capacity screens and checks read."""
+    ids = None if route_ids is None else sorted(set(route_ids))
+    parts = []
+    for year in years:
+        part = spare_seats_stmt(year, on).add_columns(
+            Route.code.label("code"),
+            Route.seats.label("seats"),
+            cast(literal(year), String).label("academic_year"),
+        )
+        if ids is not None:
+            part = part.where(Route.id.in_(ids))
+        parts.append(part)
+    return union_all(*parts).subquery("usage")
+
+
+@dataclass(frozen=True)
+class Overfull:
+    """A route carrying more passengers than it has seats in one session of a year.
+
+    A pupil already recorded on a route and then assessed eligible is carried whatever the
+    spare seats (A1: transport for qualifying pupils is the council's legal duty), so this is
+    shown to the officer rather than refused; Appendix F lets concessionary seats be withdrawn
+    at short notice to make room.
+    """
+
+    route_id: int
+    code: str
+    year: str
+    session: str
+    seats: int
+    entitled: int
+    held: int
+
+    @property
+    def passengers(self) -> int:
+        return self.entitled + self.held
+
+    def words(self) -> str:
+        return (
+            f"{self.code} ({self.year} {_SESSION_WORDS[self.session]}: {self.passengers} "
+            f"passengers in {_count(self.seats, 'seat')})"
+        )
+
+
+def over_capacity_ids(years: Sequence[str], on: date) -> Select[Any]:
+    """The ids of routes with negative spare seats in a session of `years` (for a filter)."""
+    usage = usage_stmt(years, on)
+    return select(usage.c.route_id).where(or_(usage.c.am < 0, usage.c.pm < 0))
+
+
+def over_capacity(
+    session: Session, years: Sequence[str], on: date, route_ids: Iterable[int] | None = None
+) -> list[Overfull]:
+    """Every route and session of `years` with negative spare seats, in ONE grouped query
+    (a session a route does not run has no spare seats, as in `spare_seats`)."""
+    if not years:
+        return []
+    usage = usage_stmt(years, on, route_ids)
+    rows = session.execute(select(usage).where(or_(usage.c.am < 0, usage.c.pm < 0))).mappings()
+    found = [
+        Overfull(
+            r["route_id"],
+            r["code"],
+            r["academic_year"],
+            key,
+            r["seats"],
+            r[f"entitled_{key}"],
+            r[f"held_{key}"],
+        )
+        for r in rows
+        for key in SESSION_KEYS
+        if r[key] < 0
+    ]
+    return sorted(found, key=lambda o: (o.code, o.year, o.session))
+
+
+def check_seats_fit(session: Session, route: Route, *, on: date) -> None:
+    """Before a route's seats are lowered: the vehicle must still seat everyone it carries in
+    every session of every current or later year (`years_in_force`).
+
+    Carried: entitled pupils (A1: the council's legal duty) and concessionary seats held,
+    including seats withdrawn whose notice has not yet run (Appendix F), counted as in
+    `spare_seats`, whether or not the route runs the session. Takes the route lock that
+    allocation takes (`lock_routes`) before reading, so a concurrent allocation either commits
+    first and is counted or waits for this change. Raising the seats, or lowering them to
+    exactly the passengers, is always allowed. Raises SeatError in words for the user; the
+    database refuses the same (migration 0010) for writers that bypass this check.
+    """
+    # No autoflush: the lock must come before the new seat count is written.
+    with session.no_autoflush:
+        new = route.seats
+        if route.id is None or new is None:
+            return
+        lock_routes(session, [route.id])
+        stored = session.scalar(select(Route.seats).where(Route.id == route.id))
+        if stored is None or new >= stored:
+            return
+        years = years_in_force(session, on)
+        if not years:
+            return
+        usage = usage_stmt(years, on, [route.id])
+        over = [
+            (r["academic_year"], key, r[f"entitled_{key}"], r[f"held_{key}"])
+            for r in session.execute(select(usage)).mappings()
+            for key in SESSION_KEYS
+            if r[f"entitled_{key}"] + r[f"held_{key}"] > new
+        ]
+        if over:
+            raise SeatError(_too_few_seats(session, route, new, sorted(over), on))
+
+
+def _too_few_seats(
+    session: Session,
+    route: Route,
+    new: int,
+    over: list[tuple[str, str, int, int]],
+    on: date,
+) -> str:
+    """Which sessions would be overfull, with what, and what the user can do about it."""
+    said = []
+    for year, key, entitled, held in over:
+        said.append(
+            f"in the {_SESSION_WORDS[key]} of {year} it carries {entitled + held} passengers "
+            f"({_count(entitled, 'entitled pupil')} and {_count(held, 'concessionary seat')}"
+            f"{_freeing(session, route.id, year, on, key)})"
+        )
+    first_year = over[0][0]
+    return (
+        f"Route {route.code} cannot go down to {_count(new, 'seat')}: "
+        + "; ".join(said)
+        + ". Entitled pupils have a legal right to transport (A1), so their seats stay. To "
+        f"lower the seats, first withdraw concessionary seats with notice (Routes: tick "
+        f"{route.code}, then 'Withdraw seats for entitled children'; Appendix F"
+        f"{_notice(session, first_year, on)}) and lower the seats once they are free, or move "
+        "pupils to another route. Nothing was saved."
+    )
 
 
 # --------------------------------------------------------------------------- facts
