@@ -35,6 +35,9 @@ def trigram_index(table: str, column: str) -> Index:
         column,
         postgresql_using="gin",
         postgresql_ops={column: "gin_trgm_ops"},
+        # Searches read GIN's whole pending list; a small one keeps them quick after bulk
+        # writes (migration 0007).
+        postgresql_with={"gin_pending_list_limit": 256},
     ).ddl_if(dialect="postgresql")
 
 

@@ -129,6 +129,13 @@ def test_trigram_indexes_serve_the_search_on_postgresql_only(
             assert names == set()
             return
         assert len(names) == 6, names
+        # A small pending list: searches read all of it (migration 0007).
+        options = conn.execute(
+            text("SELECT relname, reloptions FROM pg_class WHERE relname LIKE '%\\_trgm'")
+        ).all()
+        assert {name: opts for name, opts in options} == {
+            name: ["gin_pending_list_limit=256"] for name in names
+        }
         conn.execute(text("SET enable_seqscan = off"))  # tiny tables: make the planner show it
         plan = "\n".join(
             conn.execute(
