@@ -98,7 +98,10 @@ class SubquerySearchMixin:
                 select(primary).where(key.in_(select(target).where(matches(columns, pattern))))
                 for key, target, columns in related
             ]
-            found = primary.in_(union(*branches) if len(branches) > 1 else branches[0])
+            # A UNION, or OFFSET 0 on a lone branch, keeps PostgreSQL from folding the search
+            # into a join it walks in the list's sort order, testing rows until 50 match: a
+            # surname on the pupils list took 87 ms that way, 30 ms finding the matches first.
+            found = primary.in_(union(*branches) if len(branches) > 1 else branches[0].offset(0))
             query = query.filter(found)
             if count_query is not None:
                 count_query = count_query.filter(found)
