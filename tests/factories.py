@@ -6,7 +6,7 @@ They add to the session and flush (so ids exist) but never commit: the test deci
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from models import (
     ContributionSetting,
     DesignatedTransportArea,
     DtaArea,
+    EligibilityDecision,
     Parish,
     Postcode,
     Pupil,
@@ -28,7 +29,7 @@ from models import (
     TransportApplication,
     db,
 )
-from models.enums import DtaCategory, EstablishmentType, Phase, Sessions
+from models.enums import DtaCategory, EstablishmentType, Outcome, Phase, Sessions
 
 _seq = itertools.count(1)
 
@@ -155,3 +156,20 @@ def concessionary_application(
     }
     values.update(kw)
     return _add(ConcessionaryApplication(**values))
+
+
+def decision(application: TransportApplication, **kw: Any) -> EligibilityDecision:
+    """A current decision on the application: eligible under A3 unless told otherwise."""
+    values: dict[str, Any] = {
+        "application_id": application.id,
+        "outcome": Outcome.ELIGIBLE,
+        "basis": "A3",
+        "clauses": ["A3"],
+        "reasons": [],
+        "facts": {},
+        "facts_hash": "x",
+        "parameters_year": application.academic_year,
+        "decided_at": datetime.now(UTC),
+    }
+    values.update(kw)
+    return _add(EligibilityDecision(**values))

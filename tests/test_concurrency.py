@@ -12,7 +12,7 @@ whole route the pupils allocated are exactly the register's top ones.
 from __future__ import annotations
 
 import multiprocessing as mp
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -113,8 +113,7 @@ def pg_app(pg_url: str) -> Any:
 
 def _entitled(school: Any, route: Any) -> int:
     """An entitled pupil (a current eligible decision), carried on `route`, or on none yet."""
-    from models import EligibilityDecision, db
-    from models.enums import Outcome, Sessions
+    from models.enums import Sessions
     from tests import factories as f
 
     ta = f.transport_application(
@@ -123,19 +122,7 @@ def _entitled(school: Any, route: Any) -> int:
         route_id=route.id if route else None,
         route_sessions=Sessions.BOTH if route else None,
     )
-    db.session.add(
-        EligibilityDecision(
-            application_id=ta.id,
-            outcome=Outcome.ELIGIBLE,
-            basis="A3",
-            clauses=["A3"],
-            reasons=[],
-            facts={},
-            facts_hash="x",
-            parameters_year=YEAR,
-            decided_at=datetime.now(UTC),
-        )
-    )
+    f.decision(ta)
     return int(ta.id)
 
 

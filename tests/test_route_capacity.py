@@ -9,7 +9,7 @@ already on a full route eligible is not refused but shows the route as over capa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -210,21 +210,7 @@ def _eligible(route: Route, year: str, sessions: Sessions = Sessions.BOTH) -> No
         academic_year=year,
         received_on=date(int(year[:4]), 6, 1),
     )
-    now = datetime.now(UTC)
-    db.session.add(
-        EligibilityDecision(
-            application_id=application.id,
-            outcome=Outcome.ELIGIBLE,
-            basis="A3",
-            clauses=["A3"],
-            reasons=[],
-            facts={},
-            facts_hash="x",
-            parameters_year=year,
-            decided_at=now,
-        )
-    )
-    db.session.flush()
+    f.decision(application)
 
 
 def _set_seats(route_id: int, n: int) -> None:

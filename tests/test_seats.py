@@ -51,24 +51,7 @@ def entitled(route, sessions=Sessions.BOTH, outcome=Outcome.ELIGIBLE, superseded
         distance_m=6000,
     )
     now = datetime(2024, 7, 1, tzinfo=UTC)
-    db.session.add(
-        EligibilityDecision(
-            application_id=app.id,
-            outcome=outcome,
-            basis="A3",
-            clauses=["A3"],
-            charge=None,
-            valid_until=None,
-            review_date=None,
-            reasons=[],
-            facts={},
-            facts_hash="x",
-            parameters_year=YEAR,
-            decided_at=now,
-            superseded_at=now if superseded else None,
-        )
-    )
-    db.session.flush()
+    f.decision(app, outcome=outcome, decided_at=now, superseded_at=now if superseded else None)
     return app
 
 
