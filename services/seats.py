@@ -504,38 +504,102 @@ def over_capacity(
 
 
 def check_seats_fit(session: Session, route: Route, *, on: date) -> None:
-    """Before a route's seats are lowered: the vehicle must still seat everyone it carries in
-    every session of every current or later year (`years_in_force`).
+    """Before a route's seats are lowered or a session is switched off: the vehicle must still
+    carry everyone it carries, in every session of every current or later year
+    (`years_in_force`).
 
     Carried: entitled pupils (A1: the council's legal duty) and concessionary seats held,
     including seats withdrawn whose notice has not yet run (Appendix F), counted as in
-    `spare_seats`, whether or not the route runs the session. Takes the route lock that
+    `spare_seats`, whether or not the route runs the session. Lowering the seats below the
+    passengers of a session, or switching off (`runs_am`/`runs_pm` true to false) a session
+    anyone rides, would leave pupils with no seat or no bus. Takes the route lock that
     allocation takes (`lock_routes`) before reading, so a concurrent allocation either commits
-    first and is counted or waits for this change. Raising the seats, or lowering them to
-    exactly the passengers, is always allowed. Raises SeatError in words for the user; the
-    database refuses the same (migration 0010) for writers that bypass this check.
+    first and is counted or waits for this change. Raising the seats, lowering them to exactly
+    the passengers, switching a session on, or off when nobody rides it, are always allowed.
+    Raises SeatError in words for the user; the database refuses the same (migrations 0010,
+    0011) for writers that bypass this check.
     """
-    # No autoflush: the lock must come before the new seat count is written.
+    # No autoflush: the lock must come before the new values are written.
     with session.no_autoflush:
         new = route.seats
         if route.id is None or new is None:
             return
         lock_routes(session, [route.id])
-        stored = session.scalar(select(Route.seats).where(Route.id == route.id))
-        if stored is None or new >= stored:
+        stored = session.execute(
+            select(Route.seats, Route.runs_am, Route.runs_pm).where(Route.id == route.id)
+        ).one_or_none()
+        if stored is None:
+            return
+        lowered = new < stored.seats
+        off = [
+            key
+            for key in SESSION_KEYS
+            if getattr(stored, f"runs_{key}") and not getattr(route, f"runs_{key}")
+        ]
+        if not lowered and not off:
             return
         years = years_in_force(session, on)
         if not years:
             return
-        usage = usage_stmt(years, on, [route.id])
-        over = [
+        rows = list(session.execute(select(usage_stmt(years, on, [route.id]))).mappings())
+        riders = sorted(
             (r["academic_year"], key, r[f"entitled_{key}"], r[f"held_{key}"])
-            for r in session.execute(select(usage)).mappings()
+            for r in rows
+            for key in off
+            if r[f"entitled_{key}"] + r[f"held_{key}"] > 0
+        )
+        over = sorted(
+            (r["academic_year"], key, r[f"entitled_{key}"], r[f"held_{key}"])
+            for r in rows
             for key in SESSION_KEYS
-            if r[f"entitled_{key}"] + r[f"held_{key}"] > new
-        ]
+            if lowered and key not in off and r[f"entitled_{key}"] + r[f"held_{key}"] > new
+        )
+        said = []
+        if riders:
+            said.append(_session_still_ridden(session, route, riders, on))
         if over:
-            raise SeatError(_too_few_seats(session, route, new, sorted(over), on))
+            said.append(_too_few_seats(session, route, new, over, on))
+        if said:
+            raise SeatError(" ".join(said) + " Nothing was saved.")
+
+
+def _withdraw_with_notice(session: Session, route: Route, year: str, on: date) -> str:
+    """How to free concessionary seats (Appendix F), in the routes screen's words."""
+    return (
+        f"withdraw concessionary seats with notice (Routes: tick {route.code}, then 'Withdraw "
+        f"seats for entitled children'; Appendix F{_notice(session, year, on)})"
+    )
+
+
+def _session_still_ridden(
+    session: Session, route: Route, riders: list[tuple[str, str, int, int]], on: date
+) -> str:
+    """Which sessions being switched off still carry passengers, and what to do first."""
+    said = [
+        f"in the {_SESSION_WORDS[key]} of {year}, {_count(entitled, 'entitled pupil')} and "
+        f"{_count(held, 'concessionary seat')}{_freeing(session, route.id, year, on, key)} "
+        "ride it"
+        for year, key, entitled, held in riders
+    ]
+    sessions = " or ".join(dict.fromkeys(_SESSION_WORDS[key] for _, key, _, _ in riders))
+    steps = []
+    if any(entitled for _, _, entitled, _ in riders):
+        steps.append(
+            "Entitled pupils have a legal right to transport (A1), so first move them to "
+            "another route (Transport applications: change their route or sessions)"
+        )
+    held_year = next((year for year, _, _, held in riders if held), None)
+    if held_year is not None:
+        steps.append(
+            ("then " if steps else "First ") + _withdraw_with_notice(session, route, held_year, on)
+        )
+    return (
+        f"Route {route.code} cannot stop running in the {sessions}: "
+        + "; ".join(said)
+        + ", and they would be left with no bus. "
+        + "; ".join(steps)
+        + "; switch the session off once nobody rides it."
+    )
 
 
 def _too_few_seats(
@@ -553,15 +617,13 @@ def _too_few_seats(
             f"({_count(entitled, 'entitled pupil')} and {_count(held, 'concessionary seat')}"
             f"{_freeing(session, route.id, year, on, key)})"
         )
-    first_year = over[0][0]
     return (
         f"Route {route.code} cannot go down to {_count(new, 'seat')}: "
         + "; ".join(said)
         + ". Entitled pupils have a legal right to transport (A1), so their seats stay. To "
-        f"lower the seats, first withdraw concessionary seats with notice (Routes: tick "
-        f"{route.code}, then 'Withdraw seats for entitled children'; Appendix F"
-        f"{_notice(session, first_year, on)}) and lower the seats once they are free, or move "
-        "pupils to another route. Nothing was saved."
+        "lower the seats, first "
+        + _withdraw_with_notice(session, route, over[0][0], on)
+        + " and lower the seats once they are free, or move pupils to another route."
     )
 
 

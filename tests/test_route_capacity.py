@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -31,6 +34,7 @@ from models.enums import EstablishmentType, Outcome, Phase, SeatStatus, Sessions
 from services import seats
 from services.assessment import assess_applications
 from tests import factories as f
+from tests.conftest import alembic_config, fresh_database
 from tests.test_seats import SUMMER, YEAR, entitled, held_seat
 
 ROUTES = "/admin/route/"
@@ -58,25 +62,39 @@ def carried(app: Flask) -> int:
         return route.id
 
 
-def _form(route_id: int, new_seats: int) -> dict[str, str]:
+def _form(route_id: int, new_seats: int | None, off: tuple[str, ...]) -> dict[str, str]:
     route = db.session.get(Route, route_id)
-    return {
+    form = {
         "code": route.code,
         "operator": route.operator,
         "vehicle_type": route.vehicle_type,
-        "seats": str(new_seats),
-        "runs_am": "y",
-        "runs_pm": "y",
+        "seats": str(route.seats if new_seats is None else new_seats),
         "active": "y",
         "served_schools": ",".join(str(rs.school_id) for rs in route.schools),
     }
+    for key in ("am", "pm"):
+        if key not in off:
+            form[f"runs_{key}"] = "y"  # an unticked checkbox is not sent
+    return form
 
 
-def _post_seats(app: Flask, client: FlaskClient, route_id: int, new_seats: int) -> Any:
-    """The routes screen's edit form, unchanged but for the seats."""
+def _post_seats(
+    app: Flask,
+    client: FlaskClient,
+    route_id: int,
+    new_seats: int | None,
+    off: tuple[str, ...] = (),
+) -> Any:
+    """The routes screen's edit form, unchanged but for the seats and the sessions `off`."""
     with app.app_context():
-        form = _form(route_id, new_seats)
+        form = _form(route_id, new_seats, off)
     return client.post(f"{ROUTES}edit/?id={route_id}", data=form)
+
+
+def _runs(app: Flask, route_id: int) -> tuple[bool, bool]:
+    with app.app_context():
+        route = db.session.get(Route, route_id)
+        return route.runs_am, route.runs_pm
 
 
 def _seats_of(app: Flask, route_id: int) -> int:
@@ -191,6 +209,116 @@ def test_seats_under_notice_still_count_until_they_are_free_appendix_f(app_ctx: 
     assert db.session.get(Route, route.id).seats == 2
 
 
+# ------------------------------------------------------------------- switching a session off
+
+
+def test_switching_off_a_session_pupils_ride_is_a_form_error_and_writes_nothing_a1_appendix_f(
+    app: Flask, carried: int, client_as: Callable[[str], FlaskClient]
+) -> None:
+    client = client_as("assistant")
+    before = _audit_rows(app)
+
+    response = _post_seats(app, client, carried, None, off=("am",))
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True).replace("&#39;", "'")
+    assert "Route SP01 cannot stop running in the morning" in page
+    assert "in the morning of 2024/25, 2 entitled pupils and 2 concessionary seats ride it" in page
+    assert "left with no bus" in page
+    assert "legal right to transport (A1)" in page and "move them to another route" in page
+    assert "withdraw concessionary seats with notice" in page and "Appendix F" in page
+    assert "Withdraw seats for entitled children" in page
+    assert "Nothing was saved." in page
+    assert _runs(app, carried) == (True, True)
+    assert _audit_rows(app) == before
+
+
+def test_switching_off_the_afternoon_names_the_afternoon_only(
+    app: Flask, carried: int, client_as: Callable[[str], FlaskClient]
+) -> None:
+    page = _post_seats(app, client_as("assistant"), carried, None, off=("pm",))
+    text_ = page.get_data(as_text=True)
+    assert "Route SP01 cannot stop running in the afternoon" in text_
+    assert "1 entitled pupil and 2 concessionary seats ride it" in text_  # one rides AM only
+    assert "morning" not in text_.split("cannot stop running")[1].split("Nothing was saved")[0]
+    assert _runs(app, carried) == (True, True)
+
+
+def test_switching_off_a_session_with_only_entitled_pupils_says_move_them_a1(
+    app_ctx: Flask,
+) -> None:
+    f.academic_year()
+    route = f.route(seats=5, code="ENT1")
+    entitled(route, Sessions.PM)
+    db.session.commit()
+    route.runs_pm = False
+    with pytest.raises(seats.SeatError) as refused:
+        seats.check_seats_fit(db.session, route, on=SUMMER)
+    message = str(refused.value)
+    assert "1 entitled pupil and 0 concessionary seats ride it" in message
+    assert "move them to another route" in message and "Withdraw seats" not in message
+    db.session.rollback()
+    assert db.session.get(Route, route.id).runs_pm is True
+
+
+def test_a_seat_under_notice_still_rides_until_it_is_free_appendix_f(app_ctx: Flask) -> None:
+    f.academic_year()
+    school = f.school()
+    route = f.route([school], seats=2, code="NOT2")
+    held_seat(route, school, Sessions.AM, status=SeatStatus.WITHDRAWN, end=date(2024, 9, 20))
+    db.session.commit()
+    route.runs_am = False
+    with pytest.raises(seats.SeatError, match="1 of them already withdrawn"):
+        seats.check_seats_fit(db.session, route, on=SUMMER)
+    db.session.rollback()
+    route.runs_am = False
+    seats.check_seats_fit(db.session, route, on=date(2024, 9, 21))  # free by then: allowed
+    db.session.rollback()
+
+
+def test_switching_off_a_session_nobody_rides_is_allowed(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    """Even on a route over capacity in its other session (A1 pupils found eligible on it)."""
+    with app.app_context():
+        f.academic_year()
+        route = f.route(seats=1, code="PMONLY")
+        entitled(route, Sessions.PM)
+        entitled(route, Sessions.PM)
+        db.session.commit()
+        route_id = route.id
+    response = _post_seats(app, client_as("assistant"), route_id, None, off=("am",))
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert _runs(app, route_id) == (False, True)
+
+
+def test_switching_a_session_back_on_is_always_allowed(
+    app: Flask, client_as: Callable[[str], FlaskClient]
+) -> None:
+    with app.app_context():
+        f.academic_year()
+        route = f.route(seats=1, code="BACK1", runs_am=False)
+        for _ in range(3):
+            entitled(route, Sessions.PM)  # over capacity in the afternoon
+        db.session.commit()
+        route_id = route.id
+    response = _post_seats(app, client_as("assistant"), route_id, None)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert _runs(app, route_id) == (True, True)
+
+
+def test_lowering_seats_and_switching_off_say_both(
+    app: Flask, carried: int, client_as: Callable[[str], FlaskClient]
+) -> None:
+    text_ = _post_seats(app, client_as("assistant"), carried, 2, off=("am",)).get_data(as_text=True)
+    assert "Route SP01 cannot stop running in the morning" in text_
+    assert "Route SP01 cannot go down to 2 seats" in text_
+    assert "in the afternoon of 2024/25 it carries 3 passengers" in text_
+    assert "in the morning of 2024/25 it carries" not in text_  # said once, as switched off
+    assert text_.count("Nothing was saved.") == 1
+    assert _seats_of(app, carried) == 6 and _runs(app, carried) == (True, True)
+
+
 # --------------------------------------------------------------------------- the database
 
 
@@ -213,6 +341,22 @@ def _eligible(route: Route, year: str, sessions: Sessions = Sessions.BOTH) -> No
     f.decision(application)
 
 
+def _morning_seat(route: Route, year: str) -> None:
+    """An active concessionary seat for mornings of `year` on `route`."""
+    application = f.concessionary_application(
+        f.pupil(), f.school(), route, academic_year=year, received_on=date(int(year[:4]), 6, 1)
+    )
+    db.session.add(
+        ConcessionarySeat(
+            application_id=application.id,
+            route_id=route.id,
+            sessions=Sessions.AM,
+            start_date=date(int(year[:4]), 9, 1),
+            end_date=date(int(year[:4]) + 1, 8, 31),
+        )
+    )
+
+
 def _set_seats(route_id: int, n: int) -> None:
     db.session.execute(update(Route).where(Route.id == route_id).values(seats=n))
     db.session.commit()
@@ -226,19 +370,7 @@ def test_the_database_refuses_a_direct_update_below_the_passengers_a1_appendix_f
     route = f.route(seats=5, code="DB01")
     for _ in range(3):
         _eligible(route, year)
-    school = f.school()
-    application = f.concessionary_application(
-        f.pupil(), school, route, academic_year=year, received_on=date(int(year[:4]), 6, 1)
-    )
-    db.session.add(
-        ConcessionarySeat(
-            application_id=application.id,
-            route_id=route.id,
-            sessions=Sessions.AM,
-            start_date=date(int(year[:4]), 9, 1),
-            end_date=date(int(year[:4]) + 1, 8, 31),
-        )
-    )
+    _morning_seat(route, year)
     db.session.commit()
     route_id = route.id
 
@@ -253,6 +385,54 @@ def test_the_database_refuses_a_direct_update_below_the_passengers_a1_appendix_f
     assert db.session.get(Route, route_id).seats == 9
 
 
+def _set_runs(route_id: int, **runs: bool) -> None:
+    db.session.execute(update(Route).where(Route.id == route_id).values(**runs))
+    db.session.commit()
+
+
+def test_the_database_refuses_switching_off_a_session_passengers_ride_a1_appendix_f(
+    app_ctx: Flask,
+) -> None:
+    year = _year_in_force()
+    f.academic_year(year)
+    route = f.route(seats=5, code="DB02")
+    _eligible(route, year, Sessions.AM)
+    _morning_seat(route, year)
+    db.session.commit()
+    route_id = route.id
+
+    with pytest.raises(IntegrityError, match="cannot stop running a session"):
+        _set_runs(route_id, runs_am=False)
+    db.session.rollback()
+    with pytest.raises(IntegrityError, match="cannot stop running a session"):
+        _set_runs(route_id, runs_am=False, seats=9)  # more seats do not help a missing bus
+    db.session.rollback()
+    assert db.session.get(Route, route_id).runs_am is True
+    _set_runs(route_id, runs_pm=False)  # nobody rides the afternoon
+    _set_runs(route_id, runs_pm=True)  # switching on is always allowed
+    with pytest.raises(IntegrityError, match="Vehicle capacity: the seats"):
+        _set_seats(route_id, 1)  # 0010's seat check is still there
+    db.session.rollback()
+    db.session.execute(text("UPDATE route SET seats = seats, runs_am = runs_am"))
+    db.session.commit()
+    route = db.session.get(Route, route_id)
+    assert (route.seats, route.runs_am, route.runs_pm) == (5, True, True)
+
+
+def test_the_database_lets_a_route_over_capacity_switch_off_an_empty_session(
+    app_ctx: Flask,
+) -> None:
+    """A route found over capacity in the afternoon (A1) may still stop running mornings."""
+    year = _year_in_force()
+    f.academic_year(year)
+    route = f.route(seats=1, code="DB03")
+    for _ in range(2):
+        _eligible(route, year, Sessions.PM)
+    db.session.commit()
+    _set_runs(route.id, runs_am=False)
+    assert db.session.get(Route, route.id).runs_am is False
+
+
 def test_the_database_guard_ignores_finished_years(app_ctx: Flask) -> None:
     """A year that has ended carries nobody any more: the vehicle may be replaced."""
     f.academic_year("2019/20")
@@ -261,7 +441,47 @@ def test_the_database_guard_ignores_finished_years(app_ctx: Flask) -> None:
         _eligible(route, "2019/20")
     db.session.commit()
     _set_seats(route.id, 1)
-    assert db.session.get(Route, route.id).seats == 1
+    _set_runs(route.id, runs_am=False)
+    route = db.session.get(Route, route.id)
+    assert (route.seats, route.runs_am) == (1, False)
+
+
+def _guard_definition(engine: Engine) -> list[str]:
+    """The route guard's trigger (and PostgreSQL function) as the database stores them."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT pg_get_triggerdef(t.oid), pg_get_functiondef(t.tgfoid) "
+                        "FROM pg_trigger t WHERE t.tgname = 'route_seats_cover_passengers'"
+                    )
+                ).one()
+            )
+        return list(
+            conn.scalars(
+                text("SELECT sql FROM sqlite_master WHERE name = 'route_seats_cover_passengers'")
+            )
+        )
+
+
+def test_migration_0011_downgrades_to_exactly_0010s_guard(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = fresh_database(request, "route_guard_0011", tmp_path)
+    cfg = alembic_config(url)
+    engine = create_engine(url)
+    try:
+        command.downgrade(cfg, "0009")
+        command.upgrade(cfg, "0010")
+        as_0010 = _guard_definition(engine)
+        command.upgrade(cfg, "0011")
+        assert _guard_definition(engine) != as_0010
+        assert "runs_am" in " ".join(_guard_definition(engine))
+        command.downgrade(cfg, "0010")
+        assert _guard_definition(engine) == as_0010
+    finally:
+        engine.dispose()
 
 
 # --------------------------------------------------------------------------- over capacity
