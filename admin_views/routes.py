@@ -156,7 +156,8 @@ class RouteView(AppModelView):
             form.served_schools.data = [rs.school for rs in route.schools]
 
     def on_model_change(self, form: Any, model: Route, is_created: bool) -> None:
-        """Refuse seats below the passengers carried; make the RouteSchool rows match the form."""
+        """Refuse fewer seats than the passengers, or a session they ride switched off; make the
+        RouteSchool rows match the form."""
         if not is_created:
             # Under the route lock, so no allocation slips in between the count and the save.
             try:
