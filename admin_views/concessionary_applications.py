@@ -42,6 +42,23 @@ ROUTE_LOOKUP = {
 CA = ConcessionaryApplication
 
 
+def _refuse_a_plan_not_offered(application: ConcessionaryApplication) -> None:
+    setting = db.session.scalar(
+        select(ContributionSetting).where(
+            ContributionSetting.academic_year == application.academic_year
+        )
+    )
+    if setting is None:
+        return
+    offered = setting.offered_plans()
+    if application.payment_plan not in offered:
+        raise ValidationError(
+            f"The {application.academic_year} contribution settings do not offer payment "
+            f"{PLAN_WORDS[application.payment_plan]} (B1j); they offer: "
+            f"{', '.join(PLAN_WORDS[p] for p in offered)}."
+        )
+
+
 class ConcessionaryApplicationView(AppModelView):
     write_roles = ASSISTANTS
     action_roles = {
@@ -106,20 +123,8 @@ class ConcessionaryApplicationView(AppModelView):
         offering its plan can still be corrected without changing the family's choice.
         """
         field = getattr(form, "payment_plan", None)
-        if not is_created and (field is None or field.data == field.object_data):
-            super().on_model_change(form, model, is_created)
-            return
-        setting = db.session.scalar(
-            select(ContributionSetting).where(
-                ContributionSetting.academic_year == model.academic_year
-            )
-        )
-        if setting is not None and model.payment_plan not in setting.offered_plans():
-            offered = ", ".join(PLAN_WORDS[p] for p in setting.offered_plans())
-            raise ValidationError(
-                f"The {model.academic_year} contribution settings do not offer payment "
-                f"{PLAN_WORDS[model.payment_plan]} (B1j); they offer: {offered}."
-            )
+        if is_created or (field is not None and field.data != field.object_data):
+            _refuse_a_plan_not_offered(model)
         super().on_model_change(form, model, is_created)
 
     def _years_and_routes(self, ids: list[int]) -> dict[str, set[int]]:
