@@ -26,7 +26,8 @@ from models import (
     db,
 )
 from models.settings import PLAN_WORDS
-from services import seats
+from services import seats, years
+from services.errors import ServiceError
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .low_income import PUPIL_LOOKUP
@@ -145,8 +146,8 @@ class ConcessionaryApplicationView(AppModelView):
         wanted = _ints(ids)
         for year in sorted(self._years_and_routes(wanted)):
             try:
-                report = seats.allocate(year, on=seats.today(), application_ids=wanted)
-            except (seats.SeatError, IntegrityError) as exc:
+                report = seats.allocate(year, on=years.today(), application_ids=wanted)
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Seats allocated ({year})")
@@ -161,8 +162,8 @@ class ConcessionaryApplicationView(AppModelView):
             flash(f"There is no academic year {year!r}; nothing was allocated.", "error")
         else:
             try:
-                report = seats.allocate(year, on=seats.today())
-            except (seats.SeatError, IntegrityError) as exc:
+                report = seats.allocate(year, on=years.today())
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
             else:
                 flash_report(report, f"Seats allocated ({year})")
@@ -190,8 +191,8 @@ class ConcessionaryApplicationView(AppModelView):
     def action_offer_next(self, ids: list[str]) -> None:
         for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
             try:
-                report = seats.offer_next(year, on=seats.today(), route_ids=route_ids)
-            except (seats.SeatError, IntegrityError) as exc:
+                report = seats.offer_next(year, on=years.today(), route_ids=route_ids)
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{year}: {_why(exc)} Nothing was offered.", "error")
                 continue
             flash_report(report, f"Waiting lists ({year})")
@@ -205,8 +206,8 @@ class ConcessionaryApplicationView(AppModelView):
     def action_lapse_year(self, ids: list[str]) -> None:
         for year in sorted(self._years_and_routes(_ints(ids))):
             try:
-                counts = seats.lapse(year, on=seats.today())
-            except (seats.SeatError, IntegrityError) as exc:
+                counts = seats.lapse(year, on=years.today())
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{_why(exc)} Nothing lapsed.", "error")
                 continue
             flash(

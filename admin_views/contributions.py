@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 
 from models import Contribution, Instalment, Pupil, db
 from services import contributions as money
-from services import seats
+from services import years
 
 from .base import ASSISTANTS, AppModelView
 
@@ -29,7 +29,7 @@ class OverdueFilter(BaseSQLAFilter):
         self.model = model
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
-        clause = money.overdue_clause(seats.today())
+        clause = money.overdue_clause(years.today())
         if self.model is Contribution:
             clause = exists(
                 select(Instalment.id).where(Instalment.contribution_id == Contribution.id, clause)
@@ -79,7 +79,7 @@ class ContributionView(AppModelView):
     def get_list(self, *args: Any, **kwargs: Any) -> Any:
         count, rows = super().get_list(*args, **kwargs)
         g.contribution_money = money.contribution_money(
-            db.session, [r.id for r in rows], seats.today()
+            db.session, [r.id for r in rows], years.today()
         )
         return count, rows
 

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from models import Contribution, Instalment, db
 from services import contributions as money
-from services import seats
+from services import years
 
 from .base import ASSISTANTS, AppModelView
 from .contributions import OverdueFilter
@@ -36,7 +36,7 @@ class InstalmentView(AppModelView):
 
     def get_list(self, *args: Any, **kwargs: Any) -> Any:
         count, rows = super().get_list(*args, **kwargs)
-        g.instalment_money = money.instalment_money(db.session, [r.id for r in rows], seats.today())
+        g.instalment_money = money.instalment_money(db.session, [r.id for r in rows], years.today())
         return count, rows
 
     def _money(self, _context: Any, model: Instalment, name: str) -> Any:

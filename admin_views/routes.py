@@ -29,7 +29,8 @@ from wtforms import BooleanField, IntegerField, SelectField, TextAreaField, Vali
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import AcademicYear, Route, RouteSchool, School, db
-from services import seats
+from services import seats, years
+from services.errors import ServiceError
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 
@@ -64,8 +65,9 @@ class OverCapacityFilter(BaseSQLAFilter):
         super().__init__(column, name, options=(("1", "Yes"), ("0", "No")))
 
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
-        years = seats.years_in_force(db.session, seats.today())
-        clause = Route.id.in_(seats.over_capacity_ids(years, seats.today())) if years else None
+        on = years.today()
+        in_force = years.years_in_force(db.session, on)
+        clause = Route.id.in_(seats.over_capacity_ids(in_force, on)) if in_force else None
         if clause is None:
             return query.filter(Route.id.is_(None)) if value == "1" else query
         return query.filter(clause if value == "1" else ~clause)
@@ -161,8 +163,8 @@ class RouteView(AppModelView):
         if not is_created:
             # Under the route lock, so no allocation slips in between the count and the save.
             try:
-                seats.check_seats_fit(db.session, model, on=seats.today())
-            except seats.SeatError as error:
+                seats.check_seats_fit(db.session, model, on=years.today())
+            except ServiceError as error:
                 raise ValidationError(str(error)) from None
         if "served_schools" in getattr(model, "__dict__", {}):
             del model.__dict__["served_schools"]  # populate_obj set a plain attribute
@@ -182,13 +184,13 @@ class RouteView(AppModelView):
     def get_list(self, *args: Any, **kwargs: Any) -> Any:
         count, rows = super().get_list(*args, **kwargs)
         ids = [r.id for r in rows]
-        year = seats.current_year_label(db.session, seats.today())
+        year = years.current_year_label(db.session, years.today())
         g.route_year = year
-        g.route_spare = seats.spare_seats(db.session, year, seats.today(), ids) if year else {}
+        g.route_spare = seats.spare_seats(db.session, year, years.today(), ids) if year else {}
         overfull: dict[int, list[seats.Overfull]] = defaultdict(list)
         if ids:
-            years = seats.years_in_force(db.session, seats.today())
-            for found in seats.over_capacity(db.session, years, seats.today(), ids):
+            in_force = years.years_in_force(db.session, years.today())
+            for found in seats.over_capacity(db.session, in_force, years.today(), ids):
                 overfull[found.route_id].append(found)
         g.route_overfull = overfull
         served: dict[int, list[str]] = defaultdict(list)
@@ -254,14 +256,14 @@ class RouteView(AppModelView):
     )
     def action_allocate_spare_seats(self, ids: list[str]) -> None:
         route_ids = _ints(ids)
-        years = seats.years_of_routes(db.session, route_ids)
-        if not years:
+        route_years = seats.years_of_routes(db.session, route_ids)
+        if not route_years:
             flash("No pending or waiting applications on those routes; nothing to do.", "info")
             return
-        for year in years:
+        for year in route_years:
             try:
-                report = seats.allocate(year, on=seats.today(), route_ids=route_ids)
-            except (seats.SeatError, IntegrityError) as exc:
+                report = seats.allocate(year, on=years.today(), route_ids=route_ids)
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Spare seats allocated ({year})")
@@ -288,31 +290,31 @@ class RouteView(AppModelView):
         )
         form.academic_year.choices = [(label, label) for label in labels]
         if request.method == "GET":
-            form.academic_year.data = seats.current_year_label(db.session, seats.today())
+            form.academic_year.data = years.current_year_label(db.session, years.today())
         if request.method == "POST" and form.validate():
             try:
                 report = seats.withdraw(
                     route.id,
                     {"am": form.am.data, "pm": form.pm.data},
                     year=form.academic_year.data,
-                    on=seats.today(),
+                    on=years.today(),
                     reason=form.reason.data.strip(),
                     family_told_of_appeal=bool(form.family_told_of_appeal.data),
                     decided_by_id=current_user.id,
                 )
-            except (seats.SeatError, IntegrityError) as exc:
+            except (ServiceError, IntegrityError) as exc:
                 flash(f"{_why(exc)} Nothing was withdrawn.", "error")
             else:
                 flash_report(report, "Seats withdrawn (Appendix F)")
                 return redirect(url_for(".index_view"))
         year = form.academic_year.data
-        spare = seats.spare_seats(db.session, year, seats.today(), [route.id]) if year else {}
+        spare = seats.spare_seats(db.session, year, years.today(), [route.id]) if year else {}
         return self.render(
             "admin/seats/withdraw.html",
             form=form,
             route=route,
             spare=spare.get(route.id),
-            notice_days=seats.policy_for(year).concessionary_withdrawal_notice_days
+            notice_days=years.policy_for(year).concessionary_withdrawal_notice_days
             if year
             else None,
         )

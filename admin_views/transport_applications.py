@@ -34,8 +34,9 @@ from models import (
     db,
 )
 from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome, Sessions
-from services import seats
+from services import seats, years
 from services.assessment import AssessmentError, assess_applications
+from services.errors import ServiceError
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .enum_support import choices, enum_formatter
@@ -363,8 +364,8 @@ class TransportApplicationView(AppModelView):
             # An entitled pupil put on a route takes a seat: under the route lock, refused in
             # words if the vehicle is full (concurrent allocations wait, or are counted).
             try:
-                seats.check_entitled_pupil_fits(db.session, model, on=seats.today())
-            except seats.SeatError as error:
+                seats.check_entitled_pupil_fits(db.session, model, on=years.today())
+            except ServiceError as error:
                 raise ValidationError(str(error)) from None
         if changed:
             model.determined_by_id = current_user.id

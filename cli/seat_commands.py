@@ -15,7 +15,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import AcademicYear, Route, db
-from services import seats
+from services import seats, years
+from services.errors import ServiceError
 
 
 def _refuse(message: str) -> NoReturn:
@@ -25,7 +26,7 @@ def _refuse(message: str) -> NoReturn:
 
 def _on(value: str | None) -> date:
     if value is None:
-        return seats.today()
+        return years.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -83,7 +84,7 @@ def allocate_command(year: str, on: str | None, routes: tuple[str, ...], verbose
     start = time.perf_counter()
     try:
         report = seats.allocate(year, on=when, route_ids=ids)
-    except seats.SeatError as exc:
+    except ServiceError as exc:
         _refuse(str(exc))
     _report(report, verbose, time.perf_counter() - start)
 
@@ -100,7 +101,7 @@ def offer_next_command(year: str, on: str | None, routes: tuple[str, ...]) -> No
     start = time.perf_counter()
     try:
         report = seats.offer_next(year, on=when, route_ids=ids)
-    except seats.SeatError as exc:
+    except ServiceError as exc:
         _refuse(str(exc))
     _report(report, True, time.perf_counter() - start)
 
@@ -113,7 +114,7 @@ def lapse_command(year: str, on: str | None) -> None:
     _check_year(year)
     try:
         counts = seats.lapse(year, on=_on(on))
-    except seats.SeatError as exc:
+    except ServiceError as exc:
         _refuse(str(exc))
     click.echo(f"{year}: {counts['seats']} seats and {counts['applications']} applications lapsed")
 

@@ -36,6 +36,7 @@ def _worker(url: str, barrier: Any, jobs: Any, results: Any) -> None:
     from models import Route, TransportApplication, db
     from models.enums import Sessions
     from services import seats
+    from services.errors import ServiceError
 
     app = make_app(url)
     with app.app_context():
@@ -48,7 +49,7 @@ def _worker(url: str, barrier: Any, jobs: Any, results: Any) -> None:
                     application.route_sessions = Sessions.BOTH
                     try:
                         seats.check_entitled_pupil_fits(db.session, application, on=ON)
-                    except seats.SeatError as refusal:
+                    except ServiceError as refusal:
                         db.session.rollback()
                         results.put(("refused", str(refusal)))
                         continue

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from models import ConcessionarySeat, Contribution, Instalment, Payment, db
 from models.enums import PaymentPlan
 from services import contributions as money
-from services import seats
+from services import seats, years
 from tests import factories as f
 from tests.test_seats import YEAR, entitled
 
@@ -161,7 +161,7 @@ def test_contributions_list_shows_paid_and_overdue_and_filters_overdue(
     with app.app_context():
         cid, _ = _allocated_contribution()
         second_due = _instalments(cid)[1].due_on
-    monkeypatch.setattr(seats, "today", lambda: date.fromordinal(second_due.toordinal() + 1))
+    monkeypatch.setattr(years, "today", lambda: date.fromordinal(second_due.toordinal() + 1))
     client = client_as("assistant")
     html = client.get("/admin/contribution/").get_data(as_text=True)
     assert "£456.00" in html  # amount, nothing paid, first two instalments overdue

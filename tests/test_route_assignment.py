@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from models import ConcessionarySeat, TransportApplication, db
 from models.enums import SeatStatus, Sessions
-from services import seats
+from services import seats, years
 from tests import factories as f
 from tests.test_seats import SUMMER, YEAR, entitled, held_seat
 
@@ -26,7 +26,7 @@ LIST = "/admin/transport_application/"
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(seats, "today", lambda: SUMMER)
+    monkeypatch.setattr(years, "today", lambda: SUMMER)
 
 
 @pytest.fixture

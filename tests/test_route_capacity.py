@@ -31,7 +31,7 @@ from models import (
     db,
 )
 from models.enums import EstablishmentType, Outcome, Phase, SeatStatus, Sessions
-from services import seats
+from services import seats, years
 from services.assessment import assess_applications
 from tests import factories as f
 from tests.conftest import alembic_config, fresh_database
@@ -42,7 +42,7 @@ ROUTES = "/admin/route/"
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(seats, "today", lambda: SUMMER)
+    monkeypatch.setattr(years, "today", lambda: SUMMER)
 
 
 @pytest.fixture
@@ -185,8 +185,10 @@ def test_the_check_takes_the_route_lock_before_counting(
         order.append("count")
         return real_usage(*args, **kwargs)
 
-    monkeypatch.setattr(seats, "lock_routes", lock)
-    monkeypatch.setattr(seats, "usage_stmt", usage)
+    from services.seats import guards  # the guard's own references to the two steps
+
+    monkeypatch.setattr(guards, "lock_routes", lock)
+    monkeypatch.setattr(guards, "usage_stmt", usage)
     route = db.session.get(Route, carried)
     route.seats = 3
     with pytest.raises(seats.SeatError):

@@ -31,7 +31,7 @@ from models.enums import (
     Sessions,
     SixthForm,
 )
-from services import seats
+from services import seats, years
 from services.contributions import record_payment
 from tests import factories as f
 
@@ -337,7 +337,7 @@ def test_withdraw_takes_the_lowest_in_the_register_first_with_notice_and_refund_
     )
 
     assert report.routes[0].withdrawn == [lowest.reference]
-    params = seats.policy_for(YEAR)
+    params = years.policy_for(YEAR)
     effective = rules.add_working_days(notice, params.concessionary_withdrawal_notice_days)
     w = db.session.scalar(select(Withdrawal))
     assert (w.clause, w.notice_on, w.effective_on) == ("Appendix F", notice, effective)

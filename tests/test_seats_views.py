@@ -8,9 +8,17 @@ from datetime import date
 import pytest
 from sqlalchemy import event, func, select
 
-from models import ConcessionaryApplication, ConcessionarySeat, Route, School, Withdrawal, db
+from models import (
+    ConcessionaryApplication,
+    ConcessionarySeat,
+    Route,
+    School,
+    TransportApplication,
+    Withdrawal,
+    db,
+)
 from models.enums import ConcessionaryStatus, SeatStatus
-from services import seats
+from services import seats, years
 from tests import factories as f
 from tests.test_seats import YEAR, entitled
 
@@ -20,7 +28,7 @@ ACTIONS = "/admin/concessionary_application/action/"
 
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(seats, "today", lambda: SUMMER)
+    monkeypatch.setattr(years, "today", lambda: SUMMER)
 
 
 @pytest.fixture
@@ -133,7 +141,7 @@ def test_allocate_and_offer_next_from_the_applications_list(
     )
     assert _statuses(app, app_ids)[2] == ConcessionaryStatus.WAITING
     with app.app_context():
-        db.session.scalar(select(seats.TransportApplication)).route_id = None
+        db.session.scalar(select(TransportApplication)).route_id = None
         db.session.commit()
     page = client.post(
         "/admin/concessionary_application/action/",
@@ -244,7 +252,7 @@ def test_lapse_action_is_for_officers_and_only_for_a_finished_year(
     assert "has not finished" in page.get_data(as_text=True)
     assert _statuses(app, app_ids) == [ConcessionaryStatus.PENDING] * 3
 
-    monkeypatch.setattr(seats, "today", lambda: date(2025, 9, 1))
+    monkeypatch.setattr(years, "today", lambda: date(2025, 9, 1))
     page = officer.post(
         "/admin/concessionary_application/action/", data=data, follow_redirects=True
     )

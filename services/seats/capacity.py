@@ -1,0 +1,247 @@
+"""Spare seats and capacity per route and session (Appendix F), and the route lock every seat writer
+takes first.
+
+Overbooking is prevented by serialising seat changes per route: every writer locks the route
+rows it touches (``SELECT ... FOR UPDATE`` in id order on PostgreSQL, so two runs over
+overlapping routes cannot deadlock; SQLite has a single writer and we take its write lock
+up front) and only then recomputes spare seats and re-reads the applications. A second
+allocation on the same route therefore waits for the first to commit and sees its seats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from models import (
+    EligibilityDecision,
+    Route,
+    TransportApplication,
+)
+from models.enums import (
+    ApplicationStatus,
+    ConcessionaryStatus,
+    Outcome,
+    SeatStatus,
+    Sessions,
+)
+from services.seats.common import CA, CS, SESSION_KEYS, SESSION_WORDS, count_of
+
+
+def covers(column: Any, key: str) -> ColumnElement[bool]:
+    wanted = [Sessions.BOTH, Sessions.AM if key == "am" else Sessions.PM]
+    return column.in_(wanted)
+
+
+def spare_seats_stmt(year: str, on: date) -> Select[Any]:
+    """Spare seats per route and session, for every route, in ONE grouped query.
+
+    spare = vehicle seats - entitled pupils carried - concessionary seats held (A9, Appendix F).
+    Entitled: the year's transport applications carried on the route whose current decision is
+    eligible (and not ended). Held: active seats, and withdrawn ones whose effective date of
+    withdrawal (their end date) is still ahead: the seat becomes free on the effective date.
+    A session the route does not run has no spare seats.
+    """
+    ta, ed = TransportApplication, EligibilityDecision
+    carried_any = ta.route_sessions.is_(None)  # carried without a recorded session: both
+    entitled = (
+        select(
+            ta.route_id.label("route_id"),
+            func.sum(case((or_(carried_any, covers(ta.route_sessions, "am")), 1), else_=0)).label(
+                "am"
+            ),
+            func.sum(case((or_(carried_any, covers(ta.route_sessions, "pm")), 1), else_=0)).label(
+                "pm"
+            ),
+        )
+        .join(ed, and_(ed.application_id == ta.id, ed.superseded_at.is_(None)))
+        .where(
+            ta.academic_year == year,
+            ta.route_id.is_not(None),
+            ta.status != ApplicationStatus.WITHDRAWN,
+            ed.outcome == Outcome.ELIGIBLE,
+            or_(ed.ended_on.is_(None), ed.ended_on > on),
+        )
+        .group_by(ta.route_id)
+        .subquery("entitled")
+    )
+    held = (
+        select(
+            CS.route_id.label("route_id"),
+            func.sum(case((covers(CS.sessions, "am"), 1), else_=0)).label("am"),
+            func.sum(case((covers(CS.sessions, "pm"), 1), else_=0)).label("pm"),
+        )
+        .join(CA, CA.id == CS.application_id)
+        .where(
+            CA.academic_year == year,
+            or_(
+                CS.status == SeatStatus.ACTIVE,
+                and_(CS.status == SeatStatus.WITHDRAWN, CS.end_date > on),
+            ),
+        )
+        .group_by(CS.route_id)
+        .subquery("held")
+    )
+
+    def spare(runs: Any, key: str) -> Any:
+        used = func.coalesce(entitled.c[key], 0) + func.coalesce(held.c[key], 0)
+        return case((runs, Route.seats - used), else_=literal(0))
+
+    return (
+        select(
+            Route.id.label("route_id"),
+            spare(Route.runs_am, "am").label("am"),
+            spare(Route.runs_pm, "pm").label("pm"),
+            func.coalesce(entitled.c.am, 0).label("entitled_am"),
+            func.coalesce(entitled.c.pm, 0).label("entitled_pm"),
+            func.coalesce(held.c.am, 0).label("held_am"),
+            func.coalesce(held.c.pm, 0).label("held_pm"),
+        )
+        .outerjoin(entitled, entitled.c.route_id == Route.id)
+        .outerjoin(held, held.c.route_id == Route.id)
+    )
+
+
+def spare_seats(
+    session: Session, year: str, on: date, route_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """{route id: {"am": n, "pm": n}}; negative when a vehicle is already overfull."""
+    stmt = spare_seats_stmt(year, on)
+    if route_ids is not None:
+        stmt = stmt.where(Route.id.in_(list(route_ids)))
+    return {r.route_id: {"am": r.am, "pm": r.pm} for r in session.execute(stmt)}
+
+
+def lock_routes(session: Session, route_ids: Iterable[int]) -> None:
+    """Serialise seat changes per route for the rest of this transaction (see module doc).
+
+    PostgreSQL: row locks taken in id order (no deadlock between overlapping runs). SQLite:
+    a no-op write takes the database's single write lock now (BEGIN IMMEDIATE semantics), so
+    everything read afterwards in this transaction is what we will write against.
+    """
+    ids = sorted(set(route_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Route.id).where(Route.id.in_(ids)).order_by(Route.id).with_for_update()
+        )
+    else:
+        session.execute(
+            text("UPDATE route SET seats = seats WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
+
+
+def usage_stmt(years: Sequence[str], on: date, route_ids: Iterable[int] | None = None) -> Any:
+    """`spare_seats_stmt` for several years in ONE query (UNION ALL, a part per year), each row
+    with its year and its route's code and seats: what the capacity screens and checks read."""
+    ids = None if route_ids is None else sorted(set(route_ids))
+    parts = []
+    for year in years:
+        part = spare_seats_stmt(year, on).add_columns(
+            Route.code.label("code"),
+            Route.seats.label("seats"),
+            cast(literal(year), String).label("academic_year"),
+        )
+        if ids is not None:
+            part = part.where(Route.id.in_(ids))
+        parts.append(part)
+    return union_all(*parts).subquery("usage")
+
+
+@dataclass(frozen=True)
+class Overfull:
+    """A route carrying more passengers than it has seats in one session of a year.
+
+    A pupil already recorded on a route and then assessed eligible is carried whatever the
+    spare seats (A1: transport for qualifying pupils is the council's legal duty), so this is
+    shown to the officer rather than refused; Appendix F lets concessionary seats be withdrawn
+    at short notice to make room.
+    """
+
+    route_id: int
+    code: str
+    year: str
+    session: str
+    seats: int
+    entitled: int
+    held: int
+
+    @property
+    def passengers(self) -> int:
+        return self.entitled + self.held
+
+    def words(self) -> str:
+        return (
+            f"{self.code} ({self.year} {SESSION_WORDS[self.session]}: {self.passengers} "
+            f"passengers in {count_of(self.seats, 'seat')})"
+        )
+
+
+def over_capacity_ids(years: Sequence[str], on: date) -> Select[Any]:
+    """The ids of routes with negative spare seats in a session of `years` (for a filter)."""
+    usage = usage_stmt(years, on)
+    return select(usage.c.route_id).where(or_(usage.c.am < 0, usage.c.pm < 0))
+
+
+def over_capacity(
+    session: Session, years: Sequence[str], on: date, route_ids: Iterable[int] | None = None
+) -> list[Overfull]:
+    """Every route and session of `years` with negative spare seats, in ONE grouped query
+    (a session a route does not run has no spare seats, as in `spare_seats`)."""
+    if not years:
+        return []
+    usage = usage_stmt(years, on, route_ids)
+    rows = session.execute(select(usage).where(or_(usage.c.am < 0, usage.c.pm < 0))).mappings()
+    found = [
+        Overfull(
+            r["route_id"],
+            r["code"],
+            r["academic_year"],
+            key,
+            r["seats"],
+            r[f"entitled_{key}"],
+            r[f"held_{key}"],
+        )
+        for r in rows
+        for key in SESSION_KEYS
+        if r[key] < 0
+    ]
+    return sorted(found, key=lambda o: (o.code, o.year, o.session))
+
+
+def years_of_routes(session: Session, route_ids: Iterable[int]) -> list[str]:
+    """Academic years with pending or waiting applications on these routes (for the actions)."""
+    return list(
+        session.scalars(
+            select(CA.academic_year)
+            .where(
+                CA.route_id.in_(sorted(set(route_ids))),
+                CA.status.in_([ConcessionaryStatus.PENDING, ConcessionaryStatus.WAITING]),
+            )
+            .distinct()
+            .order_by(CA.academic_year)
+        )
+    )
