@@ -62,7 +62,7 @@ def route_svg(
         'stroke="#212529" stroke-width="2"/>',
         f'<text x="{PAD + bar_m * scale + 6:.1f}" y="{HEIGHT - 4}" font-size="11">{bar_m} m'
         "</text>",
-        '<text x="{0}" y="16" font-size="11" text-anchor="end">N ↑</text>'.format(WIDTH - 8),
+        f'<text x="{WIDTH - 8}" y="16" font-size="11" text-anchor="end">N ↑</text>',
         "</svg>",
     ]
     return Markup("".join(parts))

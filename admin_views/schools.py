@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast
 from flask_admin.model.form import InlineFormAdmin
+from sqlalchemy import String, cast
 from wtforms import Form, IntegerField
 from wtforms.validators import NumberRange
 

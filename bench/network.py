@@ -54,7 +54,7 @@ def load(app: Any, path: Path) -> Figure:
 
 
 def measure(app: Any, year: str, user_id: int) -> Figure:
-    from models import TransportApplication, db
+    from models import TransportApplication
     from services.measurement import measure_applications
 
     with app.app_context():

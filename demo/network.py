@@ -26,7 +26,10 @@ STAMP = datetime(2024, 6, 1, tzinfo=UTC)
 DEMO_SPACING = 500
 
 
-def _ways(nx: int, ny: int, node: list[list[int]]) -> Iterator[tuple[int, list[int], dict[str, str]]]:
+Way = tuple[int, list[int], dict[str, str]]
+
+
+def _ways(nx: int, ny: int, node: list[list[int]]) -> Iterator[Way]:
     way_id = 1
     for horizontal in (True, False):
         count, length = (ny, nx) if horizontal else (nx, ny)

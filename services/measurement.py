@@ -23,11 +23,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -139,13 +139,25 @@ def _rows(session: Session, where: ColumnElement[bool]) -> Sequence[Any]:
     ).all()
 
 
+# The columns a re-measurement compares: equal on all of them means nothing to write.
+_COMPARED = (
+    "method", "distance_m", "walk_distance_m", "network_id", "gate_id", "gate_easting",
+    "gate_northing", "access_easting", "access_northing", "snap_distance_m",
+    "access_overridden", "geometry",
+)
+
+
 def _current(session: Session, app_ids: list[int]) -> dict[tuple[int, int, MeasurementKind], Any]:
+    """The current rows' compared columns, keyed by (application, school, kind): plain rows,
+    not ORM objects (a county has hundreds of thousands)."""
     rm = RouteMeasurement
+    columns = [getattr(rm, name) for name in _COMPARED]
     out: dict[tuple[int, int, MeasurementKind], Any] = {}
     for start in range(0, len(app_ids), ID_CHUNK):
         chunk = app_ids[start : start + ID_CHUNK]
-        for row in session.scalars(
-            select(rm).where(rm.application_id.in_(chunk), rm.superseded_at.is_(None))
+        for row in session.execute(
+            select(rm.id, rm.application_id, rm.school_id, rm.kind, *columns)
+            .where(rm.application_id.in_(chunk), rm.superseded_at.is_(None))
             .order_by(rm.id)
         ):
             out[(row.application_id, row.school_id, row.kind)] = row
@@ -162,7 +174,7 @@ def measure_applications(
     progress: Callable[[int, int], None] | None = None,
 ) -> MeasureSummary:
     """Measure the applications named; commit once, or (on any error) change nothing."""
-    sess = session if session is not None else db.session
+    sess = cast(Session, session if session is not None else db.session)
     try:
         summary = _measure(sess, where, ids, via, user_id, progress)
         sess.commit()
@@ -204,7 +216,8 @@ def _measure(
     jobs: list[Job] = []
     job_row: dict[int, Any] = {}
     for r in rows:
-        point = (r.override_e, r.override_n) if r.override_e is not None else (r.easting, r.northing)
+        overridden = r.override_e is not None
+        point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
         if point[0] is None or point[1] is None:
             summary.problems[r.id] = "the home has no grid reference to measure from"
             continue
@@ -288,7 +301,9 @@ def _write(
         }
         old = current.get((row.id, res.job.school, MeasurementKind.COMPUTED))
         if old is not None and all(
-            getattr(old, k) == v for k, v in values.items() if not (k == "geometry" and v is None)
+            getattr(old, k) == values[k]
+            for k in _COMPARED
+            if not (k == "geometry" and values[k] is None)
         ):
             summary.unchanged += 1
         else:
@@ -312,24 +327,19 @@ def _write(
                     {"id": row.id, "distance_m": res.distance_m, "distance_method": method,
                      "distance_measured_on": today}
                 )
-    rm = RouteMeasurement.__table__
+    rm = RouteMeasurement
     for start in range(0, len(supersede), ID_CHUNK):
         sess.execute(
-            update(rm).where(rm.c.id.in_(supersede[start : start + ID_CHUNK]))
+            update(rm)
+            .where(rm.id.in_(supersede[start : start + ID_CHUNK]))
             .values(superseded_at=now)
+            .execution_options(synchronize_session=False)
         )
     if inserts:
         sess.execute(insert(rm), inserts)
     if app_updates:
-        ta = TransportApplication.__table__
-        sess.execute(
-            update(ta).where(ta.c.id == bindparam("row_id")).values(
-                distance_m=bindparam("new_d"), distance_method=bindparam("new_m"),
-                distance_measured_on=bindparam("new_on"),
-            ),
-            [{"row_id": u["id"], "new_d": u["distance_m"], "new_m": u["distance_method"],
-              "new_on": u["distance_measured_on"]} for u in app_updates],
-        )
+        # ORM bulk UPDATE by primary key: one executemany.
+        sess.execute(update(TransportApplication), app_updates)
     summary.written = len(inserts)
     summary.distances_set = len(app_updates)
     summary.changed_applications = sorted({u["id"] for u in app_updates})
@@ -377,7 +387,7 @@ def measured_distances(
 ) -> dict[tuple[int, int], int]:
     """The current route distance per (application_id, school_id) for the ranking (A3a, A5a):
     an officer's hand measurement where one is in force, else the computed route."""
-    sess = session if session is not None else db.session
+    sess = cast(Session, session if session is not None else db.session)
     wanted = sorted(set(application_ids))
     out: dict[tuple[int, int], int] = {}
     rm = RouteMeasurement

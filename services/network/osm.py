@@ -79,7 +79,7 @@ def read_extract(path: str | Path) -> OsmExtract:
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         header_time = _header_time(processor)
         for obj in processor.with_locations():
-            if not obj.is_way() or "highway" not in obj.tags:
+            if not isinstance(obj, osmium.osm.Way) or "highway" not in obj.tags:
                 continue
             access = way_access({tag.k: tag.v for tag in obj.tags})
             if not access.used:

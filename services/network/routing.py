@@ -6,11 +6,11 @@ streets are followed home -> school) or the walking graph; every home's distance
 off the search. Homes and gates are joined to the network at the point they meet it, by
 splitting the segment there (the part of a segment beyond that point is not walked twice).
 
-Phase one searches every school that is chosen or a candidate; the chosen school's route gives
-each home its distance D. A candidate school "could be nearer" when its straight line is at
-most D (a route is never shorter than the straight line); its route is read from phase one
-and, when it is nearer or the search stopped short of the home, searched again in phase two,
-limited to the farthest distance still needed, to draw its route.
+Phase one searches every chosen school; its route gives each home its distance D. A candidate
+school "could be nearer" when its straight line is at most D (a route is never shorter than
+its straight line); its route is read off phase one's search of that school when there was one
+that reached the home, else that school is searched again without a limit. Candidates' routes
+are measured but their geometry is not drawn (README).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class ModeGraph:
             limit=limit,
             return_predecessors=True,
         )
-        return dist, pred, src
+        return dist, pred.astype(np.int64), src.astype(np.int64)
 
     def paths(self, pred: IntArray, starts: IntArray) -> list[list[tuple[int, int]]]:
         """The routes from `starts` along `pred` to the search's source, as grid points,
@@ -204,11 +204,60 @@ class _Reach:
     drive_limit: float
 
 
+@dataclass
+class _Run:
+    """One run's joined-in points: homes first, then every school's gates."""
+
+    walk_snap: Snapped
+    drive_snap: Snapped
+    home_node: IntArray
+    gate_list: list[Gate]
+    gate_base: int
+    gate_nodes: dict[int, list[int]]
+    walk_limit: float
+
+    def sources(self, school: int) -> list[int]:
+        return [self.gate_base + i for i in self.gate_nodes[school]]
+
+
 class Measurer:
-    """Measure jobs over one network. Build once (snapping, graphs), then `run`."""
+    """Measure jobs over one network. Build once (snapping indexes), then `run`."""
 
     def __init__(self, walk: ModeGraph, drive: ModeGraph) -> None:
         self.walk, self.drive = walk, drive
+
+    def _prepare(self, homes: FloatArray, gates: dict[int, list[Gate]], jobs: list[Job]) -> _Run:
+        wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
+        dsnap = self.drive.snap(homes[:, 0], homes[:, 1])
+        gate_list: list[Gate] = []
+        gate_nodes: dict[int, list[int]] = {}
+        for school in sorted(k for k, v in gates.items() if v):
+            gate_nodes[school] = [len(gate_list) + i for i in range(len(gates[school]))]
+            gate_list.extend(gates[school])
+        gx = np.array([g.x for g in gate_list], dtype=np.float64)
+        gy = np.array([g.y for g in gate_list], dtype=np.float64)
+        for graph, hs in ((self.walk, wsnap), (self.drive, dsnap)):
+            gs = graph.snap(gx, gy)
+            graph.build(
+                Snapped(
+                    np.concatenate((hs.edge, gs.edge)),
+                    np.concatenate((hs.t, gs.t)),
+                    np.concatenate((hs.x, gs.x)),
+                    np.concatenate((hs.y, gs.y)),
+                    np.concatenate((hs.distance, gs.distance)),
+                )
+            )
+        h = homes.shape[0]
+        base = self.walk.data.nodes
+        return _Run(
+            walk_snap=wsnap,
+            drive_snap=dsnap,
+            home_node=base + np.arange(h, dtype=np.int64),
+            gate_list=gate_list,
+            gate_base=base + h,
+            gate_nodes=gate_nodes,
+            walk_limit=WALK_SEARCH_FACTOR * max((j.walking_m for j in jobs), default=0),
+        )
 
     def run(
         self,
@@ -220,138 +269,146 @@ class Measurer:
     ) -> list[Result]:
         """Results for the chosen jobs, then for every candidate school that could be nearer
         (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D)."""
-        h = homes.shape[0]
-        wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
-        dsnap = self.drive.snap(homes[:, 0], homes[:, 1])
-        schools = sorted({j.school for j in jobs if gates.get(j.school)})
-        gate_list: list[Gate] = []
-        gate_nodes: dict[int, list[int]] = {}
-        for s in sorted(k for k, v in gates.items() if v):
-            gate_nodes[s] = [len(gate_list) + i for i in range(len(gates[s]))]
-            gate_list.extend(gates[s])
-        gx = np.array([g.x for g in gate_list], dtype=np.float64)
-        gy = np.array([g.y for g in gate_list], dtype=np.float64)
-        graphs = {}
-        for mode, graph, hs in ((WALKING, self.walk, wsnap), (DRIVING, self.drive, dsnap)):
-            gs = graph.snap(gx, gy)
-            both = Snapped(*(np.concatenate((a, b)) for a, b in zip(
-                (hs.edge, hs.t, hs.x, hs.y, hs.distance),
-                (gs.edge, gs.t, gs.x, gs.y, gs.distance), strict=True)))
-            graph.build(both)
-            graphs[mode] = graph
-        base = self.walk.data.nodes
-        home_node = base + np.arange(h)
-        gate_base = base + h
-
-        def sources(s: int) -> list[int]:
-            return [gate_base + i for i in gate_nodes[s]]
-
+        run = self._prepare(homes, gates, jobs)
+        results: dict[int, Result] = {id(j): Result(j) for j in jobs}
         by_school: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
-            by_school[job.school].append(job)
-        walk_limit = WALK_SEARCH_FACTOR * max((j.walking_m for j in jobs), default=0)
-        results: dict[int, Result] = {id(j): Result(j) for j in jobs}
+            if gates.get(job.school):
+                by_school[job.school].append(job)
         reach: dict[int, _Reach] = {}
-        steps = len(schools) * 2
-        done = 0
-        for s in schools:
-            mine = [j for j in by_school[s] if j.chosen]
-            own = homes[[j.home for j in mine]] if mine else np.zeros((0, 2))
-            far = 0.0
+        # Every school with a gate is searched once, chosen or not: any may be a candidate.
+        everyone = sorted(run.gate_nodes)
+        total = len(everyone) + 1
+        for done, school in enumerate(everyone, start=1):
+            mine = by_school.get(school, [])
+            limit = DRIVE_SEARCH_MIN_M
             if mine:
-                g0 = np.array([[g.x, g.y] for g in gates[s]])
-                far = float(np.max(np.min(np.hypot(
-                    own[:, None, 0] - g0[None, :, 0], own[:, None, 1] - g0[None, :, 1]), axis=1)))
-            limit = max(DRIVE_SEARCH_MIN_M, far * DRIVE_SEARCH_FACTOR)
-            r = self._search(s, sources(s), walk_limit, limit, home_node, mine, results, gates,
-                             gate_list, gate_base, wsnap, dsnap)
-            reach[s] = r
-            done += 1
+                own = homes[[j.home for j in mine]]
+                g0 = np.array([[g.x, g.y] for g in gates[school]])
+                far = float(
+                    np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
+                                           own[:, None, 1] - g0[None, :, 1]), axis=1))
+                )
+                limit = max(limit, far * DRIVE_SEARCH_FACTOR)
+            reach[school] = self._search(run, school, limit, mine, results)
             if progress:
-                progress(done, steps)
-        # Chosen homes the limited driving search missed: search again without a limit.
-        missed = defaultdict(list)
+                progress(done, total)
+        # Chosen homes the limited driving search missed: searched again without a limit.
+        missed: dict[int, list[Job]] = defaultdict(list)
+        for job in jobs:
+            r = reach.get(job.school)
+            if r is not None and results[id(job)].method is None and np.isfinite(r.drive_limit):
+                missed[job.school].append(job)
+        for school, mine in missed.items():
+            reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
+        cand = self._candidates(run, jobs, results, reach, gates, candidates)
+        if progress:
+            progress(total, total)
+        return [results[id(j)] for j in jobs] + cand
+
+    def _candidates(
+        self,
+        run: _Run,
+        jobs: list[Job],
+        results: dict[int, Result],
+        reach: dict[int, _Reach],
+        gates: dict[int, list[Gate]],
+        candidates: Callable[[Job, float], list[tuple[int, float]]],
+    ) -> list[Result]:
+        """Every school whose straight line is at most the chosen school's route D. Its route
+        is read off phase one's search; a school never searched, or whose search stopped
+        short of the home, is searched again (without a limit only when it must be)."""
+        out: list[Result] = []
+        again: dict[int, list[Job]] = defaultdict(list)
+        needed: dict[int, float] = defaultdict(float)
         for job in jobs:
             res = results[id(job)]
-            if job.chosen and res.method is None and gates.get(job.school):
-                if not np.isfinite(reach[job.school].drive[job.home]):
-                    missed[job.school].append(job)
-        for s, mine in missed.items():
-            reach[s] = self._search(s, sources(s), walk_limit, np.inf, home_node, mine, results,
-                                    gates, gate_list, gate_base, wsnap, dsnap)
-        # Candidates: straight line no more than the chosen school's distance.
-        extra: dict[int, list[tuple[Job, float]]] = defaultdict(list)
-        cand_results: list[Result] = []
-        for job in jobs:
-            res = results[id(job)]
-            if not job.chosen or res.distance_m is None:
+            if res.distance_m is None:
                 continue
             for school, _straight in candidates(job, float(res.distance_m)):
                 if school == job.school or not gates.get(school):
                     continue
-                cj = Job(job.home, school, job.walking_m, chosen=False)
-                cres = Result(cj)
-                cand_results.append(cres)
-                if school not in reach:
-                    extra[school].append((cj, np.inf))
-                    continue
-                r = reach[school]
-                picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
-                if picked is None and r.drive_limit == np.inf:
+                cres = Result(Job(job.home, school, job.walking_m, chosen=False))
+                out.append(cres)
+                r = reach.get(school)
+                picked = None
+                if r is not None:
+                    picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
+                if picked is not None and r is not None:
+                    self._fill(run, cres, picked, r, job.home)
+                elif r is not None and not np.isfinite(r.drive_limit):
                     cres.problem = "no route on the network from the home to this school"
-                    continue
-                if picked is None or picked[1] <= res.distance_m:
-                    # Unknown (beyond the search), or nearer: search again for its route.
-                    extra[school].append((cj, res.distance_m if picked else np.inf))
-                    continue
-                self._fill(cres, picked, r, job.home, gate_list, gate_base, wsnap, dsnap, None)
-        by_id = {id(c.job): c for c in cand_results}
-        for s, pairs in extra.items():
-            need = max(limit for _, limit in pairs)
-            self._search(s, sources(s), walk_limit, need * 1.0001 + 1, home_node,
-                         [j for j, _ in pairs], by_id, gates, gate_list, gate_base, wsnap, dsnap,
-                         rerun_unlimited=True)
-        done = steps
-        if progress:
-            progress(done, steps)
-        return [results[id(j)] for j in jobs] + cand_results
+                elif r is not None and res.distance_m <= r.drive_limit:
+                    cres.problem = "farther by road than the chosen school"
+                else:
+                    again[school].append(cres.job)
+                    needed[school] = max(needed[school], float(res.distance_m))
+        by_id = {id(c.job): c for c in out}
+        for school, mine in again.items():
+            # Only as far as the farthest chosen route it is compared with: a school farther
+            # than that by road is not nearer, and is left unmeasured (README).
+            self._search(run, school, needed[school] + 1.0, mine, by_id, geometry=False,
+                         walk=reach[school])
+            for job in mine:
+                res = by_id[id(job)]
+                if res.method is None:
+                    res.problem = "farther by road than the chosen school"
+        return out
 
-    def _search(self, s, srcs, walk_limit, drive_limit, home_node, mine, results, gates,
-                gate_list, gate_base, wsnap, dsnap, rerun_unlimited=False) -> _Reach:  # noqa: ANN001
-        wd, wp, ws = self.walk.search(srcs, walk_limit)
+    def _search(
+        self,
+        run: _Run,
+        school: int,
+        drive_limit: float,
+        mine: list[Job],
+        results: dict[int, Result],
+        *,
+        geometry: bool = True,
+        walk: _Reach | None = None,
+    ) -> _Reach:
+        """Search from the school's gates, walking and driving; fill in `mine`'s results.
+        A search again (wider) gives `walk`, the earlier one: walking is not searched again,
+        its limit being the same, so a walking route there has no geometry drawn."""
+        srcs = run.sources(school)
+        hn = run.home_node
+        wp: IntArray | None = None
+        if walk is None:
+            wd, wp, ws = self.walk.search(srcs, run.walk_limit)
+            walk_d, walk_src = wd[hn], ws[hn]
+        else:
+            walk_d, walk_src = walk.walk, walk.walk_src
         dd, dp, dsrc = self.drive.search(srcs, drive_limit)
-        r = _Reach(wd[home_node], dd[home_node], ws[home_node], dsrc[home_node], drive_limit)
-        if rerun_unlimited:
-            unknown = [j for j in mine if choose_method(r.walk[j.home], r.drive[j.home],
-                                                        j.walking_m) is None]
-            if unknown and drive_limit != np.inf:
-                dd, dp, dsrc = self.drive.search(srcs, np.inf)
-                r = _Reach(wd[home_node], dd[home_node], ws[home_node], dsrc[home_node], np.inf)
-        walk_jobs, drive_jobs = [], []
+        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit)
+        paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
         for j in mine:
             res = results[id(j)]
             picked = choose_method(r.walk[j.home], r.drive[j.home], j.walking_m)
             if picked is None:
-                if np.isfinite(r.drive_limit):
-                    continue  # searched again without a limit by the caller
-                res.problem = "no route on the network from the home to the school"
-                continue
-            self._fill(res, picked, r, j.home, gate_list, gate_base, wsnap, dsnap, None)
-            (walk_jobs if picked[0] == WALKING else drive_jobs).append((j, res))
-        for graph, pred, pairs in ((self.walk, wp, walk_jobs), (self.drive, dp, drive_jobs)):
-            if pairs:
-                starts = np.array([home_node[j.home] for j, _ in pairs])
-                for (_, res), pts in zip(pairs, graph.paths(pred, starts), strict=True):
-                    res.geometry = pts
+                if not np.isfinite(drive_limit):
+                    res.problem = "no route on the network from the home to the school"
+                continue  # else searched again without a limit
+            self._fill(run, res, picked, r, j.home)
+            paths[picked[0]].append((j, res))
+        if geometry:
+            for graph, pred, mode in ((self.walk, wp, WALKING), (self.drive, dp, DRIVING)):
+                if paths[mode] and pred is not None:
+                    starts = np.array([hn[j.home] for j, _ in paths[mode]])
+                    for (_, res), pts in zip(paths[mode], graph.paths(pred, starts), strict=True):
+                        res.geometry = pts
         return r
 
     @staticmethod
-    def _fill(res, picked, r, home, gate_list, gate_base, wsnap, dsnap, _x) -> None:  # noqa: ANN001
+    def _fill(run: _Run, res: Result, picked: tuple[str, float], r: _Reach, home: int) -> None:
         method, distance = picked
-        snapped, src = (wsnap, r.walk_src) if method == WALKING else (dsnap, r.drive_src)
+        snapped, src = (
+            (run.walk_snap, r.walk_src) if method == WALKING else (run.drive_snap, r.drive_src)
+        )
         res.method = method
         res.distance_m = int(np.rint(distance))
         res.walk_m = int(np.rint(r.walk[home])) if np.isfinite(r.walk[home]) else None
-        res.gate = gate_list[int(src[home]) - gate_base]
-        res.access = (float(snapped.x[home]), float(snapped.y[home]),
-                      float(snapped.distance[home]))
+        res.gate = run.gate_list[int(src[home]) - run.gate_base]
+        res.access = (
+            float(snapped.x[home]),
+            float(snapped.y[home]),
+            float(snapped.distance[home]),
+        )

@@ -53,10 +53,11 @@ class Snapper:
             raise ValueError("the network has no usable way to meet")
         pts = np.column_stack((px, py))
         d0, _ = self.tree.query(pts)
-        lists = self.tree.query_ball_point(pts, d0 + PIECE / 2 + 0.01)
+        lists: list[list[int]] = list(self.tree.query_ball_point(pts, d0 + PIECE / 2 + 0.01))
         counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
         which = np.repeat(np.arange(len(lists)), counts)
-        cand = self.edges[self.owner[np.concatenate([np.asarray(c, dtype=np.int64) for c in lists])]]
+        flat = np.concatenate([np.asarray(c, dtype=np.int64) for c in lists])
+        cand = self.edges[self.owner[flat]]
         d = self.data
         ux, uy = d.x[d.u[cand]], d.y[d.u[cand]]
         dx, dy = d.x[d.v[cand]] - ux, d.y[d.v[cand]] - uy
