@@ -20,18 +20,16 @@ import numpy as np
 
 from bench.measures import Figure
 
-# 80 km x 120 km at 135 m: 593 x 889 nodes, 1,053,000 segments.
-SPACING = 135
-
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_network(workdir: Path) -> Path:
+def write_network(workdir: Path, spacing: int) -> Path:
+    """80 km x 120 km at 135 m (bench/county.py): 593 x 889 nodes, 1,052,872 segments."""
     from demo.network import write_lattice
 
-    return write_lattice(workdir / f"county-{SPACING}m.osm.pbf", SPACING)
+    return write_lattice(workdir / f"county-{spacing}m.osm.pbf", spacing)
 
 
 def load(app: Any, path: Path) -> Figure:

@@ -367,7 +367,7 @@ def run_engine(
     if wanted("network"):
         from bench import network as network_bench
 
-        path = network_bench.write_network(workdir)
+        path = network_bench.write_network(workdir, size.network_spacing_m)
         loaded = _measure(
             report, "network:load", engine_name, profile, lambda: network_bench.load(app, path)
         )
