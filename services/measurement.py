@@ -43,6 +43,7 @@ from models import (
 from models.enums import ApplicationStatus, DistanceMethod, MeasurementKind
 from rules.academic_year import parse_academic_year, stage_of, year_group
 from rules.errors import RulesError
+from services.assessment import assess_applications
 from services.network.routing import Gate, Job, Result
 from services.policy import PolicyUnavailable, parameters_for_years
 from services.road_networks import current_network, measurer_for
@@ -422,8 +423,6 @@ def handler(params: dict[str, Any], progress: Callable[[int, int], None]) -> dic
     )
     out = summary.as_dict()
     if params.get("assess", True) and summary.changed_applications:
-        from services.assessment import assess_applications
-
         assessed = assess_applications(ids=summary.changed_applications, user_id=user_id)
         out["assessment"] = assessed.as_text()
     return out

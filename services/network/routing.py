@@ -55,12 +55,6 @@ class Job:
 
 
 @dataclass
-class Route:
-    distance: float
-    nodes: IntArray  # extended node numbers, home first
-
-
-@dataclass
 class Result:
     job: Job
     method: str | None = None  # WALKING or DRIVING; None: no route

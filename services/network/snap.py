@@ -10,6 +10,7 @@ the answer is exact, not a nearest-node approximation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +54,8 @@ class Snapper:
             raise ValueError("the network has no usable way to meet")
         pts = np.column_stack((px, py))
         d0, _ = self.tree.query(pts)
-        lists: list[list[int]] = list(self.tree.query_ball_point(pts, d0 + PIECE / 2 + 0.01))
+        found: Any = self.tree.query_ball_point(pts, d0 + PIECE / 2 + 0.01)
+        lists: list[list[int]] = list(found)  # an object array of lists, one per point
         counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
         which = np.repeat(np.arange(len(lists)), counts)
         flat = np.concatenate([np.asarray(c, dtype=np.int64) for c in lists])
