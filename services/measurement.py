@@ -324,6 +324,30 @@ def _write(
         if res.job.chosen and (row.id, res.job.school, MeasurementKind.HAND) not in current:
             method = METHOD[res.method]
             if row.distance_m != res.distance_m or row.distance_method != method:
+                typed = row.distance_m is not None and (
+                    old is None or old.distance_m != row.distance_m
+                )
+                if typed:
+                    # A distance typed on the application, not by a computed route: kept as a
+                    # (superseded) hand measurement, so it is never silently lost.
+                    inserts.append(
+                        {
+                            **{k: None for k in values},
+                            "application_id": row.id,
+                            "school_id": res.job.school,
+                            "kind": MeasurementKind.HAND,
+                            "method": row.distance_method or method,
+                            "distance_m": row.distance_m,
+                            "access_overridden": False,
+                            "measured_on": row.distance_measured_on or today,
+                            "measured_at": now,
+                            "measured_by_id": None,
+                            "measured_via": "recorded on the application",
+                            "reason": "Recorded on the application before route measuring; "
+                            f"replaced by the computed route ({via}).",
+                            "superseded_at": now,
+                        }
+                    )
                 app_updates.append(
                     {"id": row.id, "distance_m": res.distance_m, "distance_method": method,
                      "distance_measured_on": today}
@@ -341,7 +365,7 @@ def _write(
     if app_updates:
         # ORM bulk UPDATE by primary key: one executemany.
         sess.execute(update(TransportApplication), app_updates)
-    summary.written = len(inserts)
+    summary.written = sum(1 for row in inserts if row["kind"] is MeasurementKind.COMPUTED)
     summary.distances_set = len(app_updates)
     summary.changed_applications = sorted({u["id"] for u in app_updates})
 

@@ -185,3 +185,20 @@ def _info(app: Flask):  # noqa: ANN202
     from flask.cli import ScriptInfo
 
     return ScriptInfo(create_app=lambda: app)
+
+
+def test_a_typed_distance_replaced_by_the_route_is_kept(world) -> None:
+    app = world["app"]
+    app.distance_m, app.distance_method = 4100, DistanceMethod.DRIVING_ROUTE
+    app.distance_measured_on = date(2024, 6, 10)
+    db.session.commit()
+    summary = measure_applications(ids=[app.id], via="test")
+    assert (summary.written, summary.distances_set) == (1, 1)
+    db.session.refresh(app)
+    assert app.distance_m == 2750
+    kept = db.session.scalar(select(RouteMeasurement).where(
+        RouteMeasurement.kind == MeasurementKind.HAND))
+    assert (kept.distance_m, kept.measured_on, kept.measured_via) == (
+        4100, date(2024, 6, 10), "recorded on the application")
+    assert kept.superseded_at is not None  # kept, but the computed route is in force
+    assert measured_distances([app.id]) == {(app.id, world["school"].id): 2750}
