@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_admin.model.form import InlineFormAdmin
 from sqlalchemy import String, cast
 from wtforms import Form, IntegerField
 from wtforms.validators import NumberRange
 
-from models import School
+from models import School, SchoolGate
 from models.enums import EstablishmentType, Phase, SixthForm
 
 from .base import ASSISTANTS, AppModelView
@@ -28,6 +29,25 @@ class UrnField(IntegerField):
             self.data = None
             raise ValueError("A URN is 6 to 8 digits (numbers only), for example 120456.")
         self.data = int(text)
+
+
+class _GateInline(InlineFormAdmin):
+    """A school's gates, on the school's own form (A4b: "the nearest accessible school gate")."""
+
+    form_columns = ("id", "name", "easting", "northing", "is_open")
+    form_label = "Gate"
+    column_labels = {
+        "name": "Gate name",
+        "easting": "Gate easting (m)",
+        "northing": "Gate northing (m)",
+        "is_open": "Open to pupils",
+    }
+    form_args = {
+        "name": {"label": "Gate name"},
+        "easting": {"label": "Gate easting (m)", "validators": [EASTING_RANGE]},
+        "northing": {"label": "Gate northing (m)", "validators": [NORTHING_RANGE]},
+        "is_open": {"label": "Open to pupils"},
+    }
 
 
 AGE = NumberRange(0, 25, "An age is a whole number of years from 0 to 25.")
@@ -93,6 +113,7 @@ class SchoolView(AppModelView):
         "follows_council_term_dates": "Follows council term dates",
         "is_open": "Open",
         "close_date": "Closed on",
+        "gates": "Gates (A4b)",
     }
     column_descriptions = {
         "urn": "The Department for Education's unique reference number (6 to 8 digits).",
@@ -153,6 +174,9 @@ class SchoolView(AppModelView):
         "is_open",
         "close_date",
     )
+    # A4b: "the nearest accessible school gate"; a school without gates is measured to its
+    # location, and a closed gate is kept but never measured to.
+    inline_models = (_GateInline(SchoolGate),)
     form_overrides = {"urn": UrnField}
     form_choices = {
         "phase": choices(Phase),

@@ -27,19 +27,30 @@ from wtforms.validators import NumberRange, Optional
 from models import (
     AcademicYear,
     EligibilityDecision,
+    HomeAccessPoint,
     Pupil,
     Route,
+    RouteMeasurement,
     School,
     TransportApplication,
     db,
 )
-from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome, Sessions
+from models.enums import (
+    ApplicationStatus,
+    DistanceMethod,
+    MeasurementKind,
+    MedicalWho,
+    Outcome,
+    Sessions,
+)
 from services import seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
+from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .enum_support import choices, enum_formatter
+from .route_map import route_svg
 
 # Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
 DETERMINATION_FIELDS = (
@@ -131,7 +142,7 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
 
 class TransportApplicationView(AppModelView):
     write_roles = ASSISTANTS
-    action_roles = {"assess_eligibility": ASSISTANTS}
+    action_roles = {"assess_eligibility": ASSISTANTS, "measure_routes": ASSISTANTS}
 
     list_template = "admin/transport_applications/list.html"
     details_template = "admin/transport_applications/details.html"
@@ -415,6 +426,161 @@ class TransportApplicationView(AppModelView):
         else:
             self._run(where=TransportApplication.academic_year == label)
         return redirect(url_for(".index_view"))
+
+    # --- route measurement (A4b, issue 17) ---------------------------------------------------
+
+    def _measure(self, ids: list[int], via: str) -> None:
+        """Measure over the network in use, then assess again those whose distance changed,
+        so they leave the "To measure" queue by themselves."""
+        try:
+            summary = measure_applications(ids=ids, via=via, user_id=current_user.id)
+        except MeasurementError as error:
+            flash(f"Nothing was measured: {error}.", "error")
+            return
+        flash(f"Routes measured: {summary.as_text()}.", "success")
+        for app_id, why in list(summary.problems.items())[:5]:
+            flash(f"Application {app_id} not measured: {why}.", "warning")
+        if summary.changed_applications:
+            self._run(ids=summary.changed_applications)
+
+    @action(
+        "measure_routes",
+        "Measure",
+        "Measure the route distance of the selected applications over the road network "
+        "(A4b), and assess again those whose distance changes?",
+    )
+    def action_measure_routes(self, ids: list[str]) -> None:
+        try:
+            wanted = [int(i) for i in ids]
+        except ValueError:
+            flash("Those applications could not be found; nothing was measured.", "error")
+            return
+        self._measure(wanted, "Measure action")
+
+    @expose("/measure/<int:application_id>", methods=["POST"])
+    def measure_one(self, application_id: int) -> Any:
+        if not user_has(ASSISTANTS):
+            abort(403)
+        if db.session.get(TransportApplication, application_id) is None:
+            abort(404)
+        self._measure([application_id], "application page")
+        return redirect(url_for(".details_view", id=application_id))
+
+    @expose("/queue/measure/run", methods=["POST"])
+    def measure_queue(self) -> Any:
+        """The whole "To measure" queue (of a year, when one is chosen) in one run."""
+        if not user_has(ASSISTANTS):
+            abort(403)
+        ta = TransportApplication
+        criterion = [
+            ta.current_decision.has(EligibilityDecision.outcome == Outcome.MEASURE),
+            ta.status != ApplicationStatus.WITHDRAWN,
+        ]
+        year = (request.form.get("year") or "").strip()
+        if year:
+            criterion.append(ta.academic_year == year)
+        ids = list(db.session.scalars(select(ta.id).where(*criterion)))
+        if ids:
+            self._measure(ids, "Measure action (To measure queue)")
+        else:
+            flash("Nothing is waiting to be measured.", "info")
+        return redirect(url_for(".queue", queue_name="measure", year=year or None))
+
+    @expose("/hand-measurement/<int:application_id>", methods=["POST"])
+    def hand_measurement(self, application_id: int) -> Any:
+        """An officer's own measurement, with the reason, kept beside the computed one."""
+        if not user_has(OFFICERS):
+            abort(403)
+        application = db.session.get(TransportApplication, application_id)
+        if application is None:
+            abort(404)
+        try:
+            distance = int((request.form.get("distance_m") or "").strip())
+        except ValueError:
+            flash("Distance (metres): give a whole number of metres; nothing was saved.", "error")
+            return redirect(url_for(".details_view", id=application_id))
+        try:
+            method = DistanceMethod(request.form.get("method", ""))
+            record_hand_measurement(
+                db.session, application, distance_m=distance, method=method,
+                reason=request.form.get("reason", ""), user_id=current_user.id,
+            )
+            db.session.commit()
+        except ValueError as error:
+            db.session.rollback()
+            flash(f"{error} Nothing was saved.", "error")
+            return redirect(url_for(".details_view", id=application_id))
+        flash("Hand measurement recorded; assess again to use it.", "success")
+        return redirect(url_for(".details_view", id=application_id))
+
+    @expose("/access-point/<int:application_id>", methods=["POST"])
+    def access_point(self, application_id: int) -> Any:
+        """An officer's override of where the home meets the highway (A4b, Appendix D)."""
+        if not user_has(OFFICERS):
+            abort(403)
+        application = db.session.get(TransportApplication, application_id)
+        if application is None:
+            abort(404)
+        back = redirect(url_for(".details_view", id=application_id))
+        reason = (request.form.get("reason") or "").strip()
+        try:
+            east = int((request.form.get("easting") or "").strip())
+            north = int((request.form.get("northing") or "").strip())
+        except ValueError:
+            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
+                  "error")
+            return back
+        if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
+            flash("That point is not on the British National Grid; nothing was saved.", "error")
+            return back
+        if not reason:
+            flash("Reason: say why the access point is moved; nothing was saved.", "error")
+            return back
+        row = db.session.scalar(
+            select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == application.pupil_id)
+        ) or HomeAccessPoint(pupil_id=application.pupil_id)
+        row.easting, row.northing, row.reason = east, north, reason
+        row.set_by_id, row.set_at = current_user.id, datetime.now(UTC)
+        db.session.add(row)
+        db.session.commit()
+        flash("Access point recorded; measure again to use it.", "success")
+        return back
+
+    def route_panel(self, model: TransportApplication) -> dict[str, Any]:
+        """The current measurements (chosen school first), the route map with its text
+        alternative, and the override, for the application page."""
+        rows = list(db.session.scalars(
+            select(RouteMeasurement)
+            .where(RouteMeasurement.application_id == model.id,
+                   RouteMeasurement.superseded_at.is_(None))
+            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
+                     joinedload(RouteMeasurement.network),
+                     joinedload(RouteMeasurement.measured_by))
+            .order_by(RouteMeasurement.distance_m)
+        ))
+        chosen = model.school.main_site_id or model.school_id
+        rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
+        shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
+        svg = description = None
+        if shown is not None:
+            pupil = model.pupil
+            home = (pupil.easting, pupil.northing) if pupil.easting is not None else None
+            gate = shown.gate.name if shown.gate else "the school's location"
+            description = (
+                f"The {shown.method.value.replace('_', ' ')} of {shown.distance_m} metres from "
+                f"the home's access point at {shown.access_easting}, {shown.access_northing} "
+                f"({shown.snap_distance_m} metres from the home) to {gate} of "
+                f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
+                f"road network {shown.network}."
+            )
+            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
+                            description=description)
+        override = db.session.scalar(
+            select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
+        )
+        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
+                "override": override, "methods": choices(DistanceMethod),
+                "is_officer": user_has(OFFICERS)}
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:

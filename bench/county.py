@@ -23,6 +23,8 @@ class CountySize:
     transport_applications: int
     concessionary_applications: int
     import_rows: int
+    # Issue 17: the road network's lattice spacing (135 m: 1,052,872 segments).
+    network_spacing_m: int = 135
 
     @property
     def postcodes(self) -> int:
@@ -46,5 +48,6 @@ SMALL = CountySize(
     transport_applications=300,
     concessionary_applications=80,
     import_rows=400,
+    network_spacing_m=1000,
 )
 SIZES = {"full": FULL, "small": SMALL}

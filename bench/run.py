@@ -32,7 +32,7 @@ OUT = ROOT / "bench" / "out"
 PROFILES = ROOT / "bench" / "profiles"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ENGINES = ("sqlite", "postgresql")
-STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import")
+STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network")
 
 
 @dataclass
@@ -364,6 +364,30 @@ def run_engine(
         path = workdir / f"applications-{size.import_rows}.csv"
         measures.write_import_file(path, size.import_rows, engine)
         _measure(report, "import", engine_name, profile, lambda: measures.import_file(app, path))
+    if wanted("network"):
+        from bench import network as network_bench
+
+        path = network_bench.write_network(workdir, size.network_spacing_m)
+        loaded = _measure(
+            report, "network:load", engine_name, profile, lambda: network_bench.load(app, path)
+        )
+        if loaded:
+            routes = _measure(
+                report,
+                "network:measure",
+                engine_name,
+                profile,
+                lambda: network_bench.measure(app, county_mod.YEAR, user_id),
+            )
+            bare = _measure(
+                report,
+                "network:bare",
+                engine_name,
+                profile,
+                lambda: network_bench.bare_searches(app),
+            )
+            if routes and bare and routes.value and bare.value:
+                report.put("network:ratio", engine_name, Figure(routes.value / bare.value, "x"))
     engine.dispose()
     app_engine.dispose()
 
@@ -402,6 +426,20 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
         "< 10 s",
         lambda v: v < 10,
     )
+    report.row(
+        "network:load",
+        "Road network: load a ≥ 1,000,000-segment .osm.pbf (issue 17)",
+        "< 120 s",
+        lambda v: v < 120,
+    )
+    report.row(
+        "network:measure",
+        f"Route measurement of {n:,} applications with their candidate schools, end to end",
+        "< 60 s",
+        lambda v: v < 60,
+    )
+    report.row("network:bare", "Floor: one bare dijkstra per school (reversed driving graph)")
+    report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
 
 
 def render(

@@ -30,6 +30,17 @@ def load(seed: int, size: str) -> None:
     except DemoRefused as refused:
         click.echo(f"Demo county not loaded: {refused}.")
         return
+    from demo.network import load_demo_network
+    from models import db
+
+    # Issue 17: a road network consistent with the county's coordinates, so distances can be
+    # measured (A4b) from the first command.
+    network = load_demo_network(db.session)
+    db.session.commit()
+    summary["road network"] = (
+        f"#{network.id} {network.source_file}: {network.walk_edges} walking, "
+        f"{network.drive_edges} driving segments"
+    )
     password = summary.pop("password")
     source = summary.pop("password_source")
     for key, value in summary.items():

@@ -9,9 +9,13 @@ from .concessionary import ConcessionaryApplication, ConcessionarySeat
 from .contribution import Contribution, Instalment, Payment, Refund
 from .dta import DesignatedTransportArea, DtaArea
 from .eligibility_decision import EligibilityDecision
+from .home_access_point import HomeAccessPoint
 from .pupil import LowIncomeEvidence, Pupil
+from .road_network import RoadNetwork
 from .route import Route, RouteSchool
+from .route_measurement import RouteMeasurement
 from .school import School
+from .school_gate import SchoolGate
 from .settings import ContributionSetting, PolicyParameterSet
 from .term_variation import TermDateVariation
 from .transport_application import TransportApplication
@@ -31,6 +35,7 @@ __all__ = [
     "DesignatedTransportArea",
     "DtaArea",
     "EligibilityDecision",
+    "HomeAccessPoint",
     "Instalment",
     "LowIncomeEvidence",
     "Parish",
@@ -39,9 +44,12 @@ __all__ = [
     "Postcode",
     "Pupil",
     "Refund",
+    "RoadNetwork",
     "Route",
+    "RouteMeasurement",
     "RouteSchool",
     "School",
+    "SchoolGate",
     "Term",
     "TermDateVariation",
     "TransportApplication",

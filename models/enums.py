@@ -83,6 +83,13 @@ class DistanceMethod(StrEnum):
     DRIVING_ROUTE = "driving_route"
 
 
+class MeasurementKind(StrEnum):
+    """A4b: a route computed over the road network, or an officer's hand measurement."""
+
+    COMPUTED = "computed"
+    HAND = "hand"
+
+
 class ApplicationStatus(StrEnum):
     RECEIVED = "received"
     DECIDED = "decided"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped
 from .enums import EstablishmentType, Phase, SixthForm, enum_column
+
+if TYPE_CHECKING:
+    from .school_gate import SchoolGate
 
 # Phases that are post-16 provision in themselves: sixth-form colleges, 16-19 academies and
 # sixth-form centres (SIXTH_FORM), and further education colleges (FE_COLLEGE).
@@ -77,6 +81,10 @@ class School(Timestamped, Base):
         remote_side="School.id", back_populates="satellites"
     )
     satellites: Mapped[list[School]] = relationship(back_populates="main_site")
+    # A4b: "the nearest accessible school gate"; none recorded means the school's location.
+    gates: Mapped[list[SchoolGate]] = relationship(
+        back_populates="school", cascade="all, delete-orphan", order_by="SchoolGate.id"
+    )
 
     @property
     def is_independent(self) -> bool:

