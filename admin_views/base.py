@@ -21,10 +21,11 @@ from sqlalchemy.orm import joinedload
 from models import db
 from models.enums import Role
 
-from .dates import long_date, london_minute
+from .dates import london_minute, long_date
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
 from .guarded_delete import GuardedDeleteMixin, integrity_message
 from .search import SubquerySearchMixin
+
 
 def _words(_view: Any, value: Any, _name: str) -> str:
     return _label(value)

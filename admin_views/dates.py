@@ -91,7 +91,9 @@ class UKDateField(Field):
         kwargs.pop("format", None)
         description = kwargs.pop("description", "") or ""
         hint = f"For example, {EXAMPLE}"
-        kwargs["description"] = f"{description} {hint}".strip() if hint not in description else description
+        kwargs["description"] = (
+            f"{description} {hint}".strip() if hint not in description else description
+        )
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def _value(self) -> str:

@@ -47,7 +47,9 @@ YEAR = "2024/25"
 def seed_every_screen(password_hash: str) -> None:
     """One account per role, and a record for each list, details and edit page."""
     for role in Role:
-        user = User(username=role.value, full_name=f"Test {role.value}", password_hash=password_hash)
+        user = User(
+            username=role.value, full_name=f"Test {role.value}", password_hash=password_hash
+        )
         user.role_rows = [UserRole(role=role)]
         db.session.add(user)
     factories.academic_year(YEAR)
@@ -77,7 +79,10 @@ def seed_every_screen(password_hash: str) -> None:
     )
     db.session.add(
         LowIncomeEvidence(
-            pupil=pupil, academic_year=YEAR, evidence="Universal Credit", verified_on=date(2024, 9, 1)
+            pupil=pupil,
+            academic_year=YEAR,
+            evidence="Universal Credit",
+            verified_on=date(2024, 9, 1),
         )
     )
     seat_application = factories.concessionary_application(

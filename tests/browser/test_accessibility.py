@@ -41,7 +41,9 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="module")
-def panel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def panel(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     from auth.passwords import hash_password
     from models import db
 
@@ -65,7 +67,8 @@ def audit(page: Any, axe_source: str, where: str) -> list[str]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        "tags => axe.run(document,"
+        " {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         TAGS,
     )
     found = []
