@@ -75,8 +75,15 @@ CATEGORIES = (
 )
 
 
-# Carries the panel's own templates (overrides of Flask-Admin's, and pages of our own).
-templates = Blueprint("panel", __name__, template_folder="templates")
+# Carries the panel's own templates (overrides of Flask-Admin's, and pages of our own) and its
+# one stylesheet and script (admin_views/static: contrast, focus, sizes; see app_base.html).
+templates = Blueprint(
+    "panel",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/panel-static",
+)
 
 
 def init_admin(app: Flask) -> Admin:

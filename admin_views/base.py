@@ -6,7 +6,9 @@ the control. Reading, writing, deleting, exporting and each bulk action have the
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -19,9 +21,31 @@ from sqlalchemy.orm import joinedload
 from models import db
 from models.enums import Role
 
-from .enum_support import EnumValueFilterConverter, EnumValueModelConverter
+from .dates import london_minute, long_date
+from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
 from .guarded_delete import GuardedDeleteMixin, integrity_message
 from .search import SubquerySearchMixin
+
+
+def _words(_view: Any, value: Any, _name: str) -> str:
+    return _label(value)
+
+
+def _yes_no(_view: Any, value: bool, _name: str) -> str:
+    return "Yes" if value else "No"
+
+
+# Lists and details: dates as "7 Oct 2024", times to the minute in England, Yes/No, choices in
+# words (issue 15). datetime before date: a datetime is a date too. Exports keep ISO dates.
+SHOWN = {
+    type(None): lambda _v, _value, _n: "",
+    bool: _yes_no,
+    datetime: lambda _v, value, _n: london_minute(value),
+    date: lambda _v, value, _n: long_date(value),
+    enum.Enum: _words,
+    list: lambda _v, values, _n: ", ".join(str(v) for v in values),
+}
+EXPORTED = {type(None): lambda _v, _value, _n: "", bool: _yes_no, enum.Enum: _words}
 
 STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
@@ -49,6 +73,9 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
     """A Flask-Admin ModelView with per-role access enforced for every endpoint."""
 
     model_form_converter = EnumValueModelConverter
+    column_type_formatters = SHOWN
+    column_type_formatters_detail = SHOWN
+    column_type_formatters_export = EXPORTED
     filter_converter = EnumValueFilterConverter()
 
     read_roles: tuple[Role, ...] = STAFF

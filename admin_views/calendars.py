@@ -7,7 +7,6 @@ unless it equals the year's expected figure (190: Appendix H, glossary "School y
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import abort, flash, jsonify, request
@@ -30,6 +29,7 @@ from services.settings import (
 )
 
 from .base import STAFF, SUPERVISORS, AppModelView, user_has
+from .dates import parse_uk_date
 
 
 class TermInline(InlineFormAdmin):
@@ -123,8 +123,9 @@ class AcademicYearView(AppModelView):
     def count_view(self):  # type: ignore[no-untyped-def]
         """The live count for the edit form: the same rules.calendar.operational_days.
 
-        The page sends the terms and closures as typed so far (``term=2024-09-03:2024-10-25``,
-        ``closure=2024-10-14``, ``label=2024/25``); nothing is saved.
+        The page sends the terms and closures as typed so far (``term=2024-09-03:25/10/2024``,
+        ``closure=14/10/2024``, ``label=2024/25``), read as the date fields read them
+        (admin_views/dates.py); nothing is saved.
         """
         if not user_has(self.read_roles):
             abort(403)
@@ -132,8 +133,8 @@ class AcademicYearView(AppModelView):
             terms = []
             for value in request.args.getlist("term"):
                 first, last = value.split(":")
-                terms.append((date.fromisoformat(first), date.fromisoformat(last)))
-            closures = [date.fromisoformat(v) for v in request.args.getlist("closure") if v]
+                terms.append((parse_uk_date(first), parse_uk_date(last)))
+            closures = [parse_uk_date(v) for v in request.args.getlist("closure") if v]
             count = len(operational_days(terms, closures))
         except (ValueError, RulesError) as error:
             return jsonify({"error": f"Cannot count yet: {error}"}), 200

@@ -69,6 +69,14 @@ def _by_value(enum_cls: type[enum.Enum] | None, value: Any) -> Any:
 
 
 class EnumValueModelConverter(AdminModelConverter):
+    @converts("Date")
+    def convert_date(self, column: Any, field_args: Any, **extra: Any) -> Any:
+        """Every date column gets the one UK date field (admin_views/dates.py, issue 15)."""
+        from .dates import UKDateField
+
+        field_args.pop("widget", None)
+        return UKDateField(**field_args)
+
     @converts("sqlalchemy.sql.sqltypes.Enum")
     def convert_enum(self, column: Any, field_args: Any, **extra: Any) -> Select2Field:
         options = _options(column)

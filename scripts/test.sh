@@ -22,6 +22,13 @@ fi
 
 ensure_venv dev
 
+# npm packages the browser tests load (axe-core, package.json); node and npm from Debian.
+if [ ! -d node_modules/axe-core ]; then
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm || echo "could not install npm" >&2
+  say "Installing npm packages (package.json)"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+
 # The suite's pure tests (tests/rules: no database) run once, in the SQLite pass.
 PURE=(tests/rules)
 PG_IGNORES=()
