@@ -5,11 +5,12 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import engine_from_config, make_url, pool
+from sqlalchemy import engine_from_config, event, make_url, pool
 
 import config as app_config
 from models import Base
 from models.base import built_on
+from services.private_files import restrict_sqlite_file
 
 alembic_config = context.config
 if alembic_config.config_file_name is not None and not alembic_config.attributes.get(
@@ -43,6 +44,8 @@ def run_migrations_online() -> None:
         section = alembic_config.get_section(alembic_config.config_ini_section, {})
         section["sqlalchemy.url"] = _url()
         engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+        # The database file the migration creates is the owner's alone (issue 16).
+        event.listen(engine, "connect", restrict_sqlite_file)
         with engine.connect() as connection:
             _run(connection)
     else:
