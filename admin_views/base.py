@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from werkzeug.utils import secure_filename
 
 from models import db
 from models.enums import Role
+from services import spreadsheets
 
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter
 from .guarded_delete import GuardedDeleteMixin, integrity_message
@@ -189,6 +191,27 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             except (TypeError, ValueError):
                 continue
         return typed
+
+    def get_export_value(self, model: Any, name: str) -> Any:
+        """Export cells never run as formulas (services/spreadsheets.py; CSV and XLSX alike)."""
+        return spreadsheets.neutralise(super().get_export_value(model, name))
+
+    def _export_tablib(self, export_type: str, return_url: str):  # type: ignore[no-untyped-def]
+        """XLSX through the panel's one writer, so text cells are typed as text."""
+        if export_type != "xlsx":
+            return super()._export_tablib(export_type, return_url)
+        _count, data = self._export_data()
+        columns = [str(title) for _name, title in self._export_columns]
+        rows = (
+            [self.get_export_value(row, name) for name, _title in self._export_columns]
+            for row in data
+        )
+        filename = secure_filename(self.get_export_name(export_type="xlsx"))
+        return Response(
+            spreadsheets.xlsx_bytes(columns, rows, self.name or "export"),
+            headers={"Content-Disposition": f"attachment;filename={filename}"},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """A refused delete or a clash with a unique key is a message, never a 500."""
