@@ -7,7 +7,6 @@ words. Counts say what would happen (a preview) or what did happen (after commit
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
