@@ -25,6 +25,17 @@ def database_url() -> str:
     return f"sqlite:///{INSTANCE / 'transport.db'}"
 
 
+def migration_database_url() -> str:
+    """MIGRATION_DATABASE_URL (the tables' owner, for alembic), else DATABASE_URL."""
+    url = os.environ.get("MIGRATION_DATABASE_URL")
+    if not url:
+        return database_url()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def secret_key() -> str:
     """SECRET_KEY from the environment; for the demo, one generated once and kept in instance/.
 

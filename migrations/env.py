@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from logging.config import fileConfig
 
 from alembic import context
@@ -10,6 +11,7 @@ from sqlalchemy import engine_from_config, event, make_url, pool
 import config as app_config
 from models import Base
 from models.base import built_on
+from services.db_roles import grant_runtime_role
 from services.private_files import restrict_sqlite_file
 
 alembic_config = context.config
@@ -22,7 +24,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return alembic_config.get_main_option("sqlalchemy.url") or app_config.database_url()
+    """The owner's URL: MIGRATION_DATABASE_URL when the app runs as a lesser role."""
+    return (
+        alembic_config.get_main_option("sqlalchemy.url")
+        or app_config.migration_database_url()
+    )
 
 
 def run_migrations_offline() -> None:
@@ -62,6 +68,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     )
     with context.begin_transaction():
         context.run_migrations()
+        role = alembic_config.attributes.get("app_role") or os.environ.get("APP_DB_ROLE")
+        if role:
+            # The runtime role may only INSERT and SELECT the trail (services/db_roles.py).
+            grant_runtime_role(connection, role)
 
 
 if context.is_offline_mode():
