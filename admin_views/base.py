@@ -7,6 +7,7 @@ the control. Reading, writing, deleting, exporting and each bulk action have the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -29,6 +30,42 @@ STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
 OFFICERS = (Role.OFFICER,)
 SUPERVISORS = (Role.SUPERVISOR,)
+
+# Bounds on what a request may ask for (issue 16: huge numbers gave 500s).
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 1_000
+INTEGER_LIMIT = 2**31 - 1  # PostgreSQL's INTEGER
+
+
+def bound_numbers(form_class: Any, model: Any) -> None:
+    """Every number field refuses values its column cannot hold, as a form error, not a 500.
+
+    Integer columns: PostgreSQL's INTEGER range; Numeric(p, s) columns: below 10**(p-s). A
+    field that already has a NumberRange (a policy bound) keeps it.
+    """
+    from sqlalchemy import Numeric
+    from wtforms.fields import DecimalField, FloatField, IntegerField
+    from wtforms.fields.core import UnboundField
+    from wtforms.validators import NumberRange
+
+    columns = model.__table__.columns
+    for name, unbound in list(vars(form_class).items()):
+        if not isinstance(unbound, UnboundField) or not issubclass(
+            unbound.field_class, IntegerField | DecimalField | FloatField
+        ):
+            continue
+        validators = list(unbound.kwargs.get("validators") or [])
+        if any(isinstance(v, NumberRange) for v in validators):
+            continue
+        column = columns.get(name)
+        kind = getattr(column, "type", None)
+        if isinstance(kind, Numeric) and kind.precision is not None:
+            top = Decimal(10) ** (kind.precision - (kind.scale or 0)) - Decimal(1)
+            validators.append(NumberRange(min=-top, max=top))
+        else:
+            validators.append(NumberRange(min=-INTEGER_LIMIT, max=INTEGER_LIMIT))
+        unbound.kwargs["validators"] = validators
+
 
 WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
@@ -191,6 +228,22 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             except (TypeError, ValueError):
                 continue
         return typed
+
+    def _get_list_extra_args(self):  # type: ignore[no-untyped-def]
+        """A page number or size past any real list is the first page (issue 16: a 500)."""
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= MAX_PAGE:
+            args.page = 0
+        if not 0 <= (args.page_size or 0) <= MAX_PAGE_SIZE:
+            args.page_size = 0
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        return args
+
+    def scaffold_form(self):  # type: ignore[no-untyped-def]
+        form_class = super().scaffold_form()
+        bound_numbers(form_class, self.model)
+        return form_class
 
     def get_export_value(self, model: Any, name: str) -> Any:
         """Export cells never run as formulas (services/spreadsheets.py; CSV and XLSX alike)."""
