@@ -510,7 +510,7 @@ def insert_rows(model: type, columns: Sequence[str], rows: Sequence[Sequence[Any
     as ISO text, decimals as text, enums as their values, as the column types store them.
 
     It runs through the session, so the audit trail records it like any bulk statement
-    (one summary row with the rows inserted) in the same transaction.
+    (one trail row per new record, services/audit.py) in the same transaction.
     """
     from sqlalchemy import Text, bindparam, cast, func, insert, literal_column, select
     from sqlalchemy.dialects.postgresql import JSONB

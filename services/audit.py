@@ -9,11 +9,14 @@ cover every path:
   deletes and write one ``audit_log`` row per record with the changed fields
   ``{field: [old, new]}``;
 * ``do_orm_execute`` sees every INSERT/UPDATE/DELETE statement run through
-  ``Session.execute`` (the set-based services' ``session.execute(update(...))``) and writes one
-  summary row per statement: table, statement kind, rows affected, the columns set and the
-  WHERE clause. Hooking the session (rather than asking every service to call a helper) means a
-  service cannot forget; statements run on a raw ``Connection`` bypass the session and are not
-  recorded, so services must use ``db.session.execute``.
+  ``Session.execute`` (the set-based services' ``session.execute(update(...))``, the imports'
+  INSERT ... SELECT) and writes one row per record it touched: for UPDATE and DELETE the rows
+  its WHERE clause matches are read before and after, for INSERT ... SELECT the new keys are
+  returned and the rows read back, for an executemany each parameter set is a row; the
+  record's fields, old and new, marked ``"_statement"``. Only a statement whose rows cannot be
+  told keeps one summary row (``record_id "*"``). Hooking the session means a service cannot
+  forget; statements run on a raw ``Connection`` bypass the session and are not recorded, so
+  services must use ``db.session.execute``.
 
 Rows are written through the flush's own connection, so they commit or roll back with the
 change they describe. Who acted: the signed-in user in a request; a command or service names
@@ -460,6 +463,31 @@ def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] |
     return rows
 
 
+def _rows_inserted_by_select(
+    state: ORMExecuteState, table: Any, keys: list[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """Each row an INSERT ... SELECT added, read back by its key, with all its values."""
+    pk = list(table.primary_key.columns)
+    connection = state.session.connection()
+    entries = []
+    for chunk in _chunks(keys):
+        if len(pk) == 1:
+            where = pk[0].in_([key[0] for key in chunk])
+        else:
+            where = or_(*(and_(*(c == v for c, v in zip(pk, k, strict=True))) for k in chunk))
+        for row in connection.execute(select(*table.columns).where(where)):
+            key = ",".join(str(row._mapping[c]) for c in pk)
+            entries.append(
+                {
+                    "action": AuditAction.INSERT,
+                    "table_name": table.name,
+                    "record_id": key[:60],
+                    "changes": {**_row_changes(table, None, row), STATEMENT_KEY: "insert"},
+                }
+            )
+    return entries
+
+
 def _do_orm_execute(state: ORMExecuteState) -> Any:
     """Run an INSERT/UPDATE/DELETE statement and record what it changed, record by record.
 
@@ -480,7 +508,19 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         where = _where_for(state, table)
         if where is not None:
             before = _rows_by_key(state, table, where)
-    result = state.invoke_statement()
+    inserted_keys: list[tuple[Any, ...]] | None = None
+    pk = list(table.primary_key.columns)
+    if (
+        state.is_insert
+        and getattr(statement, "select", None) is not None
+        and not getattr(statement, "_returning", ())
+        and pk
+    ):
+        # INSERT ... SELECT: ask for the new keys, so each new row is recorded (issue 16).
+        result = state.invoke_statement(statement=statement.returning(*pk))
+        inserted_keys = [tuple(row) for row in result.all()]
+    else:
+        result = state.invoke_statement()
     params = state.parameters
     if isinstance(params, list) and params and (state.is_insert or state.is_update):
         # An executemany (bulk insert, or the ORM's bulk UPDATE by primary key) reports no
@@ -493,6 +533,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if before is not None:
         kind = AuditAction.UPDATE if state.is_update else AuditAction.DELETE
         entries = _per_row_trail(state, table, kind, before, {STATEMENT_KEY: kind.value})
+    elif inserted_keys is not None:
+        entries = _rows_inserted_by_select(state, table, inserted_keys)
     elif state.is_insert:
         entries = _inserted_rows(state, table)
     else:

@@ -131,7 +131,7 @@ def test_set_based_statements_record_each_record_old_and_new(app_ctx: Flask) -> 
     assert all(r.username == "bulk-service" for r in rows)
 
 
-def test_an_insert_from_select_keeps_one_summary_row(app_ctx: Flask) -> None:
+def test_an_insert_from_select_records_each_new_row(app_ctx: Flask) -> None:
     factories.school(name="A")
     db.session.commit()
     columns = [
@@ -158,8 +158,10 @@ def test_an_insert_from_select_keeps_one_summary_row(app_ctx: Flask) -> None:
     )
     db.session.execute(insert(School).from_select(columns, source))
     db.session.commit()
-    (summary,) = [r for r in trail("school") if r.record_id == "*"]
-    assert summary.action is AuditAction.INSERT and summary.changes["statement"] == "INSERT"
+    (copy,) = [r for r in trail("school") if r.changes.get("_statement")]
+    new_id = db.session.scalar(select(School.id).order_by(School.id.desc()))
+    assert copy.action is AuditAction.INSERT and copy.record_id == str(new_id)
+    assert copy.changes["name"] == [None, "A"]
 
 
 def test_a_bulk_statement_rolled_back_leaves_no_summary(app_ctx: Flask) -> None:
