@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 import config
 from models import db
+from services.private_files import restrict_sqlite_file
 
 csrf = CSRFProtect()
 
@@ -24,6 +25,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        restrict_sqlite_file(dbapi_connection)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -31,6 +33,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config.from_environment())
     if overrides:
         app.config.update(overrides)
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a TLS proxy the client's address (for sign-in rate limits) is in
+        # X-Forwarded-For; trust exactly as many hops as there are proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     csrf.init_app(app)
@@ -45,6 +55,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from auth import login_manager
 
     login_manager.init_app(app)
+    from auth.throttle import init_throttle
+
+    init_throttle(app)  # sign-in rate limits, in RATELIMIT_STORAGE_URI's shared storage
     app.register_blueprint(auth_bp)
 
     from admin_views import init_admin

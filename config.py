@@ -25,6 +25,17 @@ def database_url() -> str:
     return f"sqlite:///{INSTANCE / 'transport.db'}"
 
 
+def migration_database_url() -> str:
+    """MIGRATION_DATABASE_URL (the tables' owner, for alembic), else DATABASE_URL."""
+    url = os.environ.get("MIGRATION_DATABASE_URL")
+    if not url:
+        return database_url()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def secret_key() -> str:
     """SECRET_KEY from the environment; for the demo, one generated once and kept in instance/.
 
@@ -58,4 +69,9 @@ def from_environment() -> dict[str, object]:
         "SESSION_REFRESH_EACH_REQUEST": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        # Sign-in rate limits' counters: redis:// or memcached:// shared by every worker in
+        # production; memory:// (per process) only for the single-process demo.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "SESSION_ABSOLUTE_HOURS": float(os.environ.get("SESSION_ABSOLUTE_HOURS", "10")),
     }

@@ -9,17 +9,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from werkzeug.utils import secure_filename
 
 from models import db
 from models.enums import Role
+from services import spreadsheets
 
 from .dates import london_minute, long_date
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
@@ -51,6 +54,42 @@ STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
 OFFICERS = (Role.OFFICER,)
 SUPERVISORS = (Role.SUPERVISOR,)
+
+# Bounds on what a request may ask for (issue 16: huge numbers gave 500s).
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 1_000
+INTEGER_LIMIT = 2**31 - 1  # PostgreSQL's INTEGER
+
+
+def bound_numbers(form_class: Any, model: Any) -> None:
+    """Every number field refuses values its column cannot hold, as a form error, not a 500.
+
+    Integer columns: PostgreSQL's INTEGER range; Numeric(p, s) columns: below 10**(p-s). A
+    field that already has a NumberRange (a policy bound) keeps it.
+    """
+    from sqlalchemy import Numeric
+    from wtforms.fields import DecimalField, FloatField, IntegerField
+    from wtforms.fields.core import UnboundField
+    from wtforms.validators import NumberRange
+
+    columns = model.__table__.columns
+    for name, unbound in list(vars(form_class).items()):
+        if not isinstance(unbound, UnboundField) or not issubclass(
+            unbound.field_class, IntegerField | DecimalField | FloatField
+        ):
+            continue
+        validators = list(unbound.kwargs.get("validators") or [])
+        if any(isinstance(v, NumberRange) for v in validators):
+            continue
+        column = columns.get(name)
+        kind = getattr(column, "type", None)
+        if isinstance(kind, Numeric) and kind.precision is not None:
+            top = Decimal(10) ** (kind.precision - (kind.scale or 0)) - Decimal(1)
+            validators.append(NumberRange(min=-top, max=top))
+        else:
+            validators.append(NumberRange(min=-INTEGER_LIMIT, max=INTEGER_LIMIT))
+        unbound.kwargs["validators"] = validators
+
 
 WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
@@ -216,6 +255,43 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             except (TypeError, ValueError):
                 continue
         return typed
+
+    def _get_list_extra_args(self):  # type: ignore[no-untyped-def]
+        """A page number or size past any real list is the first page (issue 16: a 500)."""
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= MAX_PAGE:
+            args.page = 0
+        if not 0 <= (args.page_size or 0) <= MAX_PAGE_SIZE:
+            args.page_size = 0
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        return args
+
+    def scaffold_form(self):  # type: ignore[no-untyped-def]
+        form_class = super().scaffold_form()
+        bound_numbers(form_class, self.model)
+        return form_class
+
+    def get_export_value(self, model: Any, name: str) -> Any:
+        """Export cells never run as formulas (services/spreadsheets.py; CSV and XLSX alike)."""
+        return spreadsheets.neutralise(super().get_export_value(model, name))
+
+    def _export_tablib(self, export_type: str, return_url: str):  # type: ignore[no-untyped-def]
+        """XLSX through the panel's one writer, so text cells are typed as text."""
+        if export_type != "xlsx":
+            return super()._export_tablib(export_type, return_url)
+        _count, data = self._export_data()
+        columns = [str(title) for _name, title in self._export_columns]
+        rows = (
+            [self.get_export_value(row, name) for name, _title in self._export_columns]
+            for row in data
+        )
+        filename = secure_filename(self.get_export_name(export_type="xlsx"))
+        return Response(
+            spreadsheets.xlsx_bytes(columns, rows, self.name or "export"),
+            headers={"Content-Disposition": f"attachment;filename={filename}"},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     def handle_view_exception(self, exc: Exception) -> bool:
         """A refused delete or a clash with a unique key is a message, never a 500."""

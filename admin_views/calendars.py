@@ -31,6 +31,12 @@ from services.settings import (
 from .base import STAFF, SUPERVISORS, AppModelView, user_has
 from .dates import parse_uk_date
 
+# The live count's bounds (issue 16: a 10,000-year "term" took 8.7 s): an academic year has
+# three terms (six half terms) and a few dozen closures, and no term outlasts a year.
+MAX_TERMS = 12
+MAX_CLOSURES = 200
+MAX_TERM_DAYS = 366
+
 
 class TermInline(InlineFormAdmin):
     form_columns = ("id", "name", "starts", "ends")
@@ -131,10 +137,19 @@ class AcademicYearView(AppModelView):
             abort(403)
         try:
             terms = []
-            for value in request.args.getlist("term"):
+            term_values = request.args.getlist("term")
+            closure_values = [v for v in request.args.getlist("closure") if v]
+            if len(term_values) > MAX_TERMS or len(closure_values) > MAX_CLOSURES:
+                raise ValueError(
+                    f"at most {MAX_TERMS} terms and {MAX_CLOSURES} closures in a year"
+                )
+            for value in term_values:
                 first, last = value.split(":")
-                terms.append((parse_uk_date(first), parse_uk_date(last)))
-            closures = [parse_uk_date(v) for v in request.args.getlist("closure") if v]
+                span = (parse_uk_date(first), parse_uk_date(last))
+                if (span[1] - span[0]).days > MAX_TERM_DAYS:
+                    raise ValueError(f"a term cannot be longer than {MAX_TERM_DAYS} days")
+                terms.append(span)
+            closures = [parse_uk_date(v) for v in closure_values]
             count = len(operational_days(terms, closures))
         except (ValueError, RulesError) as error:
             return jsonify({"error": f"Cannot count yet: {error}"}), 200

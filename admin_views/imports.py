@@ -23,6 +23,7 @@ from flask_login import current_user
 from imports import applications as applications_import
 from imports import areas as areas_import
 from imports.report import ImportReport
+from services.private_files import private_dir, write_private
 
 from .base import ASSISTANTS, user_has
 
@@ -50,8 +51,7 @@ def _store() -> Path:
     """IMPORT_UPLOAD_DIR, else instance/uploads: private to the server, never served."""
     configured = current_app.config.get("IMPORT_UPLOAD_DIR")
     path = Path(configured) if configured else Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path)
 
 
 def _tidy(store: Path) -> None:
@@ -118,9 +118,9 @@ class ImportView(BaseView):
             store = _store()
             _tidy(store)
             token = secrets.token_urlsafe(24)
-            (store / f"{token}.bin").write_bytes(data)
+            write_private(store / f"{token}.bin", data)
             meta = {"kind": kind, "filename": filename, "la": la, "user_id": current_user.id}
-            (store / f"{token}.json").write_text(json.dumps(meta))
+            write_private(store / f"{token}.json", json.dumps(meta))
         return self.render("imports/preview.html", report=report, token=token, kind=kind, la=la)
 
     @expose("/confirm", methods=("POST",))

@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, PasswordField, SelectMultipleField, ValidationError, widgets
 from wtforms.validators import Length, Optional
 
-from auth.passwords import hash_password
+from auth.passwords import MAX_PASSWORD, MIN_PASSWORD, hash_password, password_problem
 from models import User, UserRole, db
 from models.enums import Role
 
 from .base import SUPERVISORS, AppModelView
 
-MIN_PASSWORD = 12
 EXTRA_FIELDS = ("role_choices", "new_password", "unlock")
 
 
@@ -71,9 +70,14 @@ class UserView(AppModelView):
         )
         form_class.new_password = PasswordField(
             "New password",
-            validators=[Optional(), Length(min=MIN_PASSWORD, max=200)],
-            description=f"At least {MIN_PASSWORD} characters. Leave empty to keep the current "
-            "password. It is stored only as an argon2 hash.",
+            # Not stripped: twelve spaces must reach password_problem, not pass as "empty".
+            validators=[
+                Optional(strip_whitespace=False),
+                Length(min=MIN_PASSWORD, max=MAX_PASSWORD),
+            ],
+            description=f"At least {MIN_PASSWORD} characters and not a common password (a few "
+            "unrelated words work well). Leave empty to keep the current password. It is "
+            "stored only as an argon2 hash.",
         )
         form_class.unlock = BooleanField("Clear a sign-in lockout")
 
@@ -115,6 +119,9 @@ class UserView(AppModelView):
                 UserRole(role=role) for role in chosen - model.roles
             ]
         if password:
+            problem = password_problem(password, model.username)
+            if problem:
+                raise ValidationError(problem)
             model.password_hash = hash_password(password)
         if form.unlock.data:
             model.failed_logins = 0

@@ -12,12 +12,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from auth.passwords import hash_password
+from auth.passwords import hash_password, password_problem
 from models import User, UserRole, db
 from models.enums import Role
 from services.audit import acting_user
-
-MIN_PASSWORD = 12
 
 
 def _refuse(message: str) -> NoReturn:
@@ -46,8 +44,9 @@ def users() -> None:
 def create(username: str, full_name: str, roles: tuple[str, ...], password: str) -> None:
     if db.session.scalar(select(User).where(User.username == username)):
         _refuse(f"a user named {username!r} already exists")
-    if len(password) < MIN_PASSWORD:
-        _refuse(f"the password must be at least {MIN_PASSWORD} characters")
+    problem = password_problem(password, username)
+    if problem:
+        _refuse(problem[0].lower() + problem[1:].rstrip("."))
     with acting_user("cli:users create"):
         user = User(username=username, full_name=full_name, password_hash=hash_password(password))
         user.role_rows = [UserRole(role=Role(r)) for r in roles]
@@ -65,8 +64,9 @@ def set_password(username: str, password: str) -> None:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         _refuse(f"no user named {username!r}")
-    if len(password) < MIN_PASSWORD:
-        _refuse(f"the password must be at least {MIN_PASSWORD} characters")
+    problem = password_problem(password, username)
+    if problem:
+        _refuse(problem[0].lower() + problem[1:].rstrip("."))
     with acting_user("cli:users set-password"):
         user.password_hash = hash_password(password)
         user.failed_logins = 0

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .report import ImportReport
+from .workbook_limits import WorkbookTooLarge, check_workbook
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -115,6 +116,7 @@ def read_table(data: bytes, filename: str, report: ImportReport) -> Table | None
     clean = True
     try:
         if is_xlsx(filename, data):
+            check_workbook(data)  # bounded before pandas parses it (issue 16)
             frame = pd.read_excel(
                 io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl"
             )
@@ -123,6 +125,9 @@ def read_table(data: bytes, filename: str, report: ImportReport) -> Table | None
             frame = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
             )
+    except WorkbookTooLarge as refused:
+        report.error(None, "(file)", f"the workbook {refused}")
+        return None
     except Exception as exc:  # pandas raises many kinds; the person needs one sentence
         report.error(None, "(file)", f"could not be read as CSV or XLSX: {exc}".splitlines()[0])
         return None
@@ -505,7 +510,7 @@ def insert_rows(model: type, columns: Sequence[str], rows: Sequence[Sequence[Any
     as ISO text, decimals as text, enums as their values, as the column types store them.
 
     It runs through the session, so the audit trail records it like any bulk statement
-    (one summary row with the rows inserted) in the same transaction.
+    (one trail row per new record, services/audit.py) in the same transaction.
     """
     from sqlalchemy import Text, bindparam, cast, func, insert, literal_column, select
     from sqlalchemy.dialects.postgresql import JSONB

@@ -7,7 +7,6 @@ words. Counts say what would happen (a preview) or what did happen (after commit
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,14 +117,12 @@ class ImportReport:
         return out
 
     def errors_csv(self) -> str:
-        import csv
+        """The errors as CSV; a reason quoting a cell cannot run as a formula (issue 16)."""
+        from services.spreadsheets import csv_line
 
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["row", "column", "reason"])
-        for err in self.errors:
-            writer.writerow(["" if err.row is None else err.row, err.column, err.reason])
-        return buf.getvalue()
+        lines = [csv_line(["row", "column", "reason"])]
+        lines += [csv_line([err.row, err.column, err.reason]) for err in self.errors]
+        return "".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {

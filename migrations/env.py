@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import engine_from_config, make_url, pool
+from sqlalchemy import engine_from_config, event, make_url, pool
 
 import config as app_config
 from models import Base
 from models.base import built_on
+from services.db_roles import grant_runtime_role
+from services.private_files import restrict_sqlite_file
 
 alembic_config = context.config
 if alembic_config.config_file_name is not None and not alembic_config.attributes.get(
@@ -21,7 +24,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return alembic_config.get_main_option("sqlalchemy.url") or app_config.database_url()
+    """The owner's URL: MIGRATION_DATABASE_URL when the app runs as a lesser role."""
+    return (
+        alembic_config.get_main_option("sqlalchemy.url")
+        or app_config.migration_database_url()
+    )
 
 
 def run_migrations_offline() -> None:
@@ -43,6 +50,8 @@ def run_migrations_online() -> None:
         section = alembic_config.get_section(alembic_config.config_ini_section, {})
         section["sqlalchemy.url"] = _url()
         engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+        # The database file the migration creates is the owner's alone (issue 16).
+        event.listen(engine, "connect", restrict_sqlite_file)
         with engine.connect() as connection:
             _run(connection)
     else:
@@ -59,6 +68,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     )
     with context.begin_transaction():
         context.run_migrations()
+        role = alembic_config.attributes.get("app_role") or os.environ.get("APP_DB_ROLE")
+        if role:
+            # The runtime role may only INSERT and SELECT the trail (services/db_roles.py).
+            grant_runtime_role(connection, role)
 
 
 if context.is_offline_mode():

@@ -13,6 +13,8 @@ cd "$REPO_ROOT"
 missing=()
 have_chromium || missing+=(chromium)
 have_postgresql || missing+=(postgresql)
+# The sign-in rate limits' shared storage (tests/test_sign_in_hardening.py starts its own).
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "Installing Debian packages: ${missing[*]}"
   if ! apt_install "${missing[@]}"; then

@@ -9,11 +9,14 @@ cover every path:
   deletes and write one ``audit_log`` row per record with the changed fields
   ``{field: [old, new]}``;
 * ``do_orm_execute`` sees every INSERT/UPDATE/DELETE statement run through
-  ``Session.execute`` (the set-based services' ``session.execute(update(...))``) and writes one
-  summary row per statement: table, statement kind, rows affected, the columns set and the
-  WHERE clause. Hooking the session (rather than asking every service to call a helper) means a
-  service cannot forget; statements run on a raw ``Connection`` bypass the session and are not
-  recorded, so services must use ``db.session.execute``.
+  ``Session.execute`` (the set-based services' ``session.execute(update(...))``, the imports'
+  INSERT ... SELECT) and writes one row per record it touched: for UPDATE and DELETE the rows
+  its WHERE clause matches are read before and after, for INSERT ... SELECT the new keys are
+  returned and the rows read back, for an executemany each parameter set is a row; the
+  record's fields, old and new, marked ``"_statement"``. Only a statement whose rows cannot be
+  told keeps one summary row (``record_id "*"``). Hooking the session means a service cannot
+  forget; statements run on a raw ``Connection`` bypass the session and are not recorded, so
+  services must use ``db.session.execute``.
 
 Rows are written through the flush's own connection, so they commit or roll back with the
 change they describe. Who acted: the signed-in user in a request; a command or service names
@@ -31,7 +34,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -47,6 +50,8 @@ MASKED_FIELDS = frozenset({"password_hash"})
 # Bookkeeping the row itself already carries; listing it on every update is noise.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at"})
 BULK_RECORD_ID = "*"
+# In a trail row written for a set-based statement: which kind of statement it was.
+STATEMENT_KEY = "_statement"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,22 +201,68 @@ def _snapshot(obj: object, *, as_new: bool) -> dict[str, list[Any]]:
 _PENDING_KEY = "audit_pending"
 
 
+def _foreign_keys(obj: object) -> list[str]:
+    """Attribute keys of the columns that hold a relationship's foreign key."""
+    mapper = inspect(obj).mapper
+    return [
+        attr.key
+        for attr in mapper.column_attrs
+        if any(column.foreign_keys for column in attr.columns)
+    ]
+
+
+def _relationship_neighbours(obj: object) -> list[object]:
+    """Rows added to or removed from `obj`'s collections: the flush rewrites their keys.
+
+    ``route.schools.remove(link)`` changes no attribute of ``link`` itself when there is no
+    back-reference, yet the flush sets its ``route_id``; it must be captured before the flush.
+    """
+    state = inspect(obj)
+    found: list[object] = []
+    for rel in state.mapper.relationships:
+        if rel.viewonly or not rel.uselist:
+            continue
+        history = state.attrs[rel.key].history
+        found.extend(history.added or ())
+        found.extend(history.deleted or ())
+    return found
+
+
 def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
-    """Capture old values now: after the flush the history is gone."""
-    rows: list[tuple[AuditAction, object, dict[str, list[Any]]]] = []
+    """Capture old values now: after the flush the history is gone.
+
+    A relationship's foreign key is filled in by the flush itself (``application.school =
+    other`` sets ``school_id`` only then), so the keys' values are kept here and compared with
+    what the flush wrote in `_after_flush` (issue 18: relationship changes were not audited).
+    """
+    rows: list[tuple[AuditAction, object, dict[str, list[Any]], dict[str, Any]]] = []
     for obj in session.new:
         if _audited(obj):
-            rows.append((AuditAction.INSERT, obj, {}))
+            rows.append((AuditAction.INSERT, obj, {}, {}))
     dirty = [
         obj
         for obj in session.dirty
         if _audited(obj) and session.is_modified(obj, include_collections=False)
     ]
+    seen = {id(obj) for obj in dirty}
+    for parent in list(session.dirty):
+        for child in _relationship_neighbours(parent):
+            state = inspect(child)
+            fresh = id(child) not in seen and child not in session.deleted
+            if fresh and state.persistent and _audited(child):
+                dirty.append(child)
+                seen.add(id(child))
     stored = _stored_values(session, dirty) if dirty else {}
     for obj in dirty:
-        changes = _update_changes(obj, stored.get(id(obj), {}))
-        if changes:
-            rows.append((AuditAction.UPDATE, obj, changes))
+        before = stored.get(id(obj), {})
+        changes = _update_changes(obj, before)
+        state = inspect(obj)
+        keys = {key: state.dict.get(key, before.get(key)) for key in _foreign_keys(obj)}
+        for key in keys:
+            history = state.attrs[key].history
+            if history.deleted:
+                keys[key] = history.deleted[0]
+        rows.append((AuditAction.UPDATE, obj, changes, keys))
     deleted = [obj for obj in session.deleted if _audited(obj)]
     stored_deleted = _stored_values(session, deleted) if deleted else {}
     for obj in deleted:
@@ -220,9 +271,21 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
             for key, value in stored_deleted.get(id(obj), {}).items()
         }
         snapshot.update(_snapshot(obj, as_new=False))
-        rows.append((AuditAction.DELETE, obj, {**snapshot, "_id": _record_id(obj)}))
+        rows.append((AuditAction.DELETE, obj, {**snapshot, "_id": _record_id(obj)}, {}))
     if rows:
         session.info.setdefault(_PENDING_KEY, []).extend(rows)
+
+
+def _key_changes(obj: object, before: dict[str, Any]) -> dict[str, list[Any]]:
+    """Foreign keys the flush changed: compare what it wrote with what was there before."""
+    state = inspect(obj)
+    changes: dict[str, list[Any]] = {}
+    for key, old in before.items():
+        new = state.dict.get(key, NO_VALUE)
+        if new is NO_VALUE or new == old:
+            continue
+        changes[key] = [json_safe(old), json_safe(new)]
+    return changes
 
 
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
@@ -233,7 +296,7 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     actor = current_actor(session)
     now = utcnow()
     values = []
-    for action, obj, changes in pending:
+    for action, obj, changes, keys_before in pending:
         if action is AuditAction.INSERT:
             record_id = _record_id(obj)
             changes = _snapshot(obj, as_new=True)
@@ -241,6 +304,9 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
             changes = dict(changes)
             record_id = str(changes.pop("_id"))
         else:
+            changes = {**_key_changes(obj, keys_before), **changes}
+            if not changes:
+                continue
             record_id = _record_id(obj)
         values.append(
             {
@@ -253,7 +319,8 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
                 "changes": changes,
             }
         )
-    session.connection().execute(insert(AuditLog), values)
+    if values:
+        session.connection().execute(insert(AuditLog), values)
 
 
 def _after_rollback(session: Session) -> None:
@@ -288,11 +355,172 @@ def _statement_summary(state: ORMExecuteState, rows: int) -> dict[str, Any] | No
     return {"action": kind, "table_name": name, "changes": summary}
 
 
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[Any, ...], Any]:
+    """The rows a statement will touch, keyed by primary key, read on the same connection."""
+    pk = list(table.primary_key.columns)
+    if not pk:
+        return {}
+    query = select(*table.columns).where(where)
+    connection = state.session.connection()
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()  # the UPDATE would lock them anyway; no change between
+    params = state.parameters if isinstance(state.parameters, dict) else {}
+    return {tuple(row._mapping[c] for c in pk): row for row in connection.execute(query, params)}
+
+
+def _where_for(state: ORMExecuteState, table: Any) -> Any:
+    """The statement's WHERE clause, or for an executemany by primary key the keys it names."""
+    statement = state.statement
+    where = getattr(statement, "whereclause", None)
+    params = state.parameters
+    if isinstance(params, list):
+        pk = list(table.primary_key.columns)
+        if where is not None or len(pk) != 1 or not all(pk[0].key in p for p in params):
+            return None
+        return pk[0].in_([p[pk[0].key] for p in params])
+    return where
+
+
+def _row_changes(
+    table: Any, old: Any | None, new: Any | None, only: set[str] | None = None
+) -> dict[str, list[Any]]:
+    changes: dict[str, list[Any]] = {}
+    for column in table.columns:
+        key = column.key
+        if key in IGNORED_FIELDS or (only is not None and key not in only):
+            continue
+        before = None if old is None else old._mapping[column]
+        after = None if new is None else new._mapping[column]
+        if old is not None and new is not None and before == after:
+            continue
+        changes[key] = [_shown(key, before), _shown(key, after)]
+    return changes
+
+
+def _per_row_trail(
+    state: ORMExecuteState,
+    table: Any,
+    action: AuditAction,
+    before: dict[tuple[Any, ...], Any],
+    extra: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One trail row per record a set-based UPDATE or DELETE touched: fields, old and new."""
+    after: dict[tuple[Any, ...], Any] = {}
+    if action is AuditAction.UPDATE and before:
+        pk = list(table.primary_key.columns)
+        connection = state.session.connection()
+        for chunk in _chunks(list(before)):
+            if len(pk) == 1:
+                where = pk[0].in_([key[0] for key in chunk])
+            else:
+                where = or_(
+                    *(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in chunk)
+                )
+            for row in connection.execute(select(*table.columns).where(where)):
+                after[tuple(row._mapping[c] for c in pk)] = row
+    values = []
+    for key, old in before.items():
+        if action is AuditAction.DELETE:
+            changes = _row_changes(table, old, None)
+        else:
+            changes = _row_changes(table, old, after.get(key))
+            if not changes:
+                continue
+        values.append(
+            {
+                "action": action,
+                "table_name": table.name,
+                "record_id": ",".join(str(part) for part in key)[:60],
+                "changes": {**changes, **extra},
+            }
+        )
+    return values
+
+
+def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] | None:
+    """An executemany INSERT's rows, each with its values; None when they cannot be told."""
+    params = state.parameters
+    if not isinstance(params, list) or not params:
+        return None
+    pk = [c.key for c in table.primary_key.columns]
+    rows = []
+    for values in params:
+        record = ",".join(str(values.get(k, "new")) for k in pk)
+        changes = {k: [None, _shown(k, v)] for k, v in values.items() if k not in IGNORED_FIELDS}
+        rows.append(
+            {
+                "action": AuditAction.INSERT,
+                "table_name": table.name,
+                "record_id": record[:60],
+                "changes": {**changes, STATEMENT_KEY: "insert"},
+            }
+        )
+    return rows
+
+
+def _rows_inserted_by_select(
+    state: ORMExecuteState, table: Any, keys: list[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """Each row an INSERT ... SELECT added, read back by its key, with all its values."""
+    pk = list(table.primary_key.columns)
+    connection = state.session.connection()
+    entries = []
+    for chunk in _chunks(keys):
+        if len(pk) == 1:
+            where = pk[0].in_([key[0] for key in chunk])
+        else:
+            where = or_(*(and_(*(c == v for c, v in zip(pk, k, strict=True))) for k in chunk))
+        for row in connection.execute(select(*table.columns).where(where)):
+            key = ",".join(str(row._mapping[c]) for c in pk)
+            entries.append(
+                {
+                    "action": AuditAction.INSERT,
+                    "table_name": table.name,
+                    "record_id": key[:60],
+                    "changes": {**_row_changes(table, None, row), STATEMENT_KEY: "insert"},
+                }
+            )
+    return entries
+
+
 def _do_orm_execute(state: ORMExecuteState) -> Any:
-    """Run an INSERT/UPDATE/DELETE statement, then record one summary row for it."""
+    """Run an INSERT/UPDATE/DELETE statement and record what it changed, record by record.
+
+    UPDATE and DELETE: the rows the WHERE clause matches are read first (locked on
+    PostgreSQL), and after the statement the same rows again, so each record gets a trail row
+    with the fields that changed, old and new (issue 16: a bulk statement used to leave one
+    row with no ids and no values). An executemany INSERT records each row's values; any
+    other statement (INSERT ... SELECT) keeps the one summary row.
+    """
     if not (state.is_insert or state.is_update or state.is_delete):
         return None
-    result = state.invoke_statement()
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    if getattr(table, "name", None) in (None, AUDIT_TABLE):
+        return None
+    before: dict[tuple[Any, ...], Any] | None = None
+    if state.is_update or state.is_delete:
+        where = _where_for(state, table)
+        if where is not None:
+            before = _rows_by_key(state, table, where)
+    inserted_keys: list[tuple[Any, ...]] | None = None
+    pk = list(table.primary_key.columns)
+    if (
+        state.is_insert
+        and getattr(statement, "select", None) is not None
+        and not getattr(statement, "_returning", ())
+        and pk
+    ):
+        # INSERT ... SELECT: ask for the new keys, so each new row is recorded (issue 16).
+        result = state.invoke_statement(statement=statement.returning(*pk))
+        inserted_keys = [tuple(row) for row in result.all()]
+    else:
+        result = state.invoke_statement()
     params = state.parameters
     if isinstance(params, list) and params and (state.is_insert or state.is_update):
         # An executemany (bulk insert, or the ORM's bulk UPDATE by primary key) reports no
@@ -301,18 +529,28 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     else:
         rowcount = getattr(result, "rowcount", None)
         rows = rowcount if rowcount is not None else -1
-    summary = _statement_summary(state, rows)
-    if summary is not None:
+    entries: list[dict[str, Any]] | None
+    if before is not None:
+        kind = AuditAction.UPDATE if state.is_update else AuditAction.DELETE
+        entries = _per_row_trail(state, table, kind, before, {STATEMENT_KEY: kind.value})
+    elif inserted_keys is not None:
+        entries = _rows_inserted_by_select(state, table, inserted_keys)
+    elif state.is_insert:
+        entries = _inserted_rows(state, table)
+    else:
+        entries = None
+    if entries is None:
+        summary = _statement_summary(state, rows)
+        entries = [] if summary is None else [{"record_id": BULK_RECORD_ID, **summary}]
+    if entries:
         actor = current_actor(state.session)
+        now = utcnow()
         state.session.connection().execute(
             insert(AuditLog),
-            {
-                "at": utcnow(),
-                "user_id": actor.user_id,
-                "username": actor.username[:60],
-                "record_id": BULK_RECORD_ID,
-                **summary,
-            },
+            [
+                {"at": now, "user_id": actor.user_id, "username": actor.username[:60], **e}
+                for e in entries
+            ],
         )
     return result
 

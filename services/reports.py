@@ -6,7 +6,6 @@ the panel page, the CSV and the XLSX download all show the same numbers.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,6 +28,7 @@ from models import (
     TransportApplication,
     Withdrawal,
 )
+from services import spreadsheets
 from services.contributions import overdue_clause, paid_on_instalment
 from services.seats import spare_seats_stmt
 
@@ -50,15 +50,10 @@ class Report:
         return pd.DataFrame(self.rows, columns=self.columns)
 
     def csv_bytes(self) -> bytes:
-        return self.frame().to_csv(index=False).encode("utf-8-sig")
+        return spreadsheets.csv_bytes(self.columns, self.rows)
 
     def xlsx_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        frame = self.frame()
-        # openpyxl writes Decimal as a number; keep money exact to the penny.
-        with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name=self.key[:31])
-        return buf.getvalue()
+        return spreadsheets.xlsx_bytes(self.columns, self.rows, self.key)
 
 
 def years(session: Session) -> list[str]:

@@ -102,7 +102,10 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames:
         return
     flask_app: Flask = request.getfixturevalue("app")
+    from auth.throttle import EXTENSION
     from models import Base, db
+
+    flask_app.extensions[EXTENSION].reset()  # each test's sign-ins start with full limits
 
     with flask_app.app_context():
         db.session.rollback()

@@ -87,10 +87,11 @@ def test_a_command_or_service_names_its_user_with_acting_user(app_ctx: Flask) ->
     assert trail("school")[-1].username == "system"
 
 
-def test_set_based_statements_write_one_summary_row_each(app_ctx: Flask) -> None:
-    """Services' session.execute(update/insert/delete) is audited without a per-row query."""
+def test_set_based_statements_record_each_record_old_and_new(app_ctx: Flask) -> None:
+    """Services' session.execute(update/insert/delete): one trail row per record (issue 16)."""
     a = factories.school(name="A")
     b = factories.school(name="B")
+    untouched = factories.school(name="C")
     db.session.commit()
     with acting_user("bulk-service"):
         db.session.execute(update(School).where(School.id.in_([a.id, b.id])).values(name="Renamed"))
@@ -111,16 +112,56 @@ def test_set_based_statements_write_one_summary_row_each(app_ctx: Flask) -> None
                 for i in range(3)
             ],
         )
+        bulk_ids = db.session.scalars(select(School.id).where(School.name.like("Bulk%"))).all()
         db.session.execute(delete(School).where(School.name.like("Bulk%")))
         db.session.commit()
-    bulk = [r for r in trail("school") if r.record_id == "*"]
-    assert [(r.action, r.changes["rows"]) for r in bulk] == [
-        (AuditAction.UPDATE, 2),
-        (AuditAction.INSERT, 3),
-        (AuditAction.DELETE, 3),
+    rows = [r for r in trail("school") if r.changes.get("_statement")]
+    updates = [r for r in rows if r.action is AuditAction.UPDATE]
+    assert sorted(r.record_id for r in updates) == sorted([str(a.id), str(b.id)])
+    assert {r.record_id: r.changes["name"] for r in updates} == {
+        str(a.id): ["A", "Renamed"],
+        str(b.id): ["B", "Renamed"],
+    }
+    assert str(untouched.id) not in {r.record_id for r in rows}
+    inserts = [r for r in rows if r.action is AuditAction.INSERT]
+    assert sorted(r.changes["name"][1] for r in inserts) == ["Bulk 0", "Bulk 1", "Bulk 2"]
+    deletes = [r for r in rows if r.action is AuditAction.DELETE]
+    assert sorted(r.record_id for r in deletes) == sorted(str(i) for i in bulk_ids)
+    assert all(r.changes["name"][1] is None for r in deletes)
+    assert all(r.username == "bulk-service" for r in rows)
+
+
+def test_an_insert_from_select_records_each_new_row(app_ctx: Flask) -> None:
+    factories.school(name="A")
+    db.session.commit()
+    columns = [
+        "urn",
+        "name",
+        "phase",
+        "establishment_type",
+        "statutory_low_age",
+        "statutory_high_age",
+        "postcode",
+        "easting",
+        "northing",
     ]
-    assert bulk[0].changes["columns"] == ["name"]
-    assert all(r.username == "bulk-service" for r in bulk)
+    source = select(
+        (School.urn + 1).label("urn"),
+        School.name,
+        School.phase,
+        School.establishment_type,
+        School.statutory_low_age,
+        School.statutory_high_age,
+        School.postcode,
+        School.easting,
+        School.northing,
+    )
+    db.session.execute(insert(School).from_select(columns, source))
+    db.session.commit()
+    (copy,) = [r for r in trail("school") if r.changes.get("_statement")]
+    new_id = db.session.scalar(select(School.id).order_by(School.id.desc()))
+    assert copy.action is AuditAction.INSERT and copy.record_id == str(new_id)
+    assert copy.changes["name"] == [None, "A"]
 
 
 def test_a_bulk_statement_rolled_back_leaves_no_summary(app_ctx: Flask) -> None:
@@ -128,7 +169,7 @@ def test_a_bulk_statement_rolled_back_leaves_no_summary(app_ctx: Flask) -> None:
     db.session.commit()
     db.session.execute(update(School).values(name="Z"))
     db.session.rollback()
-    assert [r for r in trail("school") if r.record_id == "*"] == []
+    assert [r for r in trail("school") if r.changes.get("_statement")] == []
 
 
 def test_the_database_refuses_update_and_delete_on_audit_log(app_ctx: Flask) -> None:
@@ -178,14 +219,14 @@ def test_sign_in_is_attributed_to_the_user_and_failures_to_anonymous(
     client.post("/login", data={"username": "officer", "password": "correct horse battery staple"})
     with app.app_context():
         rows = [r for r in trail("user_account") if r.action is AuditAction.UPDATE]
-        assert [(r.username, sorted(r.changes)) for r in rows] == [
+        assert [(r.username, sorted(k for k in r.changes if k[0] != "_")) for r in rows] == [
             ("anonymous", ["failed_logins"]),
             ("officer", ["failed_logins", "last_login_at"]),
         ]
 
 
-def test_orm_bulk_update_by_primary_key_is_summarised(app_ctx):  # type: ignore[no-untyped-def]
-    """The ORM's bulk UPDATE by primary key returns no rowcount; the trail still counts rows."""
+def test_orm_bulk_update_by_primary_key_is_recorded_per_record(app_ctx):  # type: ignore[no-untyped-def]
+    """The ORM's bulk UPDATE by primary key: each record's trail row, old and new name."""
     from sqlalchemy import select, update
 
     from models import AuditLog, Parish, db
@@ -193,6 +234,7 @@ def test_orm_bulk_update_by_primary_key_is_summarised(app_ctx):  # type: ignore[
 
     first, second = factories.parish(), factories.parish()
     db.session.commit()
+    first_name, second_name = first.name, second.name
     db.session.execute(
         update(Parish), [{"id": first.id, "name": "Renamed 1"}, {"id": second.id, "name": "R2"}]
     )
@@ -202,4 +244,7 @@ def test_orm_bulk_update_by_primary_key_is_summarised(app_ctx):  # type: ignore[
     summaries = db.session.scalars(
         select(AuditLog).where(AuditLog.table_name == "parish", AuditLog.action == "update")
     ).all()
-    assert any(row.changes.get("rows") == 2 for row in summaries), [r.changes for r in summaries]
+    assert {row.record_id: row.changes["name"] for row in summaries} == {
+        str(first.id): [first_name, "Renamed 1"],
+        str(second.id): [second_name, "R2"],
+    }

@@ -344,7 +344,11 @@ def test_the_bulk_inserts_are_in_the_audit_trail(reference) -> None:
     trail = db.session.scalars(
         select(AuditLog).where(AuditLog.table_name.in_(["pupil", "transport_application"]))
     ).all()
-    assert [(t.table_name, t.changes["statement"], t.changes["rows"]) for t in trail] == [
-        ("pupil", "INSERT", 2),
-        ("transport_application", "INSERT", 3),
+    assert [(t.table_name, t.action.value) for t in trail] == [
+        ("pupil", "insert"),
+        ("pupil", "insert"),
+        ("transport_application", "insert"),
+        ("transport_application", "insert"),
+        ("transport_application", "insert"),
     ]
+    assert all(t.record_id != "*" and t.changes["reference"][0] is None for t in trail)

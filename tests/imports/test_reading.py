@@ -178,9 +178,9 @@ def test_insert_rows_writes_what_the_orm_reads_back_and_is_audited(held) -> None
     trail = db.session.scalars(
         select(AuditLog).where(AuditLog.table_name == "transport_application")
     ).all()
-    assert [(t.record_id, t.changes["statement"], t.changes["rows"]) for t in trail] == [
-        ("*", "INSERT", 2)
-    ]
+    assert sorted((t.record_id, t.changes["reference"][1]) for t in trail) == sorted(
+        (str(a.id), a.reference) for a in got
+    )
 
 
 def test_insert_rows_rolls_back_with_its_audit_row(held) -> None:
