@@ -6,6 +6,7 @@ from .audit import AuditLog
 from .base import Base, db
 from .calendar import AcademicYear, Closure, Term
 from .concessionary import ConcessionaryApplication, ConcessionarySeat
+from .contact import Contact
 from .contribution import Contribution, Instalment, Payment, Refund
 from .dta import DesignatedTransportArea, DtaArea
 from .eligibility_decision import EligibilityDecision
@@ -27,6 +28,7 @@ __all__ = [
     "ConcessionaryApplication",
     "ConcessionarySeat",
     "Contribution",
+    "Contact",
     "ContributionSetting",
     "DesignatedTransportArea",
     "DtaArea",

@@ -142,3 +142,25 @@ class AuditAction(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+
+
+class Channel(StrEnum):
+    """How a family is written to (B1i: "in writing (letter or e-mail)")."""
+
+    POST = "post"
+    EMAIL = "email"
+
+
+class CommunicationStatus(StrEnum):
+    QUEUED = "queued"  # made, not yet sent or printed
+    SENT = "sent"  # e-mail accepted by GOV.UK Notify
+    PRINTED = "printed"  # in a print batch for the post room
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # never sent: the decision it told of was superseded
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
