@@ -22,3 +22,7 @@ def register_commands(app: Flask) -> None:
     from . import seat_commands
 
     app.cli.add_command(seat_commands.seats_group, "seats")
+
+    from . import letter_commands
+
+    app.cli.add_command(letter_commands.letters)

@@ -164,3 +164,21 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class LetterKind(StrEnum):
+    """Every notice a family must receive in writing, with the clause that requires it."""
+
+    DECISION_ELIGIBLE = "decision_eligible"  # B1i
+    DECISION_NOT_ELIGIBLE = "decision_not_eligible"  # B1i, A1c, Appendix C
+    EVIDENCE_REQUEST = "evidence_request"  # B1e, A11, A13: an officer's judgement is awaited
+    SEAT_OFFER = "seat_offer"  # Appendix F
+    SEAT_WAITING_LIST = "seat_waiting_list"  # Appendix F
+    SEAT_REFUSED = "seat_refused"  # Appendix F
+    SEAT_WITHDRAWAL = "seat_withdrawal"  # Appendix F
+    ELIGIBILITY_WITHDRAWAL = "eligibility_withdrawal"  # A15, A12a
+    APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement"  # Appendix C
+    APPEAL_STAGE_ONE_OUTCOME = "appeal_stage_one_outcome"  # Appendix C
+    APPEAL_PANEL_DATE = "appeal_panel_date"  # Appendix C
+    APPEAL_PANEL_OUTCOME = "appeal_panel_outcome"  # Appendix C: "within 5 working days"
+    PAYMENT_REMINDER = "payment_reminder"  # B1j
