@@ -12,10 +12,11 @@ from typing import Any
 from wtforms import Field, Form
 from wtforms.validators import NumberRange, ValidationError
 
-from models import LowIncomeEvidence, Pupil
+from models import Contact, LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
 
 from .base import ASSISTANTS, AppModelView
+from .contacts import ContactInline
 from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
@@ -110,6 +111,7 @@ class PupilView(AppModelView):
         "care_placement": "Care placement",
         "care_home_la": "Placing council",
         "low_income": "Low-income evidence",
+        "contacts": "Parents and carers",
     }
     column_descriptions = {
         "year_group_override": "Only for a child taught outside their age group: 0 is "
@@ -157,6 +159,7 @@ class PupilView(AppModelView):
         "care_placement",
         "care_home_la",
         "low_income",
+        "contacts",
     )
     form_args = {
         "reference": {"filters": [_strip]},
@@ -173,7 +176,7 @@ class PupilView(AppModelView):
     }
     form_ajax_refs = {"parish": PARISH_LOOKUP}
     form_choices = {"care_by": choices(CareBy), "care_placement": choices(Placement)}
-    inline_models = (LowIncomeInline(LowIncomeEvidence),)
+    inline_models = (LowIncomeInline(LowIncomeEvidence), ContactInline(Contact))
 
     def validate_form(self, form: Form) -> bool:
         valid = super().validate_form(form)

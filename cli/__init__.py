@@ -26,3 +26,7 @@ def register_commands(app: Flask) -> None:
     from . import network_commands
 
     app.cli.add_command(network_commands.network_group, "network")
+
+    from . import letter_commands
+
+    app.cli.add_command(letter_commands.letters)

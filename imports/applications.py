@@ -22,6 +22,7 @@ order; extra columns are ignored; * = required):
     religion_or_belief       yes/no (A6, B1d)
     exceptional_circumstances yes/no (A11)
     full_time_hours          post-16 taught hours a week (A7b)
+    contact_...              a parent or carer to write to (see imports/contacts.py)
 
 Pupils are matched by reference: new ones inserted, changed details (a house move) updated.
 An application whose reference is already held for the same pupil, year and school is left
@@ -49,6 +50,7 @@ from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
 from rules.parameters import parameters_for
 
+from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
     Cells,
     Columns,
@@ -371,6 +373,7 @@ def import_applications(
         else:
             pupils[pupil_ref] = (row, pupil)
         apps[app_ref] = (row, app)
+    contacts = read_contacts(table, report, PUPIL_REF)
     if not report.ok:
         return report
 
@@ -450,6 +453,7 @@ def import_applications(
                 f"{ref} is already held for pupil {held.pupil_reference}, "
                 f"{held.academic_year}, a different school or pupil (a clash with the database)",
             )
+    contacts = plan_contacts(contacts, report)
     if not commit or not report.ok:
         db.session.rollback()
         return report
@@ -482,6 +486,7 @@ def import_applications(
                 for ref, app in new_apps
             ],
         )
+        write_contacts(contacts, pupil_ids)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -5,11 +5,15 @@ from .area import Parish, Postcode
 from .audit import AuditLog
 from .base import Base, db
 from .calendar import AcademicYear, Closure, Term
+from .communication import Communication
 from .concessionary import ConcessionaryApplication, ConcessionarySeat
+from .contact import Contact
 from .contribution import Contribution, Instalment, Payment, Refund
 from .dta import DesignatedTransportArea, DtaArea
 from .eligibility_decision import EligibilityDecision
 from .home_access_point import HomeAccessPoint
+from .letter_download import LetterDownload
+from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
 from .road_network import RoadNetwork
 from .route import Route, RouteSchool
@@ -31,12 +35,16 @@ __all__ = [
     "ConcessionaryApplication",
     "ConcessionarySeat",
     "Contribution",
+    "Communication",
+    "Contact",
     "ContributionSetting",
     "DesignatedTransportArea",
     "DtaArea",
     "EligibilityDecision",
     "HomeAccessPoint",
     "Instalment",
+    "LetterDownload",
+    "LetterTemplate",
     "LowIncomeEvidence",
     "Parish",
     "Payment",

@@ -149,3 +149,43 @@ class AuditAction(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+
+
+class Channel(StrEnum):
+    """How a family is written to (B1i: "in writing (letter or e-mail)")."""
+
+    POST = "post"
+    EMAIL = "email"
+
+
+class CommunicationStatus(StrEnum):
+    QUEUED = "queued"  # made, not yet sent or printed
+    SENT = "sent"  # e-mail accepted by GOV.UK Notify
+    PRINTED = "printed"  # in a print batch for the post room
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # never sent: the decision it told of was superseded
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LetterKind(StrEnum):
+    """Every notice a family must receive in writing, with the clause that requires it."""
+
+    DECISION_ELIGIBLE = "decision_eligible"  # B1i
+    DECISION_NOT_ELIGIBLE = "decision_not_eligible"  # B1i, A1c, Appendix C
+    EVIDENCE_REQUEST = "evidence_request"  # B1e, A11, A13: an officer's judgement is awaited
+    SEAT_OFFER = "seat_offer"  # Appendix F
+    SEAT_WAITING_LIST = "seat_waiting_list"  # Appendix F
+    SEAT_REFUSED = "seat_refused"  # Appendix F
+    SEAT_WITHDRAWAL = "seat_withdrawal"  # Appendix F
+    ELIGIBILITY_WITHDRAWAL = "eligibility_withdrawal"  # A15, A12a
+    APPEAL_ACKNOWLEDGEMENT = "appeal_acknowledgement"  # Appendix C
+    APPEAL_STAGE_ONE_OUTCOME = "appeal_stage_one_outcome"  # Appendix C
+    APPEAL_PANEL_DATE = "appeal_panel_date"  # Appendix C
+    APPEAL_PANEL_OUTCOME = "appeal_panel_outcome"  # Appendix C: "within 5 working days"
+    PAYMENT_REMINDER = "payment_reminder"  # B1j

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .area import Parish
 from .base import Base, Timestamped, trigram_index
 from .enums import CareBy, Placement, enum_column
+
+if TYPE_CHECKING:
+    from .contact import Contact
 
 
 class Pupil(Timestamped, Base):
@@ -50,6 +54,11 @@ class Pupil(Timestamped, Base):
     parish: Mapped[Parish | None] = relationship()
     low_income: Mapped[list[LowIncomeEvidence]] = relationship(
         back_populates="pupil", cascade="all, delete-orphan"
+    )
+    # Who the council writes to (B1i); ordered so the first with parental responsibility
+    # is the addressee of every letter.
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="pupil", cascade="all, delete-orphan", order_by="Contact.id"
     )
 
     @property

@@ -204,6 +204,79 @@ def _casework(year: AcademicYear, n: int, *, bare: bool = False) -> None:
         db.session.flush()
 
 
+def _places_and_letters(year: AcademicYear) -> None:
+    """Two of each row the road network (issue 17) and the letters (issue 13) keep."""
+    from models import (
+        Communication,
+        Contact,
+        HomeAccessPoint,
+        LetterTemplate,
+        RoadNetwork,
+        RouteMeasurement,
+        School,
+        SchoolGate,
+    )
+    from models.enums import (
+        Channel,
+        CommunicationStatus,
+        DistanceMethod,
+        LetterKind,
+        MeasurementKind,
+    )
+
+    users = db.session.scalars(select(User).order_by(User.id)).all()
+    schools = db.session.scalars(select(School).order_by(School.id).limit(2)).all()
+    applications = db.session.scalars(
+        select(TransportApplication)
+        .where(TransportApplication.academic_year == year.label)
+        .order_by(TransportApplication.id)
+        .limit(2)
+    ).all()
+    now = datetime.now(UTC)
+    rows = zip(schools, applications, users, strict=False)
+    for n, (school, application, user) in enumerate(rows):
+        gate = SchoolGate(school=school, name=f"Gate {n}", easting=1000 + n, northing=2000 + n)
+        network = RoadNetwork(
+            source_file=f"county-{n}.osm", source_sha256=f"{n:064d}", engine="test",
+            loaded_by=user, nodes=0, walk_edges=0, drive_edges=0, data=b"",
+        )
+        contact = Contact(
+            pupil=application.pupil, name=f"Parent {n}", relationship_to_child="Mother",
+            preferred_channel=Channel.POST,
+        )
+        db.session.add_all([gate, network, contact])
+        db.session.add(
+            HomeAccessPoint(
+                pupil=application.pupil, easting=500 + n, northing=600 + n,
+                reason="The drive meets the lane here", set_by=user,
+            )
+        )
+        db.session.add(
+            RouteMeasurement(
+                application_id=application.id, school=school, kind=MeasurementKind.COMPUTED,
+                method=DistanceMethod.WALKING_ROUTE, distance_m=1000 + n, network=network,
+                gate=gate, measured_on=year.starts, measured_by=user, measured_via="test",
+            )
+        )
+        db.session.add(
+            LetterTemplate(
+                kind=LetterKind.DECISION_ELIGIBLE, academic_year=year.label, version=n + 1,
+                title="Your decision", body="Dear {{ addressee }}", created_by=user,
+            )
+        )
+        db.session.add(
+            Communication(
+                kind=LetterKind.DECISION_ELIGIBLE, subject_key=f"walk-{n}",
+                academic_year=year.label, pupil=application.pupil, application=application,
+                contact=contact, channel=Channel.POST, addressee=contact.name,
+                address_used="1 High Street", template_version=0, letter_date=year.starts,
+                title="Your decision", body_text="...", pdf=b"%PDF", maker=user,
+                made_by=user.username, made_at=now, status=CommunicationStatus.QUEUED,
+            )
+        )
+    db.session.flush()
+
+
 @pytest.fixture(scope="module")
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -219,6 +292,7 @@ def world(
         for n in range(2):
             _casework(year, n)
         _casework(year, 2, bare=True)
+        _places_and_letters(year)
         db.session.commit()
     yield flask_app
     with flask_app.app_context():

@@ -1,0 +1,174 @@
+"""The letter as a PDF (A4, real text, title and language) and the print room's batch.
+
+ReportLab's canvas, not an HTML renderer: a decision letter takes a few milliseconds, where
+WeasyPrint (the renderer GOV.UK Notify's letters use) takes tens; bench/RESULTS.md has both,
+measured in the same run. The text is real text in an embedded DejaVu Sans when Debian's
+fonts-dejavu-core is installed (any name prints), else in Helvetica (Latin-1 names only).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from .council import Council
+
+LANGUAGE = "en-GB"
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+MARGIN = 20 * mm
+WIDTH, HEIGHT = A4
+
+
+@cache
+def fonts() -> tuple[str, str]:
+    """(regular, bold) font names: DejaVu Sans embedded when present, else Helvetica."""
+    regular, bold = _DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"
+    if regular.exists() and bold.exists():
+        pdfmetrics.registerFont(TTFont("LetterSans", str(regular)))
+        pdfmetrics.registerFont(TTFont("LetterSans-Bold", str(bold)))
+        return "LetterSans", "LetterSans-Bold"
+    return "Helvetica", "Helvetica-Bold"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str  # "heading", "bullet" or "para"
+    lines: tuple[str, ...]
+
+
+def blocks(body: str) -> list[Block]:
+    """The body's markup: "# " heading, "* " bullet, blank line between paragraphs."""
+    out: list[Block] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            out.append(Block("para", tuple(para)))
+            para.clear()
+
+    for raw in body.splitlines():
+        line = raw.strip()
+        if not line:
+            flush()
+        elif line.startswith("# "):
+            flush()
+            out.append(Block("heading", (line[2:].strip(),)))
+        elif line.startswith("* "):
+            flush()
+            out.append(Block("bullet", (line[2:].strip(),)))
+        else:
+            para.append(line)
+    flush()
+    return out
+
+
+class _Page:
+    """A canvas with a cursor that starts a new page when the text reaches the margin."""
+
+    def __init__(self, canvas: Canvas, footer: str) -> None:
+        self.canvas = canvas
+        self.footer = footer
+        self.y = HEIGHT - MARGIN
+        self.number = 1
+
+    def need(self, height: float) -> None:
+        if self.y - height < MARGIN + 10 * mm:
+            self.finish_page()
+            self.canvas.showPage()
+            self.number += 1
+            self.y = HEIGHT - MARGIN
+
+    def finish_page(self) -> None:
+        regular, _bold = fonts()
+        self.canvas.setFont(regular, 8)
+        self.canvas.drawString(MARGIN, MARGIN - 4 * mm, f"{self.footer}   Page {self.number}")
+
+    def text(self, words: str, font: str, size: float, indent: float = 0.0) -> None:
+        leading = size * 1.35
+        for line in simpleSplit(words, font, size, WIDTH - 2 * MARGIN - indent) or [""]:
+            self.need(leading)
+            self.y -= leading
+            self.canvas.setFont(font, size)
+            self.canvas.drawString(MARGIN + indent, self.y, line)
+
+
+def letter_pdf(
+    *,
+    title: str,
+    body: str,
+    council: Council,
+    addressee: str,
+    address: Sequence[str],
+    date_line: str,
+    reference: str,
+    subject: str,
+) -> bytes:
+    """One letter: the council's block, the address, date and reference, then the body."""
+    regular, bold = fonts()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, lang=LANGUAGE, invariant=True, pageCompression=1)
+    canvas.setTitle(title)
+    canvas.setAuthor(council.name)
+    canvas.setSubject(subject)
+    canvas.setCreator(council.name)
+    page = _Page(canvas, f"{council.name} · {reference}")
+
+    # The council's details on the right, the addressee on the left (a windowed envelope).
+    right = WIDTH - MARGIN
+    y = HEIGHT - MARGIN
+    for i, line in enumerate((council.name, council.team, *council.address, council.phone,
+                              council.email)):  # fmt: skip
+        canvas.setFont(bold if i == 0 else regular, 10 if i == 0 else 9)
+        y -= 12
+        canvas.drawRightString(right, y, line)
+    page.y = HEIGHT - MARGIN - 45 * mm
+    for line in (addressee, *address):
+        page.text(line, regular, 11)
+    page.y -= 8 * mm
+    page.text(date_line, regular, 11)
+    page.text(f"Our reference: {reference}", regular, 11)
+    page.y -= 6 * mm
+    page.text(title, bold, 14)
+    page.y -= 2 * mm
+    for block in blocks(body):
+        if block.kind == "heading":
+            page.y -= 3 * mm
+            page.text(block.lines[0], bold, 12)
+        elif block.kind == "bullet":
+            page.need(15)
+            canvas.setFont(regular, 11)
+            canvas.drawString(MARGIN + 2 * mm, page.y - 11 * 1.35, "•")
+            page.text(block.lines[0], regular, 11, indent=7 * mm)
+        else:
+            page.y -= 2 * mm
+            for line in block.lines:
+                page.text(line, regular, 11)
+    page.finish_page()
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def merged_pdf(documents: Iterable[bytes], title: str) -> bytes:
+    """The post room's batch: every letter in one PDF, each starting on its own page."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter()
+    for document in documents:
+        writer.append(PdfReader(io.BytesIO(document)))
+    writer.add_metadata({"/Title": title})
+    writer._root_object[NameObject("/Lang")] = TextStringObject(LANGUAGE)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

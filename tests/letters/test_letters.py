@@ -1,0 +1,202 @@
+"""Decision letters (B1i, A1c, Appendix C): what they say, that they are made once, and the
+PDF and template machinery behind them."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from models import Communication, db
+from models.enums import Channel, CommunicationStatus, LetterKind, Outcome
+from services.letters.kinds import kinds_of
+from services.letters.owed import make_letters
+from services.letters.templates import LetterTemplateError, current_wording, save_wording
+from services.policy import ensure_parameter_set
+from tests import factories as f
+
+from .conftest import REFUSAL_REASONS, make_case
+
+DECISIONS = kinds_of("decision")
+# A Friday before Christmas: 20 working days skip 25, 26 December and 1 January (bank
+# holidays in England) and the weekends, landing on Wednesday 22 January 2025.
+LETTER_DATE = date(2024, 12, 20)
+
+
+def letters() -> list[Communication]:
+    return list(db.session.scalars(select(Communication).order_by(Communication.id)))
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_a_refusal_letter_gives_reasons_clauses_review_right_and_last_date(year: str) -> None:
+    case = make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    report = make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    assert report.made == 1 and report.by_kind == {"decision_not_eligible": 1}
+    [letter] = letters()
+    assert letter.kind is LetterKind.DECISION_NOT_ELIGIBLE
+    assert letter.application_id == case.application.id and letter.channel is Channel.POST
+    assert letter.addressee == "Ann Łukasz" and letter.template_version == 0
+    for text in (letter.body_text, pdf_text(letter.pdf)):
+        flat = " ".join(text.split())
+        assert case.application.reference in flat  # the TRA number (Appendix C)
+        assert "Zoë Łukasz" in flat and "Fenwick Academy" in flat
+        assert "is not eligible" in flat
+        assert all(reason in flat for reason in REFUSAL_REASONS)
+        assert "by 22 January 2025" in flat  # 20 working days, bank holidays skipped
+        assert "A3, A2" in flat
+
+
+def test_the_review_deadline_comes_from_the_years_dated_parameters(year: str) -> None:
+    make_case(Outcome.NOT_ELIGIBLE)
+    ensure_parameter_set(year).review_request_working_days = 10
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    [letter] = letters()
+    assert "within 10 working days" in letter.body_text
+    assert "by 8 January 2025" in letter.body_text
+
+
+def test_an_eligible_letter_names_school_and_validity(year: str) -> None:
+    case = make_case(Outcome.ELIGIBLE)
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    [letter] = letters()
+    assert letter.kind is LetterKind.DECISION_ELIGIBLE
+    assert "is eligible for transport to Fenwick Academy until 31 July 2025" in " ".join(
+        letter.body_text.split()
+    )
+    assert case.application.reference in letter.body_text
+    assert "right to ask for a review" not in letter.body_text
+
+
+def test_letters_owed_are_made_once_and_a_superseded_decisions_unsent_letter_is_cancelled(
+    year: str,
+) -> None:
+    case = make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    assert make_letters(db.session, year, DECISIONS, on=LETTER_DATE).made == 1
+    assert make_letters(db.session, year, DECISIONS, on=LETTER_DATE).made == 0
+
+    # Re-assessed: the old decision is superseded, a new one is current.
+    case.decision.superseded_at = datetime.now(UTC)
+    db.session.flush()
+    f.decision(case.application, outcome=Outcome.ELIGIBLE, valid_until=date(2025, 7, 31))
+    db.session.commit()
+    report = make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    assert (report.made, report.cancelled) == (1, 1)
+    old, new = letters()
+    assert old.status is CommunicationStatus.CANCELLED and "changed" in old.status_note
+    assert new.kind is LetterKind.DECISION_ELIGIBLE and new.status is CommunicationStatus.QUEUED
+    assert make_letters(db.session, year, DECISIONS, on=LETTER_DATE).made == 0
+
+
+def test_a_sent_letter_is_never_cancelled(year: str) -> None:
+    case = make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    [letter] = letters()
+    letter.status = CommunicationStatus.PRINTED
+    case.decision.superseded_at = datetime.now(UTC)
+    db.session.commit()
+    assert make_letters(db.session, year, DECISIONS, on=LETTER_DATE).cancelled == 0
+    assert letters()[0].status is CommunicationStatus.PRINTED
+
+
+def test_the_pdf_is_a4_with_title_language_and_real_text(year: str) -> None:
+    make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    reader = PdfReader(io.BytesIO(letters()[0].pdf))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    assert reader.metadata.title == "Home to school transport for Zoë Łukasz: not eligible"
+    assert reader.trailer["/Root"]["/Lang"] == "en-GB"
+    assert "20 December 2024" in reader.pages[0].extract_text()
+
+
+def test_an_email_contact_gets_an_email_letter(year: str) -> None:
+    make_case(Outcome.NOT_ELIGIBLE, email="ann@example.com")
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    [letter] = letters()
+    assert letter.channel is Channel.EMAIL and letter.address_used == "ann@example.com"
+
+
+def test_a_saved_template_is_a_new_version_recorded_on_each_letter(year: str) -> None:
+    make_case(Outcome.NOT_ELIGIBLE)
+    save_wording(
+        db.session,
+        LetterKind.DECISION_NOT_ELIGIBLE,
+        year,
+        "Decision on {{ application.reference }}",
+        "Dear {{ recipient.name }},\n\nAsk by {{ review.last_date | long_date }}.",
+        None,
+    )
+    second = save_wording(
+        db.session,
+        LetterKind.DECISION_NOT_ELIGIBLE,
+        year,
+        "Decision on {{ application.reference }}",
+        "Dear {{ recipient.name }},\n\nAsk for a review by {{ review.last_date | long_date }}.",
+        None,
+    )
+    db.session.commit()
+    assert second.version == 2
+    assert current_wording(db.session, LetterKind.DECISION_NOT_ELIGIBLE, "2024/25").version == 2
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    [letter] = letters()
+    assert (letter.template_id, letter.template_version) == (second.id, 2)
+    assert "Ask for a review by 22 January 2025." in letter.body_text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",  # the sandbox refuses internals
+        "{{ child.shoe_size }}",  # a field the case does not have: an error, not a blank
+    ],
+)
+def test_unsafe_or_misspelt_wording_is_refused_not_sent(year: str, body: str) -> None:
+    make_case(Outcome.NOT_ELIGIBLE)
+    save_wording(db.session, LetterKind.DECISION_NOT_ELIGIBLE, year, "T", body, None)
+    db.session.commit()
+    with pytest.raises(LetterTemplateError):
+        make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    assert db.session.scalar(select(func.count(Communication.id))) == 0
+
+
+def test_wording_that_does_not_compile_is_refused_on_save(year: str) -> None:
+    with pytest.raises(LetterTemplateError, match="body"):
+        save_wording(db.session, LetterKind.DECISION_ELIGIBLE, year, "T", "{% for %}", None)
+
+
+def test_flask_letters_run_and_print(app: Flask, year: str, tmp_path) -> None:
+    make_case(Outcome.NOT_ELIGIBLE)
+    make_case(Outcome.ELIGIBLE)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["letters", "run", "--year", year, "--kind", "decision"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("2 letters made")
+    again = runner.invoke(args=["letters", "run", "--year", year, "--kind", "decision"])
+    assert again.stdout.startswith("0 letters made")
+    assert "Log-only" in again.stderr
+    out = tmp_path / "batch.pdf"
+    printed = runner.invoke(
+        args=["letters", "print", "--year", year, "--kind", "decision", "--out", str(out)]
+    )
+    assert printed.exit_code == 0, printed.output
+    reader = PdfReader(out)
+    assert len(reader.pages) == 2 and "is not eligible" in pdf_text(out.read_bytes())
+    assert {c.status for c in letters()} == {CommunicationStatus.PRINTED}
+    bad = runner.invoke(args=["letters", "run", "--year", year, "--kind", "postcards"])
+    assert bad.exit_code == 2 and "--kind" in bad.stderr
+    assert runner.invoke(args=["letters", "run", "--year", "2031/32"]).exit_code == 2
