@@ -517,8 +517,10 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         and pk
     ):
         # INSERT ... SELECT: ask for the new keys, so each new row is recorded (issue 16).
-        result = state.invoke_statement(statement=statement.returning(*pk))
-        inserted_keys = [tuple(row) for row in result.all()]
+        # The caller gets the keys back as rows (a count is len(rows): services.seats.common).
+        frozen = state.invoke_statement(statement=statement.returning(*pk)).freeze()
+        inserted_keys = [tuple(row) for row in frozen().all()]
+        result = frozen()
     else:
         result = state.invoke_statement()
     params = state.parameters

@@ -64,7 +64,10 @@ def count_of(n: int, noun: str) -> str:
 
 def rows_written(s: Session, statement: Any) -> int:
     """Run an INSERT ... SELECT and say how many rows it wrote (the audit records it too)."""
-    return int(s.execute(statement, execution_options={"preserve_rowcount": True}).rowcount)
+    result = s.execute(statement, execution_options={"preserve_rowcount": True})
+    rowcount = getattr(result, "rowcount", None)
+    # The audit hook asks an INSERT ... SELECT for its new keys and hands them back as rows.
+    return int(rowcount) if rowcount is not None else len(result.all())
 
 
 def literal_rows(
