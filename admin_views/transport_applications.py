@@ -34,23 +34,13 @@ from models import (
     db,
 )
 from models.enums import ApplicationStatus, DistanceMethod, MedicalWho, Outcome, Sessions
+from models.transport_application import DETERMINATION_FIELDS
 from services import seats
 from services.assessment import AssessmentError, assess_applications
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .enum_support import choices, enum_formatter
 
-# Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
-DETERMINATION_FIELDS = (
-    "route_unsuitable",
-    "route_assessed_on",
-    "exceptional_transport_need",
-    "medical_accepted",
-    "medical_until",
-    "exceptional_accepted",
-    "post19_need_determined",
-    "determination_notes",
-)
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
 CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
 # The bases a decision may rest on (RULES.md), for the list filter.
