@@ -43,6 +43,7 @@ from models.enums import (
     Outcome,
     Sessions,
 )
+from models.transport_application import DETERMINATION_FIELDS
 from services import seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
@@ -52,17 +53,6 @@ from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .enum_support import choices, enum_formatter
 from .route_map import route_svg
 
-# Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8).
-DETERMINATION_FIELDS = (
-    "route_unsuitable",
-    "route_assessed_on",
-    "exceptional_transport_need",
-    "medical_accepted",
-    "medical_until",
-    "exceptional_accepted",
-    "post19_need_determined",
-    "determination_notes",
-)
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
 CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
 # The bases a decision may rest on (RULES.md), for the list filter.

@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from .eligibility_decision import EligibilityDecision
 
 
+# Determinations only an officer (or supervisor) may record (A4c, A11, A12, A13, A8), on the
+# form and by import alike; whoever records one is kept in determined_by.
+DETERMINATION_FIELDS = (
+    "route_unsuitable",
+    "route_assessed_on",
+    "exceptional_transport_need",
+    "medical_accepted",
+    "medical_until",
+    "exceptional_accepted",
+    "post19_need_determined",
+    "determination_notes",
+)
+
+
 class TransportApplication(Timestamped, Base):
     __tablename__ = "transport_application"
     __table_args__ = (
