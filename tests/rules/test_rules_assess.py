@@ -977,3 +977,18 @@ def test_post16_upper_age_is_a_parameter() -> None:
     )
     assert assess(nineteen).outcome == "not_eligible"
     assert assess(nineteen, params).outcome == "eligible"
+
+
+def test_A21_care_leaver_post16_pays_nothing() -> None:
+    """A21: post-16 students "in or leaving care" pay no contribution (RULES.md v2)."""
+    facts = case(12, distance_m=6000, is_nearest_suitable=True, care_leaver=True)
+    assert decision_to_json(assess(facts))["charge"] == "free"
+
+
+def test_A2a_independent_school_named_in_ehcp_is_nearest_suitable() -> None:
+    """A2a is about fee-paying schools: one named in the EHCP is the suitable school."""
+    facts = case(
+        8, ehcp=True, school_type=SchoolType.INDEPENDENT, school_named_in_ehcp=True,
+        distance_m=7000,
+    )
+    assert decision_to_json(assess(facts))["outcome"] == "eligible"
