@@ -109,6 +109,8 @@ class Case:
     exceptional_transport_need: bool = False
     medical: Medical | None = None
     care: Care | None = None
+    care_leaver: bool = False  # A21 "in or leaving care": a post-16 care leaver pays nothing
+    school_named_in_ehcp: bool = False  # A2a: named in the EHCP, not fee-paying for the family
     exceptional_circumstances: ExceptionalCircumstances | None = None
     post16: Post16 | None = None
 
@@ -173,7 +175,9 @@ class _Facts:
         # A missing rank counts as 1 for the nearest suitable school (RULES.md), and rank 1
         # is by definition the nearest suitable school.
         rank = case.nearest_suitable_rank
-        self.nearest = case.is_nearest_suitable or rank == 1
+        self.nearest = (
+            case.is_nearest_suitable or rank == 1 or (case.ehcp and case.school_named_in_ehcp)
+        )
         # A2, A14: the DTA school, the nearest suitable school, or a school nearer than the
         # DTA school.
         self.school_counts = self.nearest or case.is_dta_school or case.nearer_than_dta_school
@@ -249,7 +253,9 @@ def _year_and_defaults(label: str) -> tuple[AcademicYear, PolicyParameters]:
 def _pre_check(f: _Facts) -> Decision | None:
     """The refusals (and A22's EHCP rule) settled before any basis is tried."""
     case = f.case
-    if case.school_type == SchoolType.INDEPENDENT:
+    if case.school_type == SchoolType.INDEPENDENT and not (
+        case.ehcp and case.school_named_in_ehcp
+    ):
         return _refusal(
             "A2", ["The policy does not apply to independent fee-paying schools (A2a)."]
         )
@@ -325,7 +331,7 @@ def _charge(f: _Facts, basis: str) -> tuple[Charge, str]:
         return Charge.HOME_LA, ""
     if f.stage is not Stage.POST16 or basis == "A21":
         return Charge.FREE, ""
-    if f.in_council_care:
+    if f.in_council_care or f.case.care_leaver:
         return Charge.FREE, "No contribution is charged: post-16 students in care do not pay (A21)."
     if basis == "A8":
         post16 = f.case.post16
@@ -352,6 +358,9 @@ def _charge(f: _Facts, basis: str) -> tuple[Charge, str]:
 def _valid_until(f: _Facts, basis: str) -> date:
     if basis in _STAGE_LONG:
         return end_of_stage(f.year, f.group)
+    if basis == "A8":
+        # A8h: "an initial transport eligibility will normally be given for 2 years".
+        return f.year.end.replace(year=f.year.end.year + 1)
     if basis == "A13":
         medical = f.case.medical
         # A13 "Temporary medical condition": a termination date is set; A13c: reviewed at least

@@ -278,6 +278,8 @@ _CASE_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "exceptional_transport_need": _bool,
     "medical": lambda v, p: _nested(v, p, _medical),
     "care": lambda v, p: _nested(v, p, _care),
+    "care_leaver": _bool,
+    "school_named_in_ehcp": _bool,
     "exceptional_circumstances": lambda v, p: _nested(v, p, _exceptional),
     "post16": lambda v, p: _nested(v, p, _post16),
 }

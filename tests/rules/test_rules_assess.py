@@ -24,6 +24,7 @@ from rules.contract import decision_to_json
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
 
 END = "2025-08-31"  # the end of 2024/25
+A8H_END = "2026-08-31"  # A8h: an initial award for 2 years runs to the end of 2025/26
 
 
 def born(group: int, start_year: int = 2024) -> date:
@@ -368,7 +369,7 @@ CASES = [
     # --- A8: post-16 with an EHCP ---
     P(
         case(12, ehcp=True, distance_m=6000, is_nearest_suitable=True),
-        ok("A8", charge="contribution"),
+        ok("A8", until=A8H_END, charge="contribution"),
         id="A8b-EHCP-6000m",
     ),
     P(
@@ -384,7 +385,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(repeat_or_non_progression=True),
         ),
-        ok("A8", charge="contribution"),
+        ok("A8", until=A8H_END, charge="contribution"),
         id="A16-A8-repeat-for-progression-allowed",
     ),
     P(
@@ -406,7 +407,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(post19_need_determined=True),
         ),
-        ok("A8", charge="contribution"),
+        ok("A8", until=A8H_END, charge="contribution"),
         id="A8e-20-determined-started-before-19",
     ),
     P(
@@ -417,7 +418,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(post19_need_determined=True, programme_started_before_19=False),
         ),
-        ok("A8"),
+        ok("A8", until=A8H_END),
         id="A8f-20-determined-new-programme-after-19-free",
     ),
     P(
@@ -439,7 +440,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(post19_need_determined=True),
         ),
-        ok("A8", charge="contribution"),
+        ok("A8", until=A8H_END, charge="contribution"),
         id="A8a-19-on-1-September-determined",
     ),
     P(
@@ -461,7 +462,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(post19_need_determined=True, programme_started_before_19=False),
         ),
-        ok("A8"),
+        ok("A8", until=A8H_END),
         id="A8a-24-on-1-September",
     ),
     P(
@@ -494,7 +495,7 @@ CASES = [
             is_nearest_suitable=True,
             post16=post16(programme_started_before_19=False),
         ),
-        ok("A8", charge="contribution"),
+        ok("A8", until=A8H_END, charge="contribution"),
         id="A8e-under-19-began-before-19",
     ),
     P(
@@ -976,3 +977,18 @@ def test_post16_upper_age_is_a_parameter() -> None:
     )
     assert assess(nineteen).outcome == "not_eligible"
     assert assess(nineteen, params).outcome == "eligible"
+
+
+def test_A21_care_leaver_post16_pays_nothing() -> None:
+    """A21: post-16 students "in or leaving care" pay no contribution (RULES.md v2)."""
+    facts = case(12, distance_m=6000, is_nearest_suitable=True, care_leaver=True)
+    assert decision_to_json(assess(facts))["charge"] == "free"
+
+
+def test_A2a_independent_school_named_in_ehcp_is_nearest_suitable() -> None:
+    """A2a is about fee-paying schools: one named in the EHCP is the suitable school."""
+    facts = case(
+        8, ehcp=True, school_type=SchoolType.INDEPENDENT, school_named_in_ehcp=True,
+        distance_m=7000,
+    )
+    assert decision_to_json(assess(facts))["outcome"] == "eligible"
