@@ -99,8 +99,8 @@ class Case:
     distance_m: int | None = None  # shortest available route, measured as A3b says
     straight_line_m: int | None = None  # a lower bound on any route
     is_dta_school: bool = False
-    is_nearest_suitable: bool = False
-    nearer_than_dta_school: bool = False
+    is_nearest_suitable: bool | None = False  # None: unknown (A1c), e.g. no home location
+    nearer_than_dta_school: bool | None = False
     nearest_suitable_rank: int | None = None
     low_income: bool = False
     religion_or_belief: bool = False
@@ -175,12 +175,18 @@ class _Facts:
         # A missing rank counts as 1 for the nearest suitable school (RULES.md), and rank 1
         # is by definition the nearest suitable school.
         rank = case.nearest_suitable_rank
-        self.nearest = (
+        self.nearest: bool | None = bool(
             case.is_nearest_suitable or rank == 1 or (case.ehcp and case.school_named_in_ehcp)
         )
+        if not self.nearest and case.is_nearest_suitable is None and rank is None:
+            self.nearest = None  # A1c: unknown, never "not the nearest"
         # A2, A14: the DTA school, the nearest suitable school, or a school nearer than the
-        # DTA school.
-        self.school_counts = self.nearest or case.is_dta_school or case.nearer_than_dta_school
+        # DTA school; unknown when one of those is unknown and none is known to hold.
+        self.school_counts: bool | None = bool(
+            self.nearest or case.is_dta_school or case.nearer_than_dta_school
+        )
+        if not self.school_counts and (self.nearest is None or case.nearer_than_dta_school is None):
+            self.school_counts = None
         care = case.care
         self.in_council_care = care is not None and care.by == CareBy.COUNCIL
 
@@ -273,6 +279,12 @@ def _pre_check(f: _Facts) -> Decision | None:
                 "A7", ["Post-16 transport is for students who live in the county (A7b)."]
             )
         return _refusal("A2", ["Transport is provided only from a home in the county (A2)."])
+    if f.stage is Stage.POST16:
+        # A7h, A15: courses and ages the policy does not cover are refused whatever else
+        # holds; A13, A21 and A11 do not reach them.
+        failures = _post16_tests(f)
+        if failures:
+            return _refusal(_stage_clause(f), failures)
     care = case.care
     if care is not None and care.by == CareBy.OTHER_LA and case.ehcp:
         # A22: "only entitled to school transport if the home Local Authority agrees to meet
@@ -480,6 +492,15 @@ def _school(f: _Facts) -> str:
     )
 
 
+def _school_unknown(clause: str) -> str:
+    """A1c: a school test that cannot be worked out is neither passed nor failed."""
+    return (
+        "Whether this is the nearest suitable school, or nearer than the DTA school, cannot be "
+        "worked out until the home (and the school) have a location; the distance must be "
+        f"measured first ({clause}, A1c)."
+    )
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -495,15 +516,54 @@ def _a3(f: _Facts) -> _Result:
     """A3: primary and secondary, school counts, more than the stage's walking distance."""
     if f.stage is Stage.POST16:
         return None
-    if not f.school_counts:
+    if f.school_counts is False:
         return _FAILS, [
             "Free transport is provided only to the designated transport area (DTA) school for "
             "the home, the nearest suitable school, or a school nearer than the DTA school, and "
             "this school is none of these (A3, A14)."
         ]
     result, why = _over(f.case, f.walking, f"{f.stage_word} walking distance")
+    if f.school_counts is None and result is not False:
+        return _UNKNOWN, [_school_unknown("A3")]
     subject = f"{f.pupil} attending {_school(f)}" if result else "The school is"
     return _status(result), [_distance_reason(subject, result, why, "A3")]
+
+
+def _post16_tests(f: _Facts) -> list[str]:
+    """A7h, A15: the age and course tests that bind every basis for a post-16 learner."""
+    clause = "A8" if f.case.ehcp else "A7"
+    return _post16_age(f) + _post16_course(f, clause)
+
+
+def _post16_age(f: _Facts) -> list[str]:
+    """A7b, A15 (16-18 on 1 September); A8a with an EHCP (to 25, past 19 where determined)."""
+    p = f.p
+    post16 = f.case.post16
+    assert post16 is not None
+    on = f"on 1 September {f.year.start_year}"
+    if not f.case.ehcp:
+        if p.post16_min_age <= f.age < p.post16_max_age:
+            return []
+        return [
+            f"The student is {f.age} {on}; post-16 transport is for students at least "
+            f"{p.post16_min_age} and under {p.post16_max_age} on that date (A7b, A15)."
+        ]
+    if f.age < p.post16_min_age:
+        return [
+            f"The student is {f.age} {on}; post-16 transport starts at {p.post16_min_age} "
+            "(A8, A7b)."
+        ]
+    if f.age >= p.send_max_age:
+        return [
+            f"The student is {f.age} {on}; support for learners with SEND runs until they reach "
+            f"{p.send_max_age} (A8a)."
+        ]
+    if f.age >= p.post16_max_age and not post16.post19_need_determined:
+        return [
+            f"The student is {f.age} {on}; transport beyond {p.post16_max_age} is provided only "
+            "where the council has determined it necessary for the learner (A8a)."
+        ]
+    return []
 
 
 def _post16_course(f: _Facts, clause: str) -> list[str]:
@@ -521,7 +581,13 @@ def _post16_course(f: _Facts, clause: str) -> list[str]:
         failures.append(f"The policy does not apply to higher education courses ({cite}).")
     if post16.apprenticeship:
         failures.append(f"The policy does not apply to apprenticeships ({cite}).")
-    if not f.school_counts:
+    return failures
+
+
+def _post16_school(f: _Facts, clause: str) -> list[str]:
+    """A7, A8 with A14: the school or college must count."""
+    failures = []
+    if f.school_counts is False:
         failures.append(
             "Post-16 transport is provided only to the designated transport area (DTA) school or "
             "college, the nearest suitable one, or one nearer than the DTA school or college, and "
@@ -534,15 +600,7 @@ def _a7(f: _Facts) -> _Result:
     """A7: post-16 without an EHCP; age 16-18 on 1 September, full-time, progression, > 3 miles."""
     if f.stage is not Stage.POST16 or f.case.ehcp:
         return None
-    p = f.p
-    failures = []
-    if not p.post16_min_age <= f.age < p.post16_max_age:
-        failures.append(
-            f"The student is {f.age} on 1 September {f.year.start_year}; post-16 transport is for "
-            f"students at least {p.post16_min_age} and under {p.post16_max_age} on that date "
-            "(A7b, A15)."
-        )
-    failures += _post16_course(f, "A7")
+    failures = _post16_school(f, "A7")  # age and course: _pre_check (A7h, A15)
     post16 = f.case.post16
     assert post16 is not None
     if post16.repeat_or_non_progression:
@@ -561,27 +619,7 @@ def _a8(f: _Facts) -> _Result:
     """
     if f.stage is not Stage.POST16 or not f.case.ehcp:
         return None
-    p = f.p
-    post16 = f.case.post16
-    assert post16 is not None
-    failures = []
-    on = f"on 1 September {f.year.start_year}"
-    if f.age < p.post16_min_age:
-        failures.append(
-            f"The student is {f.age} {on}; post-16 transport starts at {p.post16_min_age} "
-            "(A8, A7b)."
-        )
-    elif f.age >= p.send_max_age:
-        failures.append(
-            f"The student is {f.age} {on}; support for learners with SEND runs until they reach "
-            f"{p.send_max_age} (A8a)."
-        )
-    elif f.age >= p.post16_max_age and not post16.post19_need_determined:
-        failures.append(
-            f"The student is {f.age} {on}; transport beyond {p.post16_max_age} is provided only "
-            "where the council has determined it necessary for the learner (A8a)."
-        )
-    failures += _post16_course(f, "A8")
+    failures = _post16_school(f, "A8")  # age and course: _pre_check (A7h, A15, A8a)
     return _with_distance(f, failures, "A8", f"{f.pupil} with an EHCP attending {_school(f)}")
 
 
@@ -590,6 +628,8 @@ def _with_distance(f: _Facts, failures: list[str], clause: str, subject: str) ->
     if failures:
         return _FAILS, failures
     result, why = _over(f.case, f.walking, "post-16 distance criterion")
+    if f.school_counts is None and result is not False:
+        return _UNKNOWN, [_school_unknown(clause)]
     return _status(result), [
         _distance_reason(subject if result else "The school is", result, why, clause)
     ]
@@ -608,6 +648,9 @@ def _a5(f: _Facts) -> _Result:
     rank = case.nearest_suitable_rank
     if rank is None and f.nearest:
         rank = 1
+    if rank is None and f.nearest is None:
+        result, _why = _band(case, f.p.primary_walking_distance_m, f.p.low_income_upper_m)
+        return (_FAILS, []) if result is False else (_UNKNOWN, [_school_unknown("A5")])
     limit = f.p.low_income_rank_limit
     if rank is None or rank > limit:
         where = "is not" if rank is None else f"is the {_ordinal(rank)} nearest suitable school,"
@@ -655,6 +698,8 @@ def _a12(f: _Facts) -> _Result:
             "Walking routes are not assessed at the post-16 stage: transport is not provided "
             "within 3 miles even where a route is unsuitable (A7j, Appendix D)."
         ]
+    if f.school_counts is None:
+        return _UNKNOWN, [_school_unknown("A12")]
     if not f.school_counts:
         return _FAILS, [
             "An unsuitable walking route is considered only to the DTA school, the nearest "
@@ -681,6 +726,8 @@ def _a4(f: _Facts) -> _Result:
             "An exceptional transport need is determined as part of an EHCP; without one, "
             "medical evidence is considered instead (A4c, A4d, A13)."
         ]
+    if f.nearest is None:
+        return _UNKNOWN, [_school_unknown("A4c")]
     if not f.nearest:
         return _FAILS, [
             "Transport for an exceptional transport need is provided only to the nearest "
@@ -699,6 +746,8 @@ def _a13(f: _Facts) -> _Result:
     if medical is None:
         return None
     whose = "the child's" if medical.who == MedicalWho.CHILD else "a parent's"
+    if f.nearest is None and not case.is_dta_school:
+        return _UNKNOWN, [_school_unknown("A13")]
     if not (f.nearest or case.is_dta_school):
         return _FAILS, [
             "Transport for medical reasons is considered only to the nearest or designated "

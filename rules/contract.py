@@ -268,8 +268,8 @@ _CASE_FIELDS: dict[str, Callable[[Any, str], Any]] = {
     "distance_m": _distance,
     "straight_line_m": _distance,
     "is_dta_school": _bool,
-    "is_nearest_suitable": _bool,
-    "nearer_than_dta_school": _bool,
+    "is_nearest_suitable": _optional_bool,  # null: unknown (A1c)
+    "nearer_than_dta_school": _optional_bool,
     "nearest_suitable_rank": lambda v, p: _optional_whole(v, p, 1),
     "low_income": _bool,
     "religion_or_belief": _bool,

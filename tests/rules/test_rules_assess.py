@@ -992,3 +992,30 @@ def test_A2a_independent_school_named_in_ehcp_is_nearest_suitable() -> None:
         distance_m=7000,
     )
     assert decision_to_json(assess(facts))["outcome"] == "eligible"
+
+
+def test_A1c_an_unknown_nearest_school_is_measured_never_refused() -> None:
+    """A1c: "not the nearest school" is not known to be true without a home location."""
+    decision = assess(case(9, distance_m=6000, is_nearest_suitable=None))
+    assert decision_to_json(decision)["outcome"] == "measure"
+    assert any("A1c" in reason for reason in decision.reasons)
+    medical_case = case(3, distance_m=500, is_nearest_suitable=None, medical=medical())
+    assert decision_to_json(assess(medical_case))["outcome"] == "measure"
+
+
+def test_A1c_an_unknown_school_still_refuses_on_a_known_short_distance() -> None:
+    """The distance test is known, and fails: that refusal is true whatever the ranking."""
+    decision = decision_to_json(assess(case(9, distance_m=1000, is_nearest_suitable=None)))
+    assert (decision["outcome"], decision["basis"]) == ("not_eligible", "A3")
+
+
+def test_A7h_A15_course_tests_bind_every_basis() -> None:
+    """An apprenticeship is outside the policy even for a child in the council's care (A21)."""
+    facts = case(12, distance_m=8000, care=care(), post16=post16(apprenticeship=True))
+    decision = decision_to_json(assess(facts))
+    assert (decision["outcome"], decision["basis"], decision["clauses"]) == (
+        "not_eligible", "A7", ["A7"],
+    )
+    ehcp = decision_to_json(assess(case(12, ehcp=True, medical=medical(),
+                                        post16=post16(higher_education=True))))
+    assert (ehcp["outcome"], ehcp["basis"]) == ("not_eligible", "A8")
