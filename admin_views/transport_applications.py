@@ -44,13 +44,14 @@ from models.enums import (
     Sessions,
 )
 from models.transport_application import DETERMINATION_FIELDS
-from services import seats, years
+from services import queues, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .enum_support import choices, enum_formatter
+from .queue_filters import ASSIGNED_FILTER, B2_FILTER, AssignedFilter, B2Filter
 from .route_map import route_svg
 
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
@@ -299,6 +300,8 @@ class TransportApplicationView(AppModelView):
         _CurrentDecisionFilter(
             EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
         ),
+        B2Filter(B2_FILTER),
+        AssignedFilter(ASSIGNED_FILTER),
     )
 
     # --- forms: grouped, and officers' determinations for officers only ----------------------
@@ -462,10 +465,7 @@ class TransportApplicationView(AppModelView):
         if not user_has(ASSISTANTS):
             abort(403)
         ta = TransportApplication
-        criterion = [
-            ta.current_decision.has(EligibilityDecision.outcome == Outcome.MEASURE),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        ]
+        criterion = [queues.outcome_queue(Outcome.MEASURE)]
         year = (request.form.get("year") or "").strip()
         if year:
             criterion.append(ta.academic_year == year)
@@ -585,13 +585,13 @@ class TransportApplicationView(AppModelView):
             abort(404)
         outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
-        criterion = (
-            ta.current_decision.has(EligibilityDecision.outcome == outcome),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        )
+        criterion: tuple[Any, ...] = (queues.outcome_queue(outcome),)
         year = request.args.get("year") or None
         if year:
             criterion = (*criterion, ta.academic_year == year)
+        mine = request.args.get("mine") == "1"
+        if mine:
+            criterion = (*criterion, queues.assigned_to(current_user.id))
         total = db.session.scalar(select(func.count()).select_from(ta).where(*criterion)) or 0
         rows = db.session.scalars(
             select(ta)
@@ -615,6 +615,7 @@ class TransportApplicationView(AppModelView):
             year=year,
             year_options=_year_options(),
             today=date.today(),
+            mine=mine,
         )
 
 

@@ -17,6 +17,7 @@ from .school import School
 from .user import User
 
 if TYPE_CHECKING:
+    from .case_assignment import CaseAssignment
     from .eligibility_decision import EligibilityDecision
 
 
@@ -117,6 +118,9 @@ class TransportApplication(Timestamped, Base):
         viewonly=True,
         uselist=False,
     )
+
+    # Read here; written as CaseAssignment rows (services/casework.py).
+    assignment: Mapped[CaseAssignment | None] = relationship(viewonly=True, uselist=False)
 
     def __str__(self) -> str:
         return self.reference

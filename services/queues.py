@@ -1,0 +1,376 @@
+"""The day's work: what is waiting, counted, with the one definition of each queue.
+
+The home page (admin_views/home.py), the list filters it links to and the queue pages all read
+their criteria from here, so a count and the list behind it can never disagree. Each count is
+part of a grouped query: the home page runs the same number of statements however many rows
+there are (tests/test_home.py).
+
+B2a: "make a decision on the application within 5 working days"; "At busy periods (July –
+September), this guideline is dis-applied". The figure and the months are dated policy
+parameters (`decision_target_working_days`, `busy_period_first_month`/`_last_month`) of the
+academic year the application was received in, exactly as `rules.decision_target` reads them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, extract, false, func, or_, select
+from sqlalchemy.orm import Session
+
+import rules
+from models import (
+    AcademicYear,
+    Appeal,
+    CaseAssignment,
+    Communication,
+    ConcessionaryApplication,
+    EligibilityDecision,
+    Instalment,
+    PolicyParameterSet,
+    TransportApplication,
+)
+from models.enums import (
+    AppealOutcome,
+    AppealStage,
+    ApplicationStatus,
+    CommunicationStatus,
+    ConcessionaryStatus,
+    Outcome,
+)
+from rules.parameters import PolicyParameters
+from services.contributions import overdue_clause
+from services.policy import PolicyUnavailable
+from services.policy import _from_row as policy_from_row
+from services.seats import over_capacity_ids, usage_stmt
+
+_LONDON = ZoneInfo("Europe/London")
+TA = TransportApplication
+# Receipts further back than this are past any B2 target (the figure is a few working days):
+# their target date is not worked out one by one.
+B2_WINDOW_DAYS = 70
+# Appendix C deadlines "due soon": within this many working days (a working week).
+SOON_WORKING_DAYS = 5
+CHART_WEEKS = 8
+
+B2Kind = Literal["past", "within", "busy"]
+B2_LABELS: dict[str, str] = {
+    "past": "Past the B2 target (5 working days)",
+    "within": "Within the B2 target",
+    "busy": "Past 5 working days, received July-September (B2a dis-applies the target)",
+}
+
+
+# --- what each queue is ----------------------------------------------------------------------
+
+
+def awaiting_decision() -> ColumnElement[bool]:
+    """Received and neither decided nor withdrawn: the B2 clock is running."""
+    return TA.status == ApplicationStatus.RECEIVED
+
+
+def outcome_queue(outcome: Outcome) -> ColumnElement[bool]:
+    """Applications whose current decision is `outcome` (measure: A3b, refer: A11/A13/A21)."""
+    return and_(
+        TA.current_decision.has(EligibilityDecision.outcome == outcome),
+        TA.status != ApplicationStatus.WITHDRAWN,
+    )
+
+
+def assigned_to(user_id: int | None) -> ColumnElement[bool]:
+    """Applications held by `user_id`; None: held by nobody."""
+    if user_id is None:
+        return ~TA.assignment.has()
+    return TA.assignment.has(CaseAssignment.user_id == user_id)
+
+
+@dataclass(frozen=True)
+class YearClock:
+    """One academic year's B2 figures applied to the receipt dates around `today`."""
+
+    label: str
+    past_days: tuple[date, ...]
+    busy_days: tuple[date, ...]
+    busy_months: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class B2Clock:
+    """Which receipt dates are past their B2 target on `today`, per academic year applied for.
+
+    The figures are those of the year the application is for (the year its decision is made
+    under, `EligibilityDecision.parameters_year`); a year with no figures of its own (before
+    the earliest dated entry) takes the earliest there are.
+    """
+
+    today: date
+    window_start: date
+    years: tuple[YearClock, ...]
+    fallback: YearClock
+
+    def _part(self, clock: YearClock, kind: Literal["past", "busy"]) -> ColumnElement[bool]:
+        month = extract("month", TA.received_on)
+        first, last = clock.busy_months
+        old = TA.received_on < self.window_start
+        in_busy = and_(month >= first, month <= last)
+        if kind == "past":
+            return or_(and_(old, ~in_busy), _on_days(clock.past_days))
+        return or_(and_(old, in_busy), _on_days(clock.busy_days))
+
+    def _by_year(self, kind: Literal["past", "busy"]) -> ColumnElement[bool]:
+        labels = [c.label for c in self.years]
+        parts = [and_(TA.academic_year == c.label, self._part(c, kind)) for c in self.years]
+        parts.append(and_(TA.academic_year.not_in(labels), self._part(self.fallback, kind)))
+        return or_(*parts)
+
+    def clause(self, kind: B2Kind) -> ColumnElement[bool]:
+        """The applications awaiting a decision that are `kind` against B2 (SQL)."""
+        past, busy = self._by_year("past"), self._by_year("busy")
+        if kind == "past":
+            return and_(awaiting_decision(), past)
+        if kind == "busy":
+            return and_(awaiting_decision(), busy)
+        return and_(awaiting_decision(), ~past, ~busy)
+
+
+def _on_days(days: tuple[date, ...]) -> ColumnElement[bool]:
+    return TA.received_on.in_(days) if days else false()
+
+
+def figures_by_year(session: Session) -> dict[str, PolicyParameters]:
+    """Every stored academic year's dated figures, as `services.policy` reads them (two
+    queries); a year with no figures at all is left out (it takes the earliest, `B2Clock`)."""
+    labels = session.scalars(select(AcademicYear.label)).all()
+    stored = {row.academic_year: row for row in session.scalars(select(PolicyParameterSet))}
+    found: dict[str, PolicyParameters] = {}
+    for label in labels:
+        try:
+            found[label] = policy_from_row(stored.get(label), label)
+        except PolicyUnavailable:
+            continue
+    return found
+
+
+def target_for(received: date, figures: PolicyParameters) -> rules.DecisionTarget:
+    """B2a's target for one receipt date under a year's figures (`rules.decision_target`)."""
+    return rules.decision_target(received, figures)
+
+
+def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParameters:
+    if label in by_year:
+        return by_year[label]
+    if by_year:
+        return by_year[min(by_year)]
+    return rules.parameters_for(label)
+
+
+def b2_clock(
+    session: Session, today: date, by_year: dict[str, PolicyParameters] | None = None
+) -> B2Clock:
+    """Work out, per year, the receipt dates past target on `today` (no application read)."""
+    start = today - timedelta(days=B2_WINDOW_DAYS)
+    if by_year is None:
+        by_year = figures_by_year(session)
+    window = [start + timedelta(days=n) for n in range(B2_WINDOW_DAYS + 1)]
+
+    def clock(label: str, figures: PolicyParameters) -> YearClock:
+        past: list[date] = []
+        busy: list[date] = []
+        for day in window:
+            target = target_for(day, figures)
+            if target.due < today:
+                (busy if target.busy_period else past).append(day)
+        return YearClock(
+            label,
+            tuple(past),
+            tuple(busy),
+            (figures.busy_period_first_month, figures.busy_period_last_month),
+        )
+
+    clocks = tuple(clock(label, figures) for label, figures in sorted(by_year.items()))
+    earliest = min(by_year) if by_year else rules.academic_year_of(today).label
+    fallback = clock("", _figures(by_year, earliest))
+    return B2Clock(today, start, clocks, fallback)
+
+
+def appeal_due(stage: AppealStage, when: Literal["overdue", "soon"], today: date) -> Any:
+    """Pending appeals of `stage` whose Appendix C decision date has passed, or is near."""
+    pending = and_(Appeal.stage == stage, Appeal.outcome == AppealOutcome.PENDING)
+    if when == "overdue":
+        return and_(pending, Appeal.decision_due < today)
+    soon = rules.add_working_days(today, SOON_WORKING_DAYS)
+    return and_(pending, Appeal.decision_due >= today, Appeal.decision_due <= soon)
+
+
+# --- the counts ------------------------------------------------------------------------------
+
+
+@dataclass
+class WeekBar:
+    """Decisions made in one week, and how many met the B2 target (or fell in B2a's months)."""
+
+    monday: date
+    decided: int = 0
+    in_target: int = 0
+    busy: int = 0
+
+    @property
+    def late(self) -> int:
+        return self.decided - self.in_target - self.busy
+
+
+@dataclass
+class DayWork:
+    today: date
+    years: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    weeks: list[WeekBar] = field(default_factory=list)
+
+
+def _sum(clause: Any, label: str) -> Any:
+    return func.coalesce(func.sum(case((clause, 1), else_=0)), 0).label(label)
+
+
+def application_counts(
+    session: Session,
+    today: date,
+    user_id: int | None,
+    by_year: dict[str, PolicyParameters] | None = None,
+) -> dict[str, int]:
+    """To measure, to refer, the B2 clock and "mine", in one grouped query."""
+    clock = b2_clock(session, today, by_year)
+    columns = [
+        _sum(outcome_queue(Outcome.MEASURE), "to_measure"),
+        _sum(outcome_queue(Outcome.REFER), "to_refer"),
+        _sum(clock.clause("within"), "b2_within"),
+        _sum(clock.clause("past"), "b2_past"),
+        _sum(clock.clause("busy"), "b2_busy"),
+        _sum(
+            and_(assigned_to(user_id), TA.status != ApplicationStatus.WITHDRAWN)
+            if user_id is not None
+            else false(),
+            "mine",
+        ),
+    ]
+    row = session.execute(select(*columns).select_from(TA)).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def appeal_counts(session: Session, today: date) -> dict[str, int]:
+    columns = [
+        _sum(appeal_due(stage, when, today), f"appeal_{stage.value}_{when}")
+        for stage in AppealStage
+        for when in ("overdue", "soon")
+    ]
+    row = session.execute(select(*columns).select_from(Appeal)).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def money_and_seat_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
+    """Overdue instalments (B1j), letters failed or unsent, waiting lists with a free seat and
+    routes over capacity (Appendix F), one statement each."""
+    found: dict[str, int] = {}
+    found["instalments_overdue"] = int(
+        session.scalar(select(func.count()).select_from(Instalment).where(overdue_clause(today)))
+        or 0
+    )
+    letters = session.execute(
+        select(
+            _sum(Communication.status == CommunicationStatus.FAILED, "failed"),
+            _sum(Communication.status == CommunicationStatus.QUEUED, "queued"),
+        ).select_from(Communication)
+    ).one()
+    found["letters_failed"], found["letters_queued"] = int(letters[0]), int(letters[1])
+    if not years:
+        found["waiting_with_seats"] = found["routes_over"] = 0
+        return found
+    usage = usage_stmt(years, today)
+    ca = ConcessionaryApplication
+    waiting = (
+        select(func.count(func.distinct(ca.id)))
+        .select_from(ca)
+        .join(
+            usage, and_(usage.c.route_id == ca.route_id, usage.c.academic_year == ca.academic_year)
+        )
+        .where(
+            ca.status == ConcessionaryStatus.WAITING,
+            or_(
+                and_(ca.sessions == "am", usage.c.am > 0),
+                and_(ca.sessions == "pm", usage.c.pm > 0),
+                and_(ca.sessions == "both", usage.c.am > 0, usage.c.pm > 0),
+            ),
+        )
+    )
+    found["waiting_with_seats"] = int(session.scalar(waiting) or 0)
+    over = over_capacity_ids(years, today).subquery()
+    found["routes_over"] = int(
+        session.scalar(select(func.count(func.distinct(over.c.route_id)))) or 0
+    )
+    return found
+
+
+def _london_day(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_LONDON).date()
+
+
+def decisions_per_week(
+    session: Session,
+    today: date,
+    by_year: dict[str, PolicyParameters],
+    weeks: int = CHART_WEEKS,
+) -> list[WeekBar]:
+    """Each application's first eligible/refused decision in the last `weeks` weeks, by the
+    week it was made (in England), against its B2 target under its year's figures (one query)."""
+    monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    since = datetime.combine(monday, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
+    ed = EligibilityDecision
+    first = func.min(ed.decided_at).label("first")
+    rows = session.execute(
+        select(TA.received_on, TA.academic_year, first)
+        .join(ed, ed.application_id == TA.id)
+        .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
+        .group_by(TA.id, TA.received_on, TA.academic_year)
+        .having(first >= since)
+    ).all()
+    bars = [WeekBar(monday + timedelta(weeks=n)) for n in range(weeks)]
+    targets: dict[tuple[date, str], rules.DecisionTarget] = {}
+    tally: Counter[tuple[int, str]] = Counter()
+    for received, label, decided_at in rows:
+        day = _london_day(decided_at)
+        index = (day - monday).days // 7
+        if not 0 <= index < weeks:
+            continue
+        key = (received, label)
+        if key not in targets:
+            targets[key] = target_for(received, _figures(by_year, label))
+        target = targets[key]
+        tally[(index, "decided")] += 1
+        if day <= target.due:
+            tally[(index, "in_target")] += 1
+        elif target.busy_period:
+            tally[(index, "busy")] += 1
+    for n, bar in enumerate(bars):
+        bar.decided = tally[(n, "decided")]
+        bar.in_target = tally[(n, "in_target")]
+        bar.busy = tally[(n, "busy")]
+    return bars
+
+
+def day_work(
+    session: Session, today: date, user_id: int | None, years: list[str], *, chart: bool
+) -> DayWork:
+    """Everything the home page counts (a fixed number of statements)."""
+    work = DayWork(today, years)
+    by_year = figures_by_year(session)
+    work.counts.update(application_counts(session, today, user_id, by_year))
+    work.counts.update(appeal_counts(session, today))
+    work.counts.update(money_and_seat_counts(session, today, years))
+    if chart:
+        work.weeks = decisions_per_week(session, today, by_year)
+    return work
