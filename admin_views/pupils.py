@@ -16,6 +16,7 @@ from models import Contact, LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
 
 from .base import ASSISTANTS, AppModelView
+from .case_view import CaseViewMixin
 from .contacts import ContactInline
 from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
@@ -52,7 +53,7 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
         )
 
 
-class PupilView(AppModelView):
+class PupilView(CaseViewMixin, AppModelView):
     write_roles = ASSISTANTS
 
     column_list = (

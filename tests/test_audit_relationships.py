@@ -237,75 +237,41 @@ def _places_and_letters(year: AcademicYear) -> None:
     for n, (school, application, user) in enumerate(rows):
         gate = SchoolGate(school=school, name=f"Gate {n}", easting=1000 + n, northing=2000 + n)
         network = RoadNetwork(
-            source_file=f"county-{n}.osm",
-            source_sha256=f"{n:064d}",
-            engine="test",
-            loaded_by=user,
-            nodes=0,
-            walk_edges=0,
-            drive_edges=0,
-            data=b"",
+            source_file=f"county-{n}.osm", source_sha256=f"{n:064d}", engine="test",
+            loaded_by=user, nodes=0, walk_edges=0, drive_edges=0, data=b"",
         )
         contact = Contact(
-            pupil=application.pupil,
-            name=f"Parent {n}",
-            relationship_to_child="Mother",
+            pupil=application.pupil, name=f"Parent {n}", relationship_to_child="Mother",
             preferred_channel=Channel.POST,
         )
         db.session.add_all([gate, network, contact])
         db.session.add(
             HomeAccessPoint(
-                pupil=application.pupil,
-                easting=500 + n,
-                northing=600 + n,
-                reason="The drive meets the lane here",
-                set_by=user,
+                pupil=application.pupil, easting=500 + n, northing=600 + n,
+                reason="The drive meets the lane here", set_by=user,
             )
         )
         db.session.add(
             RouteMeasurement(
-                application_id=application.id,
-                school=school,
-                kind=MeasurementKind.COMPUTED,
-                method=DistanceMethod.WALKING_ROUTE,
-                distance_m=1000 + n,
-                network=network,
-                gate=gate,
-                measured_on=year.starts,
-                measured_by=user,
-                measured_via="test",
+                application_id=application.id, school=school, kind=MeasurementKind.COMPUTED,
+                method=DistanceMethod.WALKING_ROUTE, distance_m=1000 + n, network=network,
+                gate=gate, measured_on=year.starts, measured_by=user, measured_via="test",
             )
         )
         db.session.add(
             LetterTemplate(
-                kind=LetterKind.DECISION_ELIGIBLE,
-                academic_year=year.label,
-                version=n + 1,
-                title="Your decision",
-                body="Dear {{ addressee }}",
-                created_by=user,
+                kind=LetterKind.DECISION_ELIGIBLE, academic_year=year.label, version=n + 1,
+                title="Your decision", body="Dear {{ addressee }}", created_by=user,
             )
         )
         db.session.add(
             Communication(
-                kind=LetterKind.DECISION_ELIGIBLE,
-                subject_key=f"walk-{n}",
-                academic_year=year.label,
-                pupil=application.pupil,
-                application=application,
-                contact=contact,
-                channel=Channel.POST,
-                addressee=contact.name,
-                address_used="1 High Street",
-                template_version=0,
-                letter_date=year.starts,
-                title="Your decision",
-                body_text="...",
-                pdf=b"%PDF",
-                maker=user,
-                made_by=user.username,
-                made_at=now,
-                status=CommunicationStatus.QUEUED,
+                kind=LetterKind.DECISION_ELIGIBLE, subject_key=f"walk-{n}",
+                academic_year=year.label, pupil=application.pupil, application=application,
+                contact=contact, channel=Channel.POST, addressee=contact.name,
+                address_used="1 High Street", template_version=0, letter_date=year.starts,
+                title="Your decision", body_text="...", pdf=b"%PDF", maker=user,
+                made_by=user.username, made_at=now, status=CommunicationStatus.QUEUED,
             )
         )
         _case_work(application, user, n)
@@ -353,7 +319,7 @@ def world(
         db.engine.dispose()
 
 
-# Rows that are never changed once written (issue 14: a case note is added, never edited);
+# Rows never changed once written (issue 14: a case note is added, never edited);
 # test_a_case_note_is_never_moved checks the refusal instead.
 APPEND_ONLY = {"CaseNote"}
 
@@ -461,7 +427,7 @@ def test_an_application_moved_to_another_school_names_both(app_ctx: Flask) -> No
 
 
 def test_a_case_note_is_never_moved(world: Flask) -> None:
-    """A note cannot be re-pointed at another child, case or author: it is refused, unwritten."""
+    """A note cannot be re-pointed at another child, case or author: refused, unwritten."""
     from models import CaseNote, Pupil
     from models.case_note import NoteIsFinal
 
