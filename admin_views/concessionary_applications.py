@@ -26,7 +26,7 @@ from models import (
     db,
 )
 from models.settings import PLAN_WORDS
-from services import seats, years
+from services import casework, seats, waiting_list, years
 from services.errors import ServiceError
 
 from . import confirm
@@ -168,6 +168,28 @@ class ConcessionaryApplicationView(AppModelView):
                    f"Routes: {', '.join(routes[:20])}{' ...' if len(routes) > 20 else ''}"],
             button=f"{button} ({len(rows)} applications)",
         )  # fmt: skip
+
+    @expose("/register/")
+    def register_view(self) -> Any:
+        """A route's waiting list for a year in Appendix F order, each place explained."""
+        routes = db.session.execute(select(Route.id, Route.code).order_by(Route.code)).all()
+        year_labels = list(
+            db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
+        )
+        route_id = casework.as_int(request.args.get("route"))
+        year = request.args.get("year") or (year_labels[0] if year_labels else None)
+        places = []
+        route = db.session.get(Route, route_id) if route_id else None
+        if route is not None and year in year_labels:
+            places = waiting_list.route_register(db.session, route.id, year)
+        return self.render(
+            "admin/seats/register.html",
+            routes=routes,
+            year_labels=year_labels,
+            route=route,
+            year=year,
+            places=places,
+        )
 
     @expose("/allocate-year/", methods=("POST",))
     def allocate_year(self) -> Any:
