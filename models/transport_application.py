@@ -46,6 +46,14 @@ class TransportApplication(Timestamped, Base):
         ),
         Index("ix_transport_application_year_status", "academic_year", "status"),
         Index("ix_transport_application_pupil_year", "pupil_id", "academic_year"),
+        # Home's B2 clock (services/queues.py) counts awaiting applications by year and date
+        # received: a covering index reads only those (issue 14).
+        Index(
+            "ix_transport_application_status_year_received",
+            "status",
+            "academic_year",
+            "received_on",
+        ),
         trigram_index("transport_application", "reference"),
     )
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, extract, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 import rules
@@ -50,9 +50,6 @@ from services.seats import over_capacity_ids, usage_stmt
 
 _LONDON = ZoneInfo("Europe/London")
 TA = TransportApplication
-# Receipts further back than this are past any B2 target (the figure is a few working days):
-# their target date is not worked out one by one.
-B2_WINDOW_DAYS = 70
 # Appendix C deadlines "due soon": within this many working days (a working week).
 SOON_WORKING_DAYS = 5
 CHART_WEEKS = 8
@@ -88,57 +85,27 @@ def assigned_to(user_id: int | None) -> ColumnElement[bool]:
     return TA.assignment.has(CaseAssignment.user_id == user_id)
 
 
-@dataclass(frozen=True)
-class YearClock:
-    """One academic year's B2 figures applied to the receipt dates around `today`."""
-
-    label: str
-    past_days: tuple[date, ...]
-    busy_days: tuple[date, ...]
-    busy_months: tuple[int, int]
-
-
-@dataclass(frozen=True)
+@dataclass
 class B2Clock:
-    """Which receipt dates are past their B2 target on `today`, per academic year applied for.
-
-    The figures are those of the year the application is for (the year its decision is made
-    under, `EligibilityDecision.parameters_year`); a year with no figures of its own (before
-    the earliest dated entry) takes the earliest there are.
+    """Each awaiting application's place against B2 on `today`, by (year applied for, date
+    received): counted in SQL by those two columns, classified here by `rules.decision_target`
+    with that year's figures (the year the decision is made under; a year without figures of
+    its own takes the earliest there are). The counts and the list filter share the groups.
     """
 
     today: date
-    window_start: date
-    years: tuple[YearClock, ...]
-    fallback: YearClock
-
-    def _part(self, clock: YearClock, kind: Literal["past", "busy"]) -> ColumnElement[bool]:
-        month = extract("month", TA.received_on)
-        first, last = clock.busy_months
-        old = TA.received_on < self.window_start
-        in_busy = and_(month >= first, month <= last)
-        if kind == "past":
-            return or_(and_(old, ~in_busy), _on_days(clock.past_days))
-        return or_(and_(old, in_busy), _on_days(clock.busy_days))
-
-    def _by_year(self, kind: Literal["past", "busy"]) -> ColumnElement[bool]:
-        labels = [c.label for c in self.years]
-        parts = [and_(TA.academic_year == c.label, self._part(c, kind)) for c in self.years]
-        parts.append(and_(TA.academic_year.not_in(labels), self._part(self.fallback, kind)))
-        return or_(*parts)
+    groups: dict[str, dict[str, list[date]]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def clause(self, kind: B2Kind) -> ColumnElement[bool]:
         """The applications awaiting a decision that are `kind` against B2 (SQL)."""
-        past, busy = self._by_year("past"), self._by_year("busy")
-        if kind == "past":
-            return and_(awaiting_decision(), past)
-        if kind == "busy":
-            return and_(awaiting_decision(), busy)
-        return and_(awaiting_decision(), ~past, ~busy)
-
-
-def _on_days(days: tuple[date, ...]) -> ColumnElement[bool]:
-    return TA.received_on.in_(days) if days else false()
+        by_year = self.groups.get(kind, {})
+        parts = [
+            and_(TA.academic_year == label, TA.received_on.in_(days))
+            for label, days in sorted(by_year.items())
+            if days
+        ]
+        return and_(awaiting_decision(), or_(*parts) if parts else false())
 
 
 def figures_by_year(session: Session) -> dict[str, PolicyParameters]:
@@ -171,30 +138,21 @@ def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParamete
 def b2_clock(
     session: Session, today: date, by_year: dict[str, PolicyParameters] | None = None
 ) -> B2Clock:
-    """Work out, per year, the receipt dates past target on `today` (no application read)."""
-    start = today - timedelta(days=B2_WINDOW_DAYS)
+    """Classify every awaiting application against B2 (one grouped query, plus the figures)."""
     if by_year is None:
         by_year = figures_by_year(session)
-    window = [start + timedelta(days=n) for n in range(B2_WINDOW_DAYS + 1)]
-
-    def clock(label: str, figures: PolicyParameters) -> YearClock:
-        past: list[date] = []
-        busy: list[date] = []
-        for day in window:
-            target = target_for(day, figures)
-            if target.due < today:
-                (busy if target.busy_period else past).append(day)
-        return YearClock(
-            label,
-            tuple(past),
-            tuple(busy),
-            (figures.busy_period_first_month, figures.busy_period_last_month),
-        )
-
-    clocks = tuple(clock(label, figures) for label, figures in sorted(by_year.items()))
-    earliest = min(by_year) if by_year else rules.academic_year_of(today).label
-    fallback = clock("", _figures(by_year, earliest))
-    return B2Clock(today, start, clocks, fallback)
+    clock = B2Clock(today, {kind: {} for kind in B2_LABELS}, dict.fromkeys(B2_LABELS, 0))
+    rows = session.execute(
+        select(TA.academic_year, TA.received_on, func.count())
+        .where(awaiting_decision())
+        .group_by(TA.academic_year, TA.received_on)
+    ).all()
+    for label, received, n in rows:
+        target = target_for(received, _figures(by_year, label))
+        kind = "within" if target.due >= today else "busy" if target.busy_period else "past"
+        clock.groups[kind].setdefault(label, []).append(received)
+        clock.counts[kind] += n
+    return clock
 
 
 def appeal_due(stage: AppealStage, when: Literal["overdue", "soon"], today: date) -> Any:
@@ -241,23 +199,35 @@ def application_counts(
     user_id: int | None,
     by_year: dict[str, PolicyParameters] | None = None,
 ) -> dict[str, int]:
-    """To measure, to refer, the B2 clock and "mine", in one grouped query."""
+    """To measure, to refer (one grouped query on the current decisions: `outcome_queue` as a
+    join, which reads only those decisions), the B2 clock, and "mine"."""
+    found = {"to_measure": 0, "to_refer": 0}
+    ed = EligibilityDecision
+    for outcome, n in session.execute(
+        select(ed.outcome, func.count())
+        .join(TA, TA.id == ed.application_id)
+        .where(
+            ed.superseded_at.is_(None),
+            ed.outcome.in_([Outcome.MEASURE, Outcome.REFER]),
+            TA.status != ApplicationStatus.WITHDRAWN,
+        )
+        .group_by(ed.outcome)
+    ):
+        found["to_measure" if outcome == Outcome.MEASURE else "to_refer"] = int(n)
     clock = b2_clock(session, today, by_year)
-    columns = [
-        _sum(outcome_queue(Outcome.MEASURE), "to_measure"),
-        _sum(outcome_queue(Outcome.REFER), "to_refer"),
-        _sum(clock.clause("within"), "b2_within"),
-        _sum(clock.clause("past"), "b2_past"),
-        _sum(clock.clause("busy"), "b2_busy"),
-        _sum(
-            and_(assigned_to(user_id), TA.status != ApplicationStatus.WITHDRAWN)
-            if user_id is not None
-            else false(),
-            "mine",
-        ),
-    ]
-    row = session.execute(select(*columns).select_from(TA)).one()
-    return {key: int(value or 0) for key, value in row._mapping.items()}
+    found.update({f"b2_{kind}": n for kind, n in clock.counts.items()})
+    found["mine"] = 0
+    if user_id is not None:
+        found["mine"] = int(
+            session.scalar(
+                select(func.count())
+                .select_from(CaseAssignment)
+                .join(TA, TA.id == CaseAssignment.application_id)
+                .where(CaseAssignment.user_id == user_id, TA.status != ApplicationStatus.WITHDRAWN)
+            )
+            or 0
+        )
+    return found
 
 
 def appeal_counts(session: Session, today: date) -> dict[str, int]:

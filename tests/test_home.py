@@ -126,6 +126,8 @@ def test_every_count_opens_the_list_behind_it(county: Flask) -> None:
             continue
         assert client.get(href).status_code == 200, (key, href)
         if "/queue/" in href:
+            queue = client.get(href).get_data(as_text=True)
+            assert f'<small class="text-muted">({count})</small>' in queue, key
             continue
         assert _rows(client, href) == count, f"{key}: {count} on home, list shows otherwise"
 
