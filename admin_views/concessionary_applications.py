@@ -32,6 +32,7 @@ from services.errors import ServiceError
 from . import confirm
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 from .low_income import PUPIL_LOOKUP
+from .queue_filters import WAITING_FILTER, WaitingWithSeatFilter
 from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
 
 ROUTE_LOOKUP = {
@@ -92,6 +93,7 @@ class ConcessionaryApplicationView(AppModelView):
         Route.code,
         School.name,
         CA.received_on,
+        WaitingWithSeatFilter(WAITING_FILTER),
     )
     column_sortable_list = (
         "reference",

@@ -21,7 +21,7 @@ from models.enums import AppealStage, Role
 from services import queues, years
 
 from .base import SecuredIndexView
-from .queue_filters import APPEAL_FILTER, ASSIGNED_FILTER, B2_FILTER
+from .queue_filters import APPEAL_FILTER, ASSIGNED_FILTER, B2_FILTER, WAITING_FILTER
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ class HomeView(SecuredIndexView):
                 "(Appendix F): offer the next place.",
                 ALL,
                 counts["waiting_with_seats"],
-                filter_url(admin, "concessionary_application", [("Status", "waiting")]),
+                filter_url(admin, "concessionary_application", [(WAITING_FILTER, "1")]),
             ),
             Tile(
                 "routes_over",

@@ -11,7 +11,7 @@ from typing import Any
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_login import current_user
 
-from models import Appeal, TransportApplication, db
+from models import Appeal, ConcessionaryApplication, TransportApplication, db
 from models.enums import AppealStage
 from services import queues, years
 
@@ -19,6 +19,7 @@ from services import queues, years
 B2_FILTER = "Decision target (B2)"
 ASSIGNED_FILTER = "Assigned to"
 APPEAL_FILTER = "Due (Appendix C)"
+WAITING_FILTER = "Waiting with a free seat"
 
 
 class B2Filter(BaseSQLAFilter):
@@ -78,6 +79,26 @@ class AppealDueFilter(BaseSQLAFilter):
         if when not in ("overdue", "soon"):
             return query
         return query.filter(queues.appeal_due(stage, when, years.today()))  # type: ignore[arg-type]
+
+    def operation(self) -> str:
+        return "is"
+
+
+class WaitingWithSeatFilter(BaseSQLAFilter):
+    """Appendix F: on a waiting list for a route with a seat free in their sessions now."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(ConcessionaryApplication.id, name, options=[("1", "Yes")])
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        if value != "1":
+            return query
+        on = years.today()
+        in_force = years.years_in_force(db.session, on)
+        if not in_force:
+            return query.filter(ConcessionaryApplication.id.is_(None))
+        ids = queues.waiting_with_seat_ids(in_force, on)
+        return query.filter(ConcessionaryApplication.id.in_(ids))
 
     def operation(self) -> str:
         return "is"

@@ -240,6 +240,28 @@ def appeal_counts(session: Session, today: date) -> dict[str, int]:
     return {key: int(value or 0) for key, value in row._mapping.items()}
 
 
+def waiting_with_seat_ids(years: list[str], today: date) -> Any:
+    """Waiting-list applications (Appendix F) whose route has a seat free in every session
+    they asked for, in `years` (the ids, for the count and the list filter)."""
+    usage = usage_stmt(years, today)
+    ca = ConcessionaryApplication
+    return (
+        select(ca.id)
+        .join(
+            usage, and_(usage.c.route_id == ca.route_id, usage.c.academic_year == ca.academic_year)
+        )
+        .where(
+            ca.status == ConcessionaryStatus.WAITING,
+            or_(
+                and_(ca.sessions == "am", usage.c.am > 0),
+                and_(ca.sessions == "pm", usage.c.pm > 0),
+                and_(ca.sessions == "both", usage.c.am > 0, usage.c.pm > 0),
+            ),
+        )
+        .distinct()
+    )
+
+
 def money_and_seat_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
     """Overdue instalments (B1j), letters failed or unsent, waiting lists with a free seat and
     routes over capacity (Appendix F), one statement each."""
@@ -258,24 +280,10 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
     if not years:
         found["waiting_with_seats"] = found["routes_over"] = 0
         return found
-    usage = usage_stmt(years, today)
-    ca = ConcessionaryApplication
-    waiting = (
-        select(func.count(func.distinct(ca.id)))
-        .select_from(ca)
-        .join(
-            usage, and_(usage.c.route_id == ca.route_id, usage.c.academic_year == ca.academic_year)
-        )
-        .where(
-            ca.status == ConcessionaryStatus.WAITING,
-            or_(
-                and_(ca.sessions == "am", usage.c.am > 0),
-                and_(ca.sessions == "pm", usage.c.pm > 0),
-                and_(ca.sessions == "both", usage.c.am > 0, usage.c.pm > 0),
-            ),
-        )
+    waiting = waiting_with_seat_ids(years, today).subquery()
+    found["waiting_with_seats"] = int(
+        session.scalar(select(func.count()).select_from(waiting)) or 0
     )
-    found["waiting_with_seats"] = int(session.scalar(waiting) or 0)
     over = over_capacity_ids(years, today).subquery()
     found["routes_over"] = int(
         session.scalar(select(func.count(func.distinct(over.c.route_id)))) or 0

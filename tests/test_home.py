@@ -262,3 +262,44 @@ def test_home_runs_a_fixed_number_of_queries(county: Flask) -> None:
             ):
                 db.session.delete(a)
             db.session.commit()
+
+
+def test_waiting_with_a_free_seat_is_counted_and_listed(county: Flask) -> None:
+    """Appendix F: a child on a waiting list while their route has a seat free in their
+    sessions is counted, and the linked list shows exactly those."""
+    from models import ConcessionaryApplication, Pupil, Route
+    from models.enums import ConcessionaryStatus, Sessions
+    from services.seats import usage_stmt
+
+    today = years.today()
+    with county.app_context():
+        in_force = years.years_in_force(db.session, today)
+        assert in_force, "the demo county has a year in force"
+        usage = usage_stmt(in_force, today)
+        route_id, year = db.session.execute(
+            select(usage.c.route_id, usage.c.academic_year)
+            .where(usage.c.am > 0, usage.c.pm > 0)
+            .limit(1)
+        ).one()
+        route = db.session.get(Route, route_id)
+        school_id = route.schools[0].school_id
+        pupil_id = db.session.scalar(select(Pupil.id).limit(1))
+        waiting = ConcessionaryApplication(
+            reference="CSA-HOME-WAIT", pupil_id=pupil_id, academic_year=year,
+            school_id=school_id, route_id=route_id, sessions=Sessions.BOTH,
+            received_on=today, status=ConcessionaryStatus.WAITING, waitlist_position=99,
+        )  # fmt: skip
+        db.session.add(waiting)
+        db.session.commit()
+        waiting_id = waiting.id
+    try:
+        client = _client(county, "assistant")
+        count, href = _tiles(client)["waiting_with_seats"]
+        assert count >= 1 and href is not None
+        listed = client.get(f"{href}&page_size=100").get_data(as_text=True)
+        assert "CSA-HOME-WAIT" in listed
+        assert listed.count('name="rowid"') == count
+    finally:
+        with county.app_context():
+            db.session.delete(db.session.get(ConcessionaryApplication, waiting_id))
+            db.session.commit()
