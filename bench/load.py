@@ -33,9 +33,10 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
+from bench.sections import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-START, END = "<!-- load:start -->", "<!-- load:end -->"
 PASSWORD = "bench-load-passphrase-7"
 SEED = 2024
 
@@ -387,7 +388,6 @@ def render(result: dict[str, object], command: str) -> str:
     errors = sum(1 for s in panel.samples if not s.ok) + sum(1 for s in anchor.samples if not s.ok)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        START,
         "## Issue 18: the panel under load (PostgreSQL, gunicorn)",
         "",
         f"`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit "
@@ -422,7 +422,6 @@ def render(result: dict[str, object], command: str) -> str:
             "Errors: "
             + "; ".join(f"{k} ×{v}" for k, v in sorted({**panel.errors, **anchor.errors}.items())),
         ]
-    lines.append(END)
     return "\n".join(lines) + "\n"
 
 
@@ -430,18 +429,6 @@ def _commit() -> str:
     found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                            capture_output=True, text=True)  # fmt: skip
     return found.stdout.strip() or "unknown"
-
-
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace the load section of RESULTS.md (or append it), leaving the rest as it is."""
-    old = path.read_text() if path.exists() else ""
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + section + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -466,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run(url, args.users, args.seconds, args.workers)
     section = render(result, command)
     print(section)
-    write_section(section, args.out)
+    write_section("load", section, args.out)
     print(f"written to {args.out}")
     panel = result["panel"][0]  # type: ignore[index]
     return 0 if panel.samples else 1
