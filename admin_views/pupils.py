@@ -80,6 +80,7 @@ class PupilView(AppModelView):
         "send",
         "care_by",
         "care_placement",
+        "care_leaver",
         "date_of_birth",
         "town",
     )
@@ -110,16 +111,20 @@ class PupilView(AppModelView):
         "care_by": "In care of",
         "care_placement": "Care placement",
         "care_home_la": "Placing council",
+        "care_leaver": "Care leaver",
         "low_income": "Low-income evidence",
         "contacts": "Parents and carers",
     }
     column_descriptions = {
         "year_group_override": "Only for a child taught outside their age group: 0 is "
         "Reception, 1-13 Years 1 to 13. Otherwise the year group comes from the date of birth.",
-        "lives_in_county": "A2: transport is for children resident in the county.",
         "ehcp": "Has an Education, Health and Care Plan (A4, A8).",
         "care_by": "A21 (this council) or A22 (another council) for a child in care.",
         "care_home_la": "A22: the council that placed the child.",
+        "care_leaver": "A21: a post-16 student who has left this or another council's care "
+        "pays no contribution.",
+        "lives_in_county": "A2: transport is for children resident in the county. A home in a "
+        "parish marked outside the county is not resident, whatever this says.",
     }
     column_formatters = {
         "care_by": enum_formatter("care_by"),
@@ -139,6 +144,7 @@ class PupilView(AppModelView):
         "ehcp",
         "care_by",
         "care_placement",
+        "care_leaver",
     )
     form_columns = (
         "reference",
@@ -158,6 +164,7 @@ class PupilView(AppModelView):
         "care_by",
         "care_placement",
         "care_home_la",
+        "care_leaver",
         "low_income",
         "contacts",
     )

@@ -164,6 +164,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_circumstances": "Exceptional circumstances claimed (A11)",
         "exceptional_accepted": "Exceptional circumstances: officer's determination",
         "purchase_order": "Home council's purchase order (child in another council's care, A22)",
+        "school_named_in_ehcp": "This school is named in the child's EHCP (A2a)",
         "full_time_hours": "Taught hours a week (A7: at least 12.5)",
         "higher_education": "Higher education course",
         "apprenticeship": "Apprenticeship",
@@ -251,7 +252,13 @@ class TransportApplicationView(AppModelView):
     }
     _APPLICATION = ("reference", "pupil", "academic_year", "school", "received_on")
     _DISTANCE = ("distance_m", "distance_method", "distance_measured_on")
-    _CLAIMS = ("religion_or_belief", "medical_who", "exceptional_circumstances", "purchase_order")
+    _CLAIMS = (
+        "religion_or_belief",
+        "medical_who",
+        "exceptional_circumstances",
+        "purchase_order",
+        "school_named_in_ehcp",
+    )
     _POST16 = (
         "full_time_hours",
         "higher_education",
@@ -492,8 +499,12 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session, application, distance_m=distance, method=method,
-                reason=request.form.get("reason", ""), user_id=current_user.id,
+                db.session,
+                application,
+                distance_m=distance,
+                method=method,
+                reason=request.form.get("reason", ""),
+                user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -517,8 +528,9 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
-                  "error")
+            flash(
+                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
+            )
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -539,15 +551,22 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(db.session.scalars(
-            select(RouteMeasurement)
-            .where(RouteMeasurement.application_id == model.id,
-                   RouteMeasurement.superseded_at.is_(None))
-            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
-                     joinedload(RouteMeasurement.network),
-                     joinedload(RouteMeasurement.measured_by))
-            .order_by(RouteMeasurement.distance_m)
-        ))
+        rows = list(
+            db.session.scalars(
+                select(RouteMeasurement)
+                .where(
+                    RouteMeasurement.application_id == model.id,
+                    RouteMeasurement.superseded_at.is_(None),
+                )
+                .options(
+                    joinedload(RouteMeasurement.school),
+                    joinedload(RouteMeasurement.gate),
+                    joinedload(RouteMeasurement.network),
+                    joinedload(RouteMeasurement.measured_by),
+                )
+                .order_by(RouteMeasurement.distance_m)
+            )
+        )
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
@@ -563,14 +582,24 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
-                            description=description)
+            svg = route_svg(
+                shown.points(),
+                home=home,
+                title=f"Route to {shown.school.name}",
+                description=description,
+            )
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
-                "override": override, "methods": choices(DistanceMethod),
-                "is_officer": user_has(OFFICERS)}
+        return {
+            "rows": rows,
+            "chosen": chosen,
+            "svg": svg,
+            "description": description,
+            "override": override,
+            "methods": choices(DistanceMethod),
+            "is_officer": user_has(OFFICERS),
+        }
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:

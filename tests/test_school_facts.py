@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from models import (
     LowIncomeEvidence,
@@ -531,3 +532,182 @@ def test_eligibility_and_the_seat_register_agree(year: Any, build: Callable[[], 
             facts["distance_m"] if facts["distance_m"] is not None else facts["straight_line_m"]
         )
         assert entry.distance_m == expected
+
+
+# --- end to end: the council's own files, `flask import`, `flask assess run` ---------------------
+
+
+def _csv(path: Any, header: list[str], rows: list[list[str]]) -> str:
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_end_to_end_imported_files_then_flask_assess_run(app_ctx: Flask, tmp_path: Any) -> None:
+    """Each case of issue 11's fact gathering, from files through the commands to the stored
+    decision; before issue 11 every one of these was decided wrongly."""
+    from models import EligibilityDecision
+
+    f.academic_year()
+    college_at(0, 6000, urn=120001)
+    sixth_form_at(2000, urn=120002)  # nearer than the college: a different A7b ranking
+    primary_at(0, 3100, urn=120003)
+    primary_at(3200, urn=120004)  # 3,200 m as the crow flies, its route not measured
+    at(0, 6000, urn=120005)
+    db.session.commit()
+    areas = _csv(
+        tmp_path / "areas.csv",
+        ["area_type", "area_code", "area_name", "in_county"],
+        [["parish", "E04000001", "Nettleham", "yes"], ["parish", "E04000002", "Over", "no"]],
+    )
+    header = [
+        "application_reference",
+        "pupil_reference",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "address",
+        "postcode",
+        "parish_code",
+        "easting",
+        "northing",
+        "lives_in_county",
+        "care_leaver",
+        "academic_year",
+        "school_urn",
+        "received_on",
+        "distance_m",
+        "distance_method",
+        "full_time_hours",
+    ]
+    x, y = str(HOME[0]), str(HOME[1])
+    rows = [
+        # A7b: at the nearest college, a school sixth form nearer.
+        [
+            "TRA0000001",
+            "P1",
+            "Ann",
+            "A",
+            "01/03/2008",
+            "1 Rd",
+            "LN1 1AA",
+            "E04000001",
+            x,
+            y,
+            "",
+            "no",
+            "2024/25",
+            "120001",
+            "01/03/2024",
+            "6100",
+            "driving_route",
+            "20",
+        ],
+        # A1c: the home has no location.
+        [
+            "TRA0000002",
+            "P2",
+            "Bo",
+            "B",
+            "05/05/2011",
+            "2 Rd",
+            "LN1 1AA",
+            "E04000001",
+            "",
+            "",
+            "",
+            "no",
+            "2024/25",
+            "120005",
+            "01/03/2024",
+            "6100",
+            "driving_route",
+            "",
+        ],
+        # A2: the parish is outside the county; the file leaves residence blank.
+        [
+            "TRA0000003",
+            "P3",
+            "Cy",
+            "C",
+            "05/05/2011",
+            "3 Rd",
+            "LN1 1AA",
+            "E04000002",
+            x,
+            y,
+            "",
+            "no",
+            "2024/25",
+            "120005",
+            "01/03/2024",
+            "6100",
+            "driving_route",
+            "",
+        ],
+        # Like for like: 3,350 m recorded; the other school's route is not measured.
+        [
+            "TRA0000004",
+            "P4",
+            "Di",
+            "D",
+            "05/05/2015",
+            "4 Rd",
+            "LN1 1AA",
+            "E04000001",
+            x,
+            y,
+            "",
+            "no",
+            "2024/25",
+            "120003",
+            "01/03/2024",
+            "3350",
+            "driving_route",
+            "",
+        ],
+        # A21: a care leaver at the nearest college pays nothing.
+        [
+            "TRA0000005",
+            "P5",
+            "Ed",
+            "E",
+            "01/03/2008",
+            "5 Rd",
+            "LN1 1AA",
+            "E04000001",
+            x,
+            y,
+            "",
+            "yes",
+            "2024/25",
+            "120001",
+            "01/03/2024",
+            "6100",
+            "driving_route",
+            "20",
+        ],
+    ]
+    applications = _csv(tmp_path / "applications.csv", header, rows)
+    runner = app_ctx.test_cli_runner()
+    for kind, path in (("areas", areas), ("applications", applications)):
+        result = runner.invoke(args=["import", kind, path])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["assess", "run", "--year", YEAR])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    got = {
+        d.application.reference: (d.outcome.value, d.basis, d.charge.value if d.charge else None)
+        for d in db.session.scalars(
+            select(EligibilityDecision).where(EligibilityDecision.superseded_at.is_(None))
+        )
+    }
+    assert got == {
+        "TRA0000001": ("eligible", "A7", "contribution"),
+        "TRA0000002": ("measure", None, None),
+        "TRA0000003": ("not_eligible", "A2", None),
+        "TRA0000004": ("measure", None, None),
+        "TRA0000005": ("eligible", "A7", "free"),
+    }
+    pupil = db.session.scalar(select(Pupil).where(Pupil.reference == "P3"))
+    assert pupil is not None and pupil.lives_in_county is False  # from the parish (A2)
