@@ -231,7 +231,7 @@ def _build(
                 postcode_id=row.postcode_id,
                 route_m=row.distance_m,
                 routes={k: v for k, v in routes.get(row.id, {}).items() if k != main},
-                rank_limit=limits.get(row.academic_year, 3)
+                rank_limit=limits.get(row.academic_year)
                 if poor and stage is Stage.SECONDARY
                 else None,
                 religion=bool(row.religion_or_belief),

@@ -15,12 +15,14 @@ How the facts are gathered (RULES.md v2):
 * Post-16 (A7b "their nearest or designated school with a sixth form provision, **or** their
   nearest or designated college"): schools with a sixth form and colleges are two rankings; the
   chosen school is ranked within its own.
-* Like for like: with no measured route to the chosen school every school is compared by its
-  straight line; once the chosen school has a route (computed or an officer's hand measurement)
-  a competitor is nearer only by its own route. A competitor whose straight line is already no
-  shorter than that route cannot be nearer (no route is shorter than its straight line); one
-  whose straight line is shorter and that has no route makes the answer unknown (`None`), which
-  the rules send to the measure queue, never a refusal (A1c).
+* Like for like: never one school by its route and another by its straight line. The
+  competitors of a chosen school with a measured route (computed, or an officer's hand
+  measurement) are the schools whose straight line is shorter than that route (no route is
+  shorter than its straight line, so no other can be nearer); when every one of them has a
+  route too, routes decide; otherwise straight lines decide for all, the chosen school's too.
+  The measured route still decides the distance test (the rules read it as `distance_m`).
+  `services.measurement` measures exactly those competitors, so a network run turns a
+  straight-line ranking into a route ranking.
 * Unknown is not false: a home without a location, or a chosen school with neither a location
   nor a route, gives `None` for "nearest" and "nearer than the DTA school", with the missing
   thing named ("home location needed").
@@ -310,28 +312,31 @@ def straight_line_m(a: tuple[int, int] | None, b: tuple[int, int] | None) -> int
 
 
 def _compare(
-    chosen_d: float,
-    chosen_measured: bool,
+    route_c: int | None,
+    straight_c: int | None,
     ids: np.ndarray,
     straight: np.ndarray,
     routes: Mapping[int, int],
 ) -> tuple[int, int]:
-    """(known nearer, unknown) among the competitors, compared like for like (RULES.md v2).
+    """(nearer, unknown) among the competitors, compared like for like (RULES.md v2: "Rank by
+    measured routes where every competing candidate has one, else by straight lines for all").
 
-    Unmeasured chosen school: straight lines for all. Measured: a competitor whose straight
-    line is no shorter than the chosen route cannot be nearer; a shorter one is nearer only by
-    its own route, and unknown without one. Ties go to the chosen school."""
-    closer = straight < chosen_d
-    if not chosen_measured:
-        return int(closer.sum()), 0
-    nearer = unknown = 0
-    for sid in ids[closer].tolist():
-        route = routes.get(sid)
-        if route is None:
-            unknown += 1
-        elif route < chosen_d:
-            nearer += 1
-    return nearer, unknown
+    The competing candidates of a measured chosen school are those whose straight line is
+    shorter than its route (no route is shorter than its straight line, so no other can be
+    nearer). Ties go to the chosen school. Unknown only when the chosen school has a route but
+    no location, so there is no straight line to compare it by."""
+    if route_c is not None:
+        got = [routes.get(sid) for sid in ids[straight < route_c].tolist()]
+        if all(r is not None for r in got):
+            return sum(1 for r in got if r < route_c), 0  # type: ignore[operator]
+        if straight_c is None:
+            return (
+                sum(1 for r in got if r is not None and r < route_c),
+                sum(1 for r in got if r is None),
+            )
+    if straight_c is None:
+        return 0, int(ids.size)
+    return int((straight < straight_c).sum()), 0
 
 
 def _distance_to(
@@ -387,7 +392,7 @@ def school_facts(ctx: SchoolContext, questions: Sequence[SchoolQuestion]) -> lis
         if stage is Stage.POST16:
             dta &= ctx.dtas.designated(q.parish_id, q.postcode_id, {_DTA_OF_SET[post16_set]})
         if not f.is_dta_school:
-            f.nearer_than_dta_school = _nearer_than(q, chosen_d, dta - {main}, schools)
+            f.nearer_than_dta_school = _nearer_than(q, straight, dta - {main}, schools)
         kind = (
             schools.is_special(mi),
             stage,
@@ -402,32 +407,24 @@ def school_facts(ctx: SchoolContext, questions: Sequence[SchoolQuestion]) -> lis
 
 
 def _nearer_than(
-    q: SchoolQuestion, chosen_d: int, dta: set[int], schools: SchoolTable
+    q: SchoolQuestion, straight_c: int | None, dta: set[int], schools: SchoolTable
 ) -> bool | None:
-    """Nearer than every DTA school of the category; None when a route would settle it."""
+    """A14 "or a nearer school": nearer than every DTA school of the category, compared like
+    for like as the ranking is; None when nothing like for like can be compared."""
     assert q.home is not None
-    if not dta:
+    items = [(straight_line_m(q.home, schools.xy(sid)), q.routes.get(sid)) for sid in dta]
+    items = [(line, route) for line, route in items if line is not None or route is not None]
+    if not items:
         return False
-    answer: bool | None = True
-    for sid in dta:
-        if q.route_m is not None:
-            route = q.routes.get(sid)
-            if route is not None:
-                if not chosen_d < route:
-                    return False
-                continue
-            line = straight_line_m(q.home, schools.xy(sid))
-            if line is None:
-                continue  # a school without a location is left out of rankings
-            if not chosen_d < line:
-                answer = None  # its route may be longer than the chosen one: measure it
-        else:
-            line = straight_line_m(q.home, schools.xy(sid))
-            if line is None:
-                continue
-            if not chosen_d < line:
-                return False
-    return answer
+    route_c = q.route_m
+    if route_c is not None:
+        competing = [(line, route) for line, route in items if line is None or line < route_c]
+        if all(route is not None for _, route in competing):
+            return all(route_c < route for _, route in competing)  # type: ignore[operator]
+    lines = [line for line, _ in items if line is not None]
+    if straight_c is None or not lines:
+        return None
+    return all(straight_c < line for line in lines)
 
 
 def _rank(
@@ -452,14 +449,12 @@ def _rank(
             compete = age_ok & ~present
             ids, line = cand_ids[compete], d[row][compete]
             if schools.fits(schools.index[f.school_id], kind):
-                measured = q.route_m is not None
-                chosen_d = float(q.route_m if measured else f.straight_line_m)  # type: ignore[arg-type]
-                nearer, unknown = _compare(chosen_d, measured, ids, line, q.routes)
+                nearer, unknown = _compare(q.route_m, f.straight_line_m, ids, line, q.routes)
                 _set_rank(q, f, nearer, unknown)
                 if f.religious_character is not None:
                     same = chars[compete] == f.religious_character
                     n_near, n_unknown = _compare(
-                        chosen_d, measured, ids[same], line[same], q.routes
+                        q.route_m, f.straight_line_m, ids[same], line[same], q.routes
                     )
                     f.nearest_of_religious_character = (
                         False if n_near else (None if n_unknown else True)

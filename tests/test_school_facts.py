@@ -40,8 +40,8 @@ from models.enums import (
 from rules.assess import assess
 from services import seats
 from services.assessment import case_from_facts
-from services.eligibility_facts import A6_ROUTES_NEEDED, GatheredCase, gather_facts
-from services.schools import HOME_LOCATION_NEEDED, ROUTES_NEEDED, SCHOOL_LOCATION_NEEDED
+from services.eligibility_facts import GatheredCase, gather_facts
+from services.schools import HOME_LOCATION_NEEDED, SCHOOL_LOCATION_NEEDED
 from tests import factories as f
 
 HOME = (500000, 375000)
@@ -207,21 +207,32 @@ def test_an_18_year_old_at_the_nearest_11_18_school_is_ranked(year: Any) -> None
 # --- like for like -------------------------------------------------------------------------------
 
 
-def test_a_recorded_route_is_compared_with_routes_not_straight_lines(year: Any) -> None:
+def test_recording_a_route_never_turns_an_eligible_family_into_a_refused_one(year: Any) -> None:
     """The issue's case: 3,350 m recorded for a primary child; another primary school is
-    3,200 m away in a straight line. Before: refused as "not the nearest". Now: unknown until
-    that school's route is measured (A1c), then decided on routes."""
+    3,200 m away in a straight line, its route not measured. Before: the chosen school was
+    ranked by its route and the other by its straight line, and the child refused. Now the
+    straight lines decide for all until the other school's route is measured (RULES.md v2)."""
     chosen = primary_at(0, 3100)
     other = primary_at(3200)
-    app = apply(child(PRIMARY_Y5), chosen, distance_m=3350)
-    case = gathered(app)
-    assert case.facts is not None
-    assert case.facts["is_nearest_suitable"] is None
-    assert ROUTES_NEEDED in case.missing
-    assert decide(app) == ("measure", None)
-
-    route(app, other, 3900)  # its route is longer: the chosen school is the nearest
+    app = apply(child(PRIMARY_Y5), chosen)
+    assert facts_of(app)["is_nearest_suitable"] is True  # before the measurement
+    assert decide(app) == ("measure", None)  # 3,100 m straight: the route decides
+    app.distance_m = 3350
     assert facts_of(app)["is_nearest_suitable"] is True
+    assert decide(app) == ("eligible", "A3")
+
+    route(app, other, 3900)  # by routes too
+    assert facts_of(app)["is_nearest_suitable"] is True
+    assert decide(app) == ("eligible", "A3")
+
+
+def test_a_school_nearer_by_straight_line_is_nearer_until_routes_say_otherwise(year: Any) -> None:
+    chosen = primary_at(0, 3100)
+    other = primary_at(3000)
+    app = apply(child(PRIMARY_Y5), chosen, distance_m=3350)
+    assert facts_of(app)["nearest_suitable_rank"] == 2
+    route(app, other, 3600)
+    assert facts_of(app)["nearest_suitable_rank"] == 1
     assert decide(app) == ("eligible", "A3")
 
 
@@ -254,15 +265,20 @@ def test_nearer_than_the_dta_school_compares_routes_with_routes(year: Any) -> No
     assert decide(app) == ("eligible", "A3")
 
 
-def test_nearer_than_the_dta_school_is_unknown_until_its_route_is_measured(year: Any) -> None:
+def test_nearer_than_the_dta_school_by_straight_lines_until_its_route_is_measured(
+    year: Any,
+) -> None:
     parish = f.parish()
-    f.dta(at(3000), DtaCategory.SECONDARY_ALL_ABILITY, parishes=[parish])
+    dta_school = at(3000)
+    f.dta(dta_school, DtaCategory.SECONDARY_ALL_ABILITY, parishes=[parish])
     at(1000)  # the nearest school: the chosen one is not it
     chosen = at(0, 4000)
     app = apply(child(SECONDARY_Y9, parish_id=parish.id), chosen, distance_m=6000)
-    facts = facts_of(app)
-    assert facts["nearer_than_dta_school"] is None
-    assert decide(app) == ("measure", None)
+    assert facts_of(app)["nearer_than_dta_school"] is False  # 4,000 m against 3,000 m
+    assert decide(app) == ("not_eligible", "A3")
+    route(app, dta_school, 7000)
+    assert facts_of(app)["nearer_than_dta_school"] is True  # 6,000 m against 7,000 m
+    assert decide(app) == ("eligible", "A3")
 
 
 def test_a5_three_nearest_by_routes_once_the_chosen_school_is_measured(year: Any) -> None:
@@ -278,10 +294,9 @@ def test_a5_three_nearest_by_routes_once_the_chosen_school_is_measured(year: Any
     near = [at(1000 * (i + 1)) for i in range(3)]
     chosen = at(0, 3500)
     app = apply(pupil, chosen, distance_m=5000)
-    # Three straight lines shorter than its route, unmeasured: A5 cannot be settled.
-    assert facts_of(app)["nearest_suitable_rank"] is None
-    assert facts_of(app)["is_nearest_suitable"] is None
-    assert decide(app) == ("measure", None)
+    # Three straight lines shorter than its route, unmeasured: straight lines for all.
+    assert facts_of(app)["nearest_suitable_rank"] == 4
+    assert decide(app) == ("not_eligible", "A3")
     for school, metres in zip(near, (4000, 5200, 6100), strict=True):
         route(app, school, metres)
     facts = facts_of(app)
@@ -395,16 +410,16 @@ def test_a6_a_school_without_a_religious_character_is_not_chosen_on_those_ground
     assert facts_of(app)["religion_or_belief"] is False
 
 
-def test_a6_unknown_until_the_nearer_same_character_route_is_measured(year: Any) -> None:
+def test_a6_by_routes_once_the_nearer_same_character_school_is_measured(year: Any) -> None:
+    at(1000)  # the nearest school, of no religious character
     other = at(5000, religious_character="Roman Catholic")
     chosen = at(0, 8000, religious_character="Roman Catholic")
     app = apply(low_income(child(SECONDARY_Y9)), chosen, religion_or_belief=True, distance_m=12500)
-    assert gathered(app).problem == A6_ROUTES_NEEDED  # never refused on an unmeasured guess
+    route(app, chosen, 12500)
+    assert facts_of(app)["religion_or_belief"] is False  # 5,000 m against 8,000 m
     route(app, other, 13000)
     assert facts_of(app)["religion_or_belief"] is True
-
-
-# --- the new facts of contract v2 ------------------------------------------------------------
+    assert decide(app) == ("eligible", "A6")
 
 
 def test_care_leaver_and_school_named_in_ehcp_are_gathered(year: Any) -> None:
@@ -450,8 +465,8 @@ def _measured() -> World:
     )
 
 
-def _measured_unknown() -> World:
-    primary_at(3200)
+def _measured_nearer_by_straight_line() -> World:
+    primary_at(3000)
     return World(child(PRIMARY_Y5), primary_at(0, 3100), False, distance_m=3350)
 
 
@@ -504,7 +519,7 @@ WORLDS = {
     "A7b-college-nearest": _college_nearest,
     "18-at-the-nearest-11-18": _eighteen,
     "like-for-like-measured": _measured,
-    "like-for-like-unknown": _measured_unknown,
+    "like-for-like-straight-lines": _measured_nearer_by_straight_line,
     "sixth-form-DTA-Year-9": _sixth_form_dta_year9,
     "A3f-satellite-is-its-main-site": _satellite,
     "A3f-satellite-of-the-DTA-school": _satellite_of_dta_school,
@@ -706,7 +721,7 @@ def test_end_to_end_imported_files_then_flask_assess_run(app_ctx: Flask, tmp_pat
         "TRA0000001": ("eligible", "A7", "contribution"),
         "TRA0000002": ("measure", None, None),
         "TRA0000003": ("not_eligible", "A2", None),
-        "TRA0000004": ("measure", None, None),
+        "TRA0000004": ("eligible", "A3", "free"),
         "TRA0000005": ("eligible", "A7", "free"),
     }
     pupil = db.session.scalar(select(Pupil).where(Pupil.reference == "P3"))
