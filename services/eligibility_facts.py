@@ -40,6 +40,7 @@ from services.schools import (
     SchoolQuestion,
     dta_categories,
     measured_routes,
+    resident,
     school_facts,
     straight_line_m,
 )
@@ -95,12 +96,6 @@ def school_type_of(establishment: EstablishmentType, phase: Phase) -> SchoolType
     if establishment in _TYPE_BY_ESTABLISHMENT:
         return _TYPE_BY_ESTABLISHMENT[establishment]
     return _TYPE_BY_PHASE.get(phase, SchoolType.MAINTAINED)
-
-
-def resident(recorded: bool, parish_in_county: bool | None) -> bool:
-    """A2: living in the county. A parish marked outside the county means not resident,
-    whatever the pupil record says (the parish screen says so); otherwise the record."""
-    return bool(recorded) and parish_in_county is not False
 
 
 def _number(value: Decimal) -> int | float:

@@ -45,10 +45,9 @@ from sqlalchemy.orm import Session
 from models import DesignatedTransportArea, DtaArea, RouteMeasurement, School
 from models.enums import DtaCategory, EstablishmentType, MeasurementKind, Phase
 from models.school import has_post16_provision
-from rules.academic_year import stage_of
+from rules.academic_year import RECEPTION_AGE, stage_of
 from rules.vocab import Stage
 
-RECEPTION_AGE = 4  # year group + 4 = age on 31 August before the year (RULES.md)
 ID_CHUNK = 500
 HOME_LOCATION_NEEDED = "home location needed"
 SCHOOL_LOCATION_NEEDED = "school location needed"
@@ -68,7 +67,9 @@ SIXTH_FORM_SET, COLLEGE_SET = "sixth_form", "college"
 _DTA_OF_SET = {SIXTH_FORM_SET: DtaCategory.SIXTH_FORM, COLLEGE_SET: DtaCategory.FE_COLLEGE}
 
 # GIAS "Religious character" values that mean the school has none.
-_NO_CHARACTER = frozenset({"", "none", "does not apply", "not applicable", "not recorded"})
+_NO_CHARACTER = frozenset(
+    {"", "none", "does not apply", "not applicable", "not recorded", "unknown", "not collected"}
+)
 
 
 def religious_character(value: str | None) -> str | None:
@@ -76,6 +77,13 @@ def religious_character(value: str | None) -> str | None:
     if value is None or value.strip().lower() in _NO_CHARACTER:
         return None
     return value.strip().lower()
+
+
+def resident(recorded: bool, parish_in_county: bool | None) -> bool:
+    """A2: living in the county. A parish marked outside the county means not resident,
+    whatever the pupil record says (the parish screen says so); otherwise the record. The same
+    for eligibility and for Appendix F's 1st tier ("living in Lincolnshire")."""
+    return bool(recorded) and parish_in_county is not False
 
 
 def is_college(phase: Phase, establishment: EstablishmentType) -> bool:

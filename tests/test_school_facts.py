@@ -726,3 +726,21 @@ def test_end_to_end_imported_files_then_flask_assess_run(app_ctx: Flask, tmp_pat
     }
     pupil = db.session.scalar(select(Pupil).where(Pupil.reference == "P3"))
     assert pupil is not None and pupil.lives_in_county is False  # from the parish (A2)
+
+
+# --- screens -------------------------------------------------------------------------------------
+
+
+def test_the_new_facts_and_unrankable_schools_are_on_the_screens(app: Flask, client_as) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        f.academic_year()
+        at(0, 6000, name="Placed Academy")
+        at(0, 0, name="Nowhere Academy", easting=None, northing=None)
+        db.session.commit()
+    client = client_as("assistant")
+    pupil_form = client.get("/admin/pupil/new/").get_data(as_text=True)
+    assert 'name="care_leaver"' in pupil_form and "Care leaver" in pupil_form
+    app_form = client.get("/admin/transport_application/new/").get_data(as_text=True)
+    assert 'name="school_named_in_ehcp"' in app_form
+    schools = client.get("/admin/school/").get_data(as_text=True)
+    assert "unrankable: no location" in schools and "ranked" in schools

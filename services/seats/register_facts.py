@@ -19,8 +19,13 @@ from sqlalchemy.orm import Session
 import rules
 from models import Parish, Postcode, Pupil, TransportApplication
 from models.enums import ApplicationStatus, ConcessionaryStatus, PaymentPlan
-from services.eligibility_facts import resident
-from services.schools import SchoolContext, SchoolQuestion, measured_routes, school_facts
+from services.schools import (
+    SchoolContext,
+    SchoolQuestion,
+    measured_routes,
+    resident,
+    school_facts,
+)
 from services.seats.common import CA
 
 
@@ -122,12 +127,12 @@ def gather_candidates(
         groups.append(group)
         main = ctx.schools.main_of(r.school_id)
         apps = applications.get(r.pupil_id, [])
+        # The application to the same school decides as eligibility does (its distance is
+        # the chosen school's route); another school's application still has the routes.
         same = [a for a in apps if a[1] == main]
         app = (same or apps or [None])[0]
         measured = dict(routes.get(app[0], {})) if app is not None else {}
         route_m = app[2] if app is not None and app[1] == main else measured.get(main)
-        if route_m is None:
-            route_m = measured.get(main)
         measured.pop(main, None)
         questions.append(
             SchoolQuestion(
