@@ -52,6 +52,17 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
         )
 
 
+def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
+    """A2: the parish decides when it is outside the county (services/schools.py `resident`);
+    a record that says otherwise is flagged, not silently believed."""
+    parish = model.parish
+    if parish is not None and not parish.in_county:
+        if model.lives_in_county:
+            return f"No: recorded yes, but {parish.name} is outside the county (A2)"
+        return "No"
+    return "Yes" if model.lives_in_county else "No"
+
+
 class PupilView(AppModelView):
     write_roles = ASSISTANTS
 
@@ -129,6 +140,7 @@ class PupilView(AppModelView):
     column_formatters = {
         "care_by": enum_formatter("care_by"),
         "care_placement": enum_formatter("care_placement"),
+        "lives_in_county": _residence_cell,
     }
     column_export_list = (
         "reference",

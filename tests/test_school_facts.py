@@ -736,6 +736,8 @@ def test_the_new_facts_and_unrankable_schools_are_on_the_screens(app: Flask, cli
         f.academic_year()
         at(0, 6000, name="Placed Academy")
         at(0, 0, name="Nowhere Academy", easting=None, northing=None)
+        over = f.parish(name="Over the border", in_county=False)
+        f.pupil(parish_id=over.id, lives_in_county=True)
         db.session.commit()
     client = client_as("assistant")
     pupil_form = client.get("/admin/pupil/new/").get_data(as_text=True)
@@ -744,3 +746,5 @@ def test_the_new_facts_and_unrankable_schools_are_on_the_screens(app: Flask, cli
     assert 'name="school_named_in_ehcp"' in app_form
     schools = client.get("/admin/school/").get_data(as_text=True)
     assert "unrankable: no location" in schools and "ranked" in schools
+    pupils = client.get("/admin/pupil/").get_data(as_text=True)
+    assert "recorded yes, but Over the border is outside the county (A2)" in pupils
