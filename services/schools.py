@@ -286,6 +286,7 @@ class SchoolQuestion:
     routes: Mapping[int, int] = field(default_factory=dict)  # main site -> measured route
     rank_limit: int | None = None  # A5a's "nearest three", when the rank matters (low income)
     religion: bool = False  # A6: the family claims religion or belief
+    tier5: bool = False  # Appendix F 5th tier: the distance to the designated or nearest school
 
 
 @dataclass(slots=True)
@@ -441,37 +442,60 @@ def _rank(
     schools: SchoolTable,
     ctx: SchoolContext,
 ) -> None:
-    """A3a, A5a, A6: the chosen school's rank among the suitable schools of its kind."""
+    """A3a, A5a, A6: the chosen school's rank among the suitable schools of its kind.
+
+    Vectorised: one straight-line matrix per chunk of homes; the common cases (nothing
+    measured, or no competitor inside the measured route) are counted with numpy, and only
+    homes with measured routes to competing schools are compared one by one."""
     cand, age_ok = schools.candidates(kind)
     cand_ids = schools.ids[cand] if cand.size else np.zeros(0, dtype=np.int64)
     ce, cn = schools.east[cand], schools.north[cand]
     chars = np.array([schools.character[i] or "" for i in cand.tolist()], dtype=object)
+    fits: dict[int, bool] = {}
     for start in range(0, len(items), 4096):
         chunk = items[start : start + 4096]
         hx = np.array([q.home[0] for q, _ in chunk], dtype=np.float64)  # type: ignore[index]
         hy = np.array([q.home[1] for q, _ in chunk], dtype=np.float64)  # type: ignore[index]
         # Straight lines in whole metres rounded down, like straight_line_m.
         d = np.floor(np.hypot(hx[:, None] - ce[None, :], hy[:, None] - cn[None, :]))
+        chosen = np.array([f.school_id for _, f in chunk], dtype=np.int64)
+        compete = age_ok[None, :] & (cand_ids[None, :] != chosen[:, None])
+        inf = np.inf
+        straight_c = np.array(
+            [inf if f.straight_line_m is None else f.straight_line_m for _, f in chunk]
+        )
+        route_c = np.array([inf if q.route_m is None else q.route_m for q, _ in chunk])
+        by_line = ((d < straight_c[:, None]) & compete).sum(axis=1)
+        inside_route = ((d < route_c[:, None]) & compete).any(axis=1)
         for row, (q, f) in enumerate(chunk):
-            present = cand_ids == f.school_id
-            compete = age_ok & ~present
-            ids, line = cand_ids[compete], d[row][compete]
-            if schools.fits(schools.index[f.school_id], kind):
-                nearer, unknown = _compare(q.route_m, f.straight_line_m, ids, line, q.routes)
+            mi = schools.index[f.school_id]
+            suitable = fits.get(mi)
+            if suitable is None:
+                suitable = fits[mi] = schools.fits(mi, kind)
+            if not suitable:
+                # Not a suitable school for this child (wrong phase, set or kind): no rank.
+                f.is_nearest_suitable = False
+                f.nearest_of_religious_character = False
+            else:
+                if q.route_m is not None and (q.routes or f.straight_line_m is None):
+                    mask = compete[row]
+                    nearer, unknown = _compare(
+                        q.route_m, f.straight_line_m, cand_ids[mask], d[row][mask], q.routes
+                    )
+                elif q.route_m is not None and not inside_route[row]:
+                    nearer, unknown = 0, 0  # no school's straight line is inside the route
+                else:
+                    nearer, unknown = int(by_line[row]), 0
                 _set_rank(q, f, nearer, unknown)
-                if f.religious_character is not None:
-                    same = chars[compete] == f.religious_character
+                if q.religion and f.religious_character is not None:
+                    mask = compete[row] & (chars == f.religious_character)
                     n_near, n_unknown = _compare(
-                        q.route_m, f.straight_line_m, ids[same], line[same], q.routes
+                        q.route_m, f.straight_line_m, cand_ids[mask], d[row][mask], q.routes
                     )
                     f.nearest_of_religious_character = (
                         False if n_near else (None if n_unknown else True)
                     )
-            else:
-                # Not a suitable school for this child (wrong phase, set or kind): no rank.
-                f.is_nearest_suitable = False
-                f.nearest_of_religious_character = False
-            if f.is_dta_school:
+            if f.is_dta_school or not q.tier5:
                 continue
             if f.is_nearest_suitable:
                 f.designated_or_nearest_id = f.school_id
@@ -479,7 +503,8 @@ def _rank(
                     q.route_m if q.route_m is not None else f.straight_line_m
                 )
             else:
-                _designated_or_nearest(q, f, ids, line, ctx)
+                mask = compete[row]
+                _designated_or_nearest(q, f, cand_ids[mask], d[row][mask], ctx)
 
 
 def _set_rank(q: SchoolQuestion, f: SchoolFacts, nearer: int, unknown: int) -> None:

@@ -145,6 +145,7 @@ def gather_candidates(
                 postcode_id=r.postcode_id,
                 route_m=route_m,
                 routes=measured,
+                tier5=True,
             )
         )
     found: list[Candidate] = []
