@@ -9,7 +9,7 @@ For each application the chosen school is measured (its main site: A3f, A4f), th
 school that could be nearer: any open main site whose straight line from home is no longer
 than the chosen school's route (a route is never shorter than its straight line), so the
 nearest-school ranking compares routes with routes. Which of those are *suitable* schools is
-the ranking's business (services/eligibility_facts.py); measuring a few more costs little.
+the ranking's business (services/schools.py); measuring a few more costs little.
 
 Idempotent: a measurement equal to the current one writes nothing, so re-running on an
 unchanged network writes nothing. A different one supersedes the current row (kept). The
@@ -47,6 +47,7 @@ from services.assessment import assess_applications
 from services.network.routing import Gate, Job, Result
 from services.policy import PolicyUnavailable, parameters_for_years
 from services.road_networks import current_network, measurer_for
+from services.schools import measured_routes
 
 LONDON = ZoneInfo("Europe/London")
 ID_CHUNK = 500
@@ -411,22 +412,14 @@ def measured_distances(
     application_ids: Iterable[int], session: Session | None = None
 ) -> dict[tuple[int, int], int]:
     """The current route distance per (application_id, school_id) for the ranking (A3a, A5a):
-    an officer's hand measurement where one is in force, else the computed route."""
+    an officer's hand measurement where one is in force, else the computed route. The one
+    reading of RouteMeasurement is `services.schools.measured_routes`, which the rankings use."""
     sess = cast(Session, session if session is not None else db.session)
-    wanted = sorted(set(application_ids))
-    out: dict[tuple[int, int], int] = {}
-    rm = RouteMeasurement
-    for start in range(0, len(wanted), ID_CHUNK):
-        for app_id, school_id, kind, distance in sess.execute(
-            select(rm.application_id, rm.school_id, rm.kind, rm.distance_m).where(
-                rm.application_id.in_(wanted[start : start + ID_CHUNK]),
-                rm.superseded_at.is_(None),
-            )
-        ):
-            key = (app_id, school_id)
-            if kind is MeasurementKind.HAND or key not in out:
-                out[key] = distance
-    return out
+    return {
+        (app_id, school_id): metres
+        for app_id, by_school in measured_routes(sess, application_ids).items()
+        for school_id, metres in by_school.items()
+    }
 
 
 def handler(params: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
