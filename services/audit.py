@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
@@ -75,26 +75,28 @@ def acting_user(username: str, user_id: int | None = None) -> Iterator[Actor]:
         _acting.reset(token)
 
 
+# Who is signed in, asked of the web layer (infra/audit_actor.py installs it): services never
+# import Flask, so the request's user reaches the trail through this one seam.
+RequestActor = Callable[[Session | None], "Actor | None"]
+_request_actor: RequestActor | None = None
+
+
+def set_request_actor(lookup: RequestActor | None) -> None:
+    """Install the web layer's "who is signed in" lookup (None outside a request)."""
+    global _request_actor
+    _request_actor = lookup
+
+
 def current_actor(session: Session | None = None) -> Actor:
     """The explicit actor if a block named one, else the signed-in user, else "system"."""
     actor = _acting.get()
     if actor is not None:
         return actor
-    from flask import has_request_context
-
-    if not has_request_context():
-        return SYSTEM
-    from flask_login.utils import _get_user
-
-    # Loading the user may query; inside a flush that query must not flush again.
-    if session is not None:
-        with session.no_autoflush:
-            user = _get_user()
-    else:
-        user = _get_user()
-    if user is not None and getattr(user, "is_authenticated", False):
-        return Actor(getattr(user, "id", None), str(getattr(user, "username", "?")))
-    return Actor(None, "anonymous")
+    if _request_actor is not None:
+        signed_in = _request_actor(session)
+        if signed_in is not None:
+            return signed_in
+    return SYSTEM
 
 
 def json_safe(value: Any) -> Any:
