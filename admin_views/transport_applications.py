@@ -44,12 +44,12 @@ from models.enums import (
     Sessions,
 )
 from models.transport_application import DETERMINATION_FIELDS
-from services import seats, years
+from services import applications, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, refuse_on_field, user_has
 from .enum_support import choices, enum_formatter
 from .route_map import route_svg
 
@@ -349,12 +349,18 @@ class TransportApplicationView(AppModelView):
             raise ValidationError(
                 f"There is no academic year {model.academic_year!r}; write it like 2024/25."
             )
-        if model.received_on and model.received_on > year.ends:
-            raise ValidationError(
-                f"The date received ({model.received_on:%d %b %Y}) is after the end of "
-                f"{year.label} ({year.ends:%d %b %Y}); an application is received during or "
-                "before its academic year."
-            )
+        if model.received_on:
+            try:
+                applications.check_received_on(
+                    model.received_on,
+                    year=year.label,
+                    starts=year.starts,
+                    ends=year.ends,
+                    today=years.today(),
+                )
+            except ServiceError as error:
+                refuse_on_field(form, error)
+                raise ValidationError(str(error)) from None
         if model.medical_who is None and (
             model.medical_accepted is not None or model.medical_until is not None
         ):
@@ -492,8 +498,12 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session, application, distance_m=distance, method=method,
-                reason=request.form.get("reason", ""), user_id=current_user.id,
+                db.session,
+                application,
+                distance_m=distance,
+                method=method,
+                reason=request.form.get("reason", ""),
+                user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -517,8 +527,9 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
-                  "error")
+            flash(
+                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
+            )
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -539,15 +550,22 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(db.session.scalars(
-            select(RouteMeasurement)
-            .where(RouteMeasurement.application_id == model.id,
-                   RouteMeasurement.superseded_at.is_(None))
-            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
-                     joinedload(RouteMeasurement.network),
-                     joinedload(RouteMeasurement.measured_by))
-            .order_by(RouteMeasurement.distance_m)
-        ))
+        rows = list(
+            db.session.scalars(
+                select(RouteMeasurement)
+                .where(
+                    RouteMeasurement.application_id == model.id,
+                    RouteMeasurement.superseded_at.is_(None),
+                )
+                .options(
+                    joinedload(RouteMeasurement.school),
+                    joinedload(RouteMeasurement.gate),
+                    joinedload(RouteMeasurement.network),
+                    joinedload(RouteMeasurement.measured_by),
+                )
+                .order_by(RouteMeasurement.distance_m)
+            )
+        )
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
@@ -563,14 +581,24 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
-                            description=description)
+            svg = route_svg(
+                shown.points(),
+                home=home,
+                title=f"Route to {shown.school.name}",
+                description=description,
+            )
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
-                "override": override, "methods": choices(DistanceMethod),
-                "is_officer": user_has(OFFICERS)}
+        return {
+            "rows": rows,
+            "chosen": chosen,
+            "svg": svg,
+            "description": description,
+            "override": override,
+            "methods": choices(DistanceMethod),
+            "is_officer": user_has(OFFICERS),
+        }
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
