@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_app_context
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from sqlalchemy.orm import joinedload
 from wtforms import Form
@@ -16,7 +17,9 @@ from wtforms.validators import ValidationError
 
 from models import Appeal, EligibilityDecision, TransportApplication, db
 from models.enums import AppealOutcome, AppealStage
-from services import appeals
+from rules.academic_year import academic_year_of
+from rules.parameters import parameters_for
+from services import appeals, years
 from services.errors import ServiceError
 
 from .base import OFFICERS, AppModelView, refuse_on_field
@@ -98,13 +101,18 @@ class AppealView(AppModelView):
         "reviewer": "Reviewing officer",
         "outcome_notes": "Outcome notes",
     }
-    column_descriptions = {
-        "request_deadline": "Appendix C: 20 working days from the decision appealed against.",
-        "decision_due": "Stage one: 20 working days from receipt. Stage two: the panel meets "
-        "within 20-40 working days and writes within 5 more (Appendix C).",
-        "panel_not_before": "Stage two: the earliest date the panel is convened (20 working days).",
-        "reviewer": "Stage one: a senior officer who did not make the original decision.",
-    }
+
+    @property  # type: ignore[override]
+    def column_descriptions(self) -> dict[str, str]:
+        """Help on each deadline quoting the figures in force today (rules/figures.toml, or the
+        supervisors' figures for the year), never a fixed number of days."""
+        today = years.today()
+        if has_app_context():
+            params = appeals.figures_on(today)
+        else:  # building the view at start-up, before any request
+            params = parameters_for(academic_year_of(today).label)
+        return appeals.deadline_descriptions(params)
+
     column_formatters = {
         "decision": _describe_decision,
         "stage": enum_formatter("stage"),

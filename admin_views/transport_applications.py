@@ -44,6 +44,7 @@ from models.enums import (
     Sessions,
 )
 from models.transport_application import DETERMINATION_FIELDS
+from rules.figures import FIGURES
 from services import applications, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
@@ -73,6 +74,10 @@ QUEUES = {
         "Record the determination, then assess again.",
     ),
 }
+
+
+# The year's full-time figure is on the policy parameters screen (rules/figures.toml).
+_HOURS_LABEL = f"Taught hours a week ({FIGURES['full_time_min_hours'].clause}: full time)"
 
 
 def _tri_state(value: Any) -> bool | None:
@@ -164,7 +169,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_circumstances": "Exceptional circumstances claimed (A11)",
         "exceptional_accepted": "Exceptional circumstances: officer's determination",
         "purchase_order": "Home council's purchase order (child in another council's care, A22)",
-        "full_time_hours": "Taught hours a week (A7: at least 12.5)",
+        "full_time_hours": _HOURS_LABEL,
         "higher_education": "Higher education course",
         "apprenticeship": "Apprenticeship",
         "repeat_or_non_progression": "Repeating a year or not progressing (A16)",
@@ -240,7 +245,7 @@ class TransportApplicationView(AppModelView):
             ],
         },
         "full_time_hours": {
-            "label": "Taught hours a week (A7: at least 12.5)",
+            "label": _HOURS_LABEL,
             "validators": [
                 Optional(),
                 NumberRange(min=0, max=168, message="Hours must be between 0 and 168 a week."),

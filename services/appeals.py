@@ -25,6 +25,7 @@ from rules.calendar import (
     stage_one_decision_by,
     stage_two_panel_window,
 )
+from rules.figures import quote
 from rules.parameters import PolicyParameters
 from services.errors import FieldError
 from services.policy import parameters_for_year
@@ -54,6 +55,24 @@ def figures_on(day: date, session: Session | None = None) -> PolicyParameters:
     s = session or db.session
     with s.no_autoflush:  # an appeal being saved has no deadlines yet
         return parameters_for_year(academic_year_of(day).label, s)
+
+
+def deadline_descriptions(p: PolicyParameters) -> dict[str, str]:
+    """The appeals screen's help on each deadline, quoting the year's own figures (so a
+    supervisor's change to them changes the text too)."""
+    ask = quote("review_request_working_days", p.review_request_working_days)
+    stage_one = quote("stage_one_decision_working_days", p.stage_one_decision_working_days)
+    soonest = quote("stage_two_panel_min_working_days", p.stage_two_panel_min_working_days)
+    latest = quote("stage_two_panel_max_working_days", p.stage_two_panel_max_working_days)
+    writes = quote("panel_outcome_working_days", p.panel_outcome_working_days)
+    return {
+        "request_deadline": f"Appendix C: {ask} from the decision appealed against.",
+        "decision_due": f"Stage one: {stage_one} from receipt. Stage two: the panel meets no "
+        f"sooner than {soonest} and within {latest}, and writes within {writes} more "
+        "(Appendix C).",
+        "panel_not_before": f"Stage two: the earliest date the panel is convened ({soonest}).",
+        "reviewer": "Stage one: a senior officer who did not make the original decision.",
+    }
 
 
 def _decided_on(decision: EligibilityDecision) -> date | None:
