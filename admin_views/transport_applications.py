@@ -21,7 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import joinedload
-from wtforms import SelectField, ValidationError
+from wtforms import SelectChoice, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
 
 from models import (
@@ -85,7 +85,11 @@ def _tri_state(value: Any) -> bool | None:
     return {"True": True, "False": False}.get(str(value))
 
 
-_TRI_STATE_CHOICES = [(None, "Not decided yet"), (True, "Accepted"), (False, "Not accepted")]
+_TRI_STATE_CHOICES = [
+    SelectChoice(None, "Not decided yet"),  # type: ignore[arg-type]
+    SelectChoice(True, "Accepted"),  # type: ignore[arg-type]
+    SelectChoice(False, "Not accepted"),  # type: ignore[arg-type]
+]
 
 
 class _CurrentDecisionFilter(BaseSQLAFilter):
@@ -121,6 +125,10 @@ class _OfficersOnly(rules.FieldSet):
 def _year_options() -> list[tuple[str, str]]:
     labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.label.desc()))
     return [(label, label) for label in labels]
+
+
+def _year_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in _year_options()]
 
 
 def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
@@ -235,7 +243,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_accepted": SelectField,
     }
     form_args = {
-        "academic_year": {"label": "Academic year", "choices": _year_options},
+        "academic_year": {"label": "Academic year", "choices": _year_choices},
         "received_on": {"label": "Date received"},
         "distance_m": {
             "label": "Route distance (metres)",

@@ -129,14 +129,11 @@ def _dated_defaults() -> Mapping[str, PolicyParameters]:
         raise RulesError(
             "figures", f"figures.toml and PolicyParameters differ: {unknown or missing}"
         )
-    return MappingProxyType(
-        {
-            year: PolicyParameters(
-                academic_year=year, **{name: value_in(FIGURES[name], year) for name in names}
-            )
-            for year in years_dated()
-        }
-    )
+    table: dict[str, PolicyParameters] = {}
+    for year in years_dated():
+        values: dict[str, Any] = {name: value_in(FIGURES[name], year) for name in names}
+        table[year] = PolicyParameters.from_mapping({"academic_year": year, **values})
+    return MappingProxyType(table)
 
 
 # A year with no entry of its own uses the latest entry dated at or before it.
