@@ -102,7 +102,7 @@ class AppealView(AppModelView):
         "outcome_notes": "Outcome notes",
     }
 
-    @property  # type: ignore[override]
+    @property
     def column_descriptions(self) -> dict[str, str]:
         """Help on each deadline quoting the figures in force today (rules/figures.toml, or the
         supervisors' figures for the year), never a fixed number of days."""

@@ -100,6 +100,7 @@ class PaymentView(AppModelView):
 
     def on_model_change(self, form: Any, model: Payment, is_created: bool) -> None:
         # validate_form checked the payment (and locked its instalment) in this transaction.
+        assert model.instalment is not None  # validate_form refused a payment without one
         model.contribution_id = model.instalment.contribution_id
         model.recorded_by_id = current_user.id
 

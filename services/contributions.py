@@ -288,6 +288,7 @@ def check_payment(
                     Payment.instalment_id == instalment.id, Payment.id.is_not(None)
                 )
             )
+            or 0
         )
     outstanding = instalment.amount - paid
     if amount > outstanding:

@@ -132,6 +132,46 @@ ROLLED_BACK_MODULES = frozenset(
 )
 
 
+# pyproject.toml turns every warning into an error. These modules have not yet been run under
+# that rule (issue 12 ran only a subset on the shared machine): they keep Python's default
+# (warnings shown, not errors) until someone runs them clean and takes them off this list.
+WARNINGS_NOT_YET_ERRORS = frozenset(
+    {
+        "tests/browser/test_accessibility.py",
+        "tests/browser/test_csp.py",
+        "tests/browser/test_keyboard.py",
+        "tests/browser/test_school_journey.py",
+        "tests/letters/test_contacts.py",
+        "tests/letters/test_letters.py",
+        "tests/network/test_access.py",
+        "tests/network/test_demo_network.py",
+        "tests/network/test_measurement.py",
+        "tests/network/test_routes.py",
+        "tests/network/test_views.py",
+        "tests/test_assessment.py",
+        "tests/test_assessment_panel.py",
+        "tests/test_audit_append_only.py",
+        "tests/test_bench_smoke.py",
+        "tests/test_concurrency.py",
+        "tests/test_demo.py",
+        "tests/test_eligibility_facts.py",
+        "tests/test_enum_fields.py",
+        "tests/test_export_formulas.py",
+        "tests/test_list_queries.py",
+        "tests/test_list_search.py",
+        "tests/test_migration_0006_sixth_form.py",
+        "tests/test_payment_plans.py",
+        "tests/test_reports.py",
+        "tests/test_request_bounds.py",
+        "tests/test_route_assignment.py",
+        "tests/test_route_capacity.py",
+        "tests/test_seats.py",
+        "tests/test_smoke.py",
+        "tests/test_uk_dates.py",
+    }
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Cheap argon2 for the suite's own accounts: a default hash costs ~0.1-1.5 s of CPU, and
     # every test that signs in pays it. What is tested (argon2id, one verify per attempt) holds.
@@ -145,6 +185,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath)).relative_to(ROOT).as_posix()
         if path in ROLLED_BACK_MODULES and item.get_closest_marker("commits") is None:
             item.add_marker(pytest.mark.rolled_back)
+        if path in WARNINGS_NOT_YET_ERRORS:
+            item.add_marker(pytest.mark.filterwarnings("default"))
 
 
 @contextmanager
