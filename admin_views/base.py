@@ -150,13 +150,15 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
     create_modal = False
     edit_modal = False
 
+    model: Any  # the mapped class this view lists
+    _auto_joins: Any  # set by Flask-Admin, emptied below
+
     def __init__(self, model: type, *args: object, **kwargs: object) -> None:
         super().__init__(model, db, *args, **kwargs)
         # Related rows are joined to the page's rows only (see get_list), not by Flask-Admin
         # to every row an OFFSET skips.
-        self._page_loads = tuple(
-            getattr(model, j) if isinstance(j, str) else j for j in self._auto_joins
-        )
+        joins: tuple[Any, ...] = tuple(self._auto_joins)
+        self._page_loads = tuple(getattr(model, j) if isinstance(j, str) else j for j in joins)
         self._auto_joins = ()
 
     def get_list(  # type: ignore[override]

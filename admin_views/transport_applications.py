@@ -19,7 +19,7 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, Filter
 from flask_admin.form import rules
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, inspect, select
+from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
@@ -585,7 +585,11 @@ class TransportApplicationView(AppModelView):
         svg = description = None
         if shown is not None:
             pupil = model.pupil
-            home = (pupil.easting, pupil.northing) if pupil.easting is not None else None
+            home = (
+                (pupil.easting, pupil.northing)
+                if pupil.easting is not None and pupil.northing is not None
+                else None
+            )
             gate = shown.gate.name if shown.gate else "the school's location"
             description = (
                 f"The {shown.method.value.replace('_', ' ')} of {shown.distance_m} metres from "
@@ -626,7 +630,7 @@ class TransportApplicationView(AppModelView):
             abort(404)
         outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
-        criterion = (
+        criterion: tuple[ColumnElement[bool], ...] = (
             ta.current_decision.has(EligibilityDecision.outcome == outcome),
             ta.status != ApplicationStatus.WITHDRAWN,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date, time
+from typing import cast
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
@@ -222,7 +223,10 @@ def copy_forward(
 
     Returns (labels created, labels skipped because next year already has its own row).
     """
-    rows = list(session.scalars(select(model).where(model.id.in_(list(ids)))))
+    rows = cast(
+        "list[ContributionSetting | PolicyParameterSet]",
+        list(session.scalars(select(model).where(model.id.in_(list(ids))))),
+    )
     existing = set(session.scalars(select(model.academic_year)))
     skip = {"id", "academic_year", "created_at", "updated_at"}
     created: list[str] = []

@@ -1,5 +1,4 @@
-"""The facts of the Appendix F priority register for each concessionary application.
-"""
+"""The facts of the Appendix F priority register for each concessionary application."""
 
 from __future__ import annotations
 
@@ -156,7 +155,8 @@ def gather_candidates(
         .where(ta.academic_year == year, ta.distance_m.is_not(None))
         .group_by(ta.pupil_id, ta.school_id)
     ):
-        measured[(pupil_id, school_id)] = distance
+        if distance is not None:  # the query keeps measured distances only
+            measured[(pupil_id, school_id)] = distance
 
     schools = session.execute(
         select(School.id, School.phase, School.sixth_form, School.easting, School.northing).where(
