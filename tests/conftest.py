@@ -157,9 +157,6 @@ WARNINGS_NOT_YET_ERRORS = frozenset(
         "tests/test_enum_fields.py",
         "tests/test_export_formulas.py",
         "tests/test_migration_0006_sixth_form.py",
-        "tests/test_payment_plans.py",
-        "tests/test_reports.py",
-        "tests/test_route_assignment.py",
         "tests/test_smoke.py",
         "tests/test_uk_dates.py",
     }
