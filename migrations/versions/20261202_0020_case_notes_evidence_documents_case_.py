@@ -1,7 +1,7 @@
 """case notes, evidence documents and case assignment (issue 14)
 
 Revision ID: 0020
-Revises: 0015b
+Revises: 0024
 Create Date: 2026-12-02 15:49:03.381928
 
 New tables and one index (the home page's B2 count); existing rows are untouched. Notes
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0020"
-down_revision: str | None = "0015b"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
