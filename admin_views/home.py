@@ -104,7 +104,7 @@ class HomeView(SecuredIndexView):
         roles = set(current_user.roles)
         chart = bool(roles & SUPERVISOR)
         work = queues.day_work(db.session, today, current_user.id, in_force, chart=chart)
-        tiles = [t for t in self.tiles(work.counts) if roles & t.roles]
+        tiles = [t for t in self.tiles(work) if roles & t.roles]
         return self.render(
             "admin/home.html",
             tiles=tiles,
@@ -113,8 +113,10 @@ class HomeView(SecuredIndexView):
             newcomer=self.first_steps(roles),
         )
 
-    def tiles(self, counts: dict[str, int]) -> list[Tile]:
+    def tiles(self, work: queues.DayWork) -> list[Tile]:
+        """The counts, worded with the year's own figures (B2a's days and busy months)."""
         admin = self.admin
+        counts, days = work.counts, work.b2_days
         ta_list = "transport_application"
 
         def ta(flt: list[tuple[str, str]]) -> str:
@@ -151,7 +153,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_within",
                 "Decisions due (B2)",
-                "Awaiting a decision and still within 5 working days of receipt (B2a).",
+                f"Awaiting a decision and still within {days} working days of receipt (B2a).",
                 ALL,
                 counts["b2_within"],
                 ta([(B2_FILTER, "within")]),
@@ -159,7 +161,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_past",
                 "Decisions overdue (B2)",
-                "Awaiting a decision more than 5 working days after receipt (B2a).",
+                f"Awaiting a decision more than {days} working days after receipt (B2a).",
                 ALL,
                 counts["b2_past"],
                 ta([(B2_FILTER, "past")]),
@@ -167,7 +169,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_busy",
                 "Waiting, busy period",
-                "Received July-September: B2a dis-applies the target, but decide quickly.",
+                f"Received {work.busy_months}: B2a dis-applies the target, but decide quickly.",
                 OFFICER_UP,
                 counts["b2_busy"],
                 ta([(B2_FILTER, "busy")]),
@@ -181,7 +183,11 @@ class HomeView(SecuredIndexView):
                         key,
                         f"Appeals: {name.lower()} {words}",
                         f"{name} appeals pending with their Appendix C decision date "
-                        + ("passed." if when == "overdue" else "in the next 5 working days."),
+                        + (
+                            "passed."
+                            if when == "overdue"
+                            else f"in the next {queues.SOON_WORKING_DAYS} working days."
+                        ),
                         OFFICER_UP,
                         counts[key],
                         appeals(f"{stage.value}_{when}"),

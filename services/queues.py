@@ -13,6 +13,7 @@ academic year the application was received in, exactly as `rules.decision_target
 
 from __future__ import annotations
 
+from calendar import month_name
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -56,9 +57,9 @@ CHART_WEEKS = 8
 
 B2Kind = Literal["past", "within", "busy"]
 B2_LABELS: dict[str, str] = {
-    "past": "Past the B2 target (5 working days)",
+    "past": "Past the B2 target",
     "within": "Within the B2 target",
-    "busy": "Past 5 working days, received July-September (B2a dis-applies the target)",
+    "busy": "Past the target, received in B2a's busy period (the target is dis-applied)",
 }
 
 
@@ -187,6 +188,9 @@ class DayWork:
     years: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     weeks: list[WeekBar] = field(default_factory=list)
+    # B2a's figures for the year in force, for the screen to quote (never a fixed text).
+    b2_days: int = 0
+    busy_months: str = ""
 
 
 def _sum(clause: Any, label: str) -> Any:
@@ -340,12 +344,27 @@ def decisions_per_week(
     return bars
 
 
+def quoted_year(by_year: dict[str, PolicyParameters], today: date) -> str:
+    """The year whose figures the screen quotes: today's, else the latest before it."""
+    label = rules.academic_year_of(today).label
+    if label in by_year or not by_year:
+        return label
+    earlier = [y for y in by_year if y <= label]
+    return max(earlier) if earlier else min(by_year)
+
+
 def day_work(
     session: Session, today: date, user_id: int | None, years: list[str], *, chart: bool
 ) -> DayWork:
     """Everything the home page counts (a fixed number of statements)."""
     work = DayWork(today, years)
     by_year = figures_by_year(session)
+    figures = _figures(by_year, quoted_year(by_year, today))
+    work.b2_days = figures.decision_target_working_days
+    work.busy_months = (
+        f"{month_name[figures.busy_period_first_month]}–"
+        f"{month_name[figures.busy_period_last_month]}"
+    )
     work.counts.update(application_counts(session, today, user_id, by_year))
     work.counts.update(appeal_counts(session, today))
     work.counts.update(money_and_seat_counts(session, today, years))

@@ -303,3 +303,27 @@ def test_waiting_with_a_free_seat_is_counted_and_listed(county: Flask) -> None:
         with county.app_context():
             db.session.delete(db.session.get(ConcessionaryApplication, waiting_id))
             db.session.commit()
+
+
+def test_the_b2_words_quote_the_years_figures(county: Flask) -> None:
+    """A supervisor's change to B2a's figure is what the home page says (never a fixed text)."""
+    from models import PolicyParameterSet
+    from services.policy import ensure_parameter_set
+
+    with county.app_context():
+        label = queues.quoted_year(queues.figures_by_year(db.session), years.today())
+        row = ensure_parameter_set(label)
+        before = row.decision_target_working_days
+        row.decision_target_working_days = 7
+        db.session.commit()
+    try:
+        page = _client(county, "officer").get("/admin/").get_data(as_text=True)
+        assert "still within 7 working days of receipt" in page
+        assert "within 5 working days" not in page
+    finally:
+        with county.app_context():
+            row = db.session.scalar(
+                select(PolicyParameterSet).where(PolicyParameterSet.academic_year == label)
+            )
+            row.decision_target_working_days = before
+            db.session.commit()
