@@ -128,6 +128,16 @@ ROLLED_BACK_MODULES = frozenset(
         "tests/test_auth.py",
         "tests/test_audit.py",
         "tests/imports/test_applications.py",
+        "tests/imports/test_areas.py",
+        "tests/imports/test_gias.py",
+        "tests/test_seats.py",
+        "tests/test_seats_views.py",
+        "tests/test_route_capacity.py",
+        "tests/test_route_assignment.py",
+        "tests/test_payment_plans.py",
+        "tests/test_reports.py",
+        "tests/test_access_matrix.py",
+        "tests/test_sessions_and_passwords.py",
     }
 )
 
