@@ -160,15 +160,10 @@ WARNINGS_NOT_YET_ERRORS = frozenset(
         "tests/network/test_views.py",
         "tests/test_assessment.py",
         "tests/test_assessment_panel.py",
-        "tests/test_bench_smoke.py",
         "tests/test_concurrency.py",
         "tests/test_demo.py",
         "tests/test_eligibility_facts.py",
-        "tests/test_enum_fields.py",
-        "tests/test_export_formulas.py",
         "tests/test_migration_0006_sixth_form.py",
-        "tests/test_smoke.py",
-        "tests/test_uk_dates.py",
     }
 )
 
