@@ -340,6 +340,16 @@ def run_engine(
     if wanted("pages"):
         try:
             client = measures.sign_in(app, username, password)
+            report.row(
+                "page:home", "Home page — the day's work", "< 150 ms median", lambda v: v < 150
+            )
+            _measure(
+                report,
+                "page:home",
+                engine_name,
+                profile,
+                lambda: measures.home_page(app_engine, client, repeat),
+            )
             with app.app_context():
                 cases = measures.page_cases(app, engine)
             for case in cases:
