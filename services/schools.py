@@ -200,6 +200,31 @@ class SchoolTable:
                 return False
         return True
 
+    def kind_of(self, main: int, year_group: int) -> tuple[Any, ...]:
+        """The kind of pupil a child in this year group at this main site is: the key of the
+        schools that compete for it (`candidates`), in the ranking and in route measuring."""
+        i = self.index[main]
+        stage = stage_of(year_group)
+        return (
+            self.is_special(i),
+            stage,
+            year_group + RECEPTION_AGE,
+            self.selective[i],
+            self.post16_set(i) if stage is Stage.POST16 else None,
+        )
+
+    def competitors(
+        self, kind: tuple[Any, ...], home: tuple[float, float], within: float
+    ) -> list[tuple[int, float]]:
+        """The schools that could be nearer than `within` metres for a child of this kind at
+        this home: suitable schools whose age range fits and whose straight line is no longer
+        (no route is shorter than its straight line), as (school id, straight line)."""
+        cand, age_ok = self.candidates(kind)
+        cand = cand[age_ok]
+        d = np.hypot(self.east[cand] - home[0], self.north[cand] - home[1])
+        near = np.flatnonzero(d <= within)
+        return [(int(self.ids[cand[i]]), float(d[i])) for i in near]
+
     def candidates(self, kind: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The suitable schools with a location, as (indexes, age range fits)."""
         found = self._candidates.get(kind)
@@ -403,14 +428,7 @@ def school_facts(ctx: SchoolContext, questions: Sequence[SchoolQuestion]) -> lis
             dta &= ctx.dtas.designated(q.parish_id, q.postcode_id, {_DTA_OF_SET[post16_set]})
         if not f.is_dta_school:
             f.nearer_than_dta_school = _nearer_than(q, straight, dta - {main}, schools)
-        kind = (
-            schools.is_special(mi),
-            stage,
-            q.year_group + RECEPTION_AGE,
-            selective,
-            post16_set if stage is Stage.POST16 else None,
-        )
-        by_kind[kind].append(len(out) - 1)
+        by_kind[schools.kind_of(main, q.year_group)].append(len(out) - 1)
     for kind, positions in by_kind.items():
         _rank(kind, [(questions[p], out[p]) for p in positions], schools, ctx)
     return out
