@@ -233,7 +233,9 @@ def _places_and_letters(year: AcademicYear) -> None:
         .limit(2)
     ).all()
     now = datetime.now(UTC)
-    rows = zip(schools, applications, users, strict=False)
+    rows = list(zip(schools, applications, users, strict=False))
+    for _school, application, _user in rows:
+        _ = application.pupil  # loaded first: a lazy load would autoflush a half-made gate
     for n, (school, application, user) in enumerate(rows):
         gate = SchoolGate(school=school, name=f"Gate {n}", easting=1000 + n, northing=2000 + n)
         network = RoadNetwork(
