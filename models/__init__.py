@@ -15,6 +15,7 @@ from .home_access_point import HomeAccessPoint
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
+from .retention import AuditRedaction, RetentionSetting
 from .road_network import RoadNetwork
 from .route import Route, RouteSchool
 from .route_measurement import RouteMeasurement
@@ -30,6 +31,7 @@ __all__ = [
     "AcademicYear",
     "Appeal",
     "AuditLog",
+    "AuditRedaction",
     "Base",
     "Closure",
     "ConcessionaryApplication",
@@ -52,6 +54,7 @@ __all__ = [
     "Postcode",
     "Pupil",
     "Refund",
+    "RetentionSetting",
     "RoadNetwork",
     "Route",
     "RouteMeasurement",
