@@ -48,8 +48,6 @@ def grant_runtime_role(connection: Any, role: str) -> None:
             connection.execute(
                 text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "{name}" TO {quoted}')
             )
-    connection.execute(
-        text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-    )
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
     if connection.execute(text(f"SELECT to_regprocedure('{REDACT_FUNCTION}')")).scalar():
         connection.execute(text(f"GRANT EXECUTE ON FUNCTION {REDACT_FUNCTION} TO {quoted}"))

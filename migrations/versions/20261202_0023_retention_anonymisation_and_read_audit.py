@@ -100,7 +100,9 @@ BEGIN
                        CASE WHEN e.key IN (SELECT json_array_elements_text(r.fields))
                             THEN {REDACTED_VALUE} ELSE e.value END), '{{}}'::json)
             FROM json_each(a.changes) e)
-        WHERE a.table_name = r.table_name AND a.record_id = r.record_id;
+        WHERE a.table_name = r.table_name AND a.record_id = r.record_id
+          AND EXISTS (SELECT 1 FROM json_each(a.changes) f
+                      WHERE f.key IN (SELECT json_array_elements_text(r.fields)));
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
         UPDATE audit_redaction SET redacted_at = now() WHERE id = r.id;
