@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from admin_views.base import AppModelView
 from models import (
     AuditLog,
+    RetentionSetting,
     TermDateVariation,
     User,
     UserRole,
@@ -73,6 +74,7 @@ POLICY_WRITE: dict[str, Role | None] = {
     "term_date_variation": Role.SUPERVISOR,
     "contribution_setting": Role.SUPERVISOR,
     "policy_parameter_set": Role.SUPERVISOR,
+    "retention_setting": Role.SUPERVISOR,
     "user_account": Role.SUPERVISOR,
     "audit_log": None,
 }
@@ -204,6 +206,9 @@ def seed() -> None:
     factories.transport_application(pupil, a)
     factories.concessionary_application(pupil, b, route)
     ensure_parameter_set("2024/25")
+    db.session.add(
+        RetentionSetting(academic_year="2024/25", keep_years=6, legal_basis="Limitation Act 1980")
+    )
     db.session.add(
         TermDateVariation(
             school=a,
