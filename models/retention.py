@@ -42,9 +42,7 @@ class AuditRedaction(Base):
     __table_args__ = (Index("ix_audit_redaction_record", "table_name", "record_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pupil_id: Mapped[int] = mapped_column(
-        ForeignKey("pupil.id", ondelete="RESTRICT"), index=True
-    )
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id", ondelete="RESTRICT"), index=True)
     table_name: Mapped[str] = mapped_column(String(60))
     record_id: Mapped[str] = mapped_column(String(60))
     fields: Mapped[list[Any]] = mapped_column(JSON)
