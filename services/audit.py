@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +39,7 @@ from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.elements import BindParameter
 
 from models.audit import AuditLog
 from models.base import utcnow
@@ -365,24 +367,46 @@ def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[A
     pk = list(table.primary_key.columns)
     if not pk:
         return {}
-    query = select(*table.columns).where(where)
     connection = state.session.connection()
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()  # the UPDATE would lock them anyway; no change between
+    # An executemany's keys are read a chunk at a time (SQLite allows 32,766 parameters).
+    wheres = [pk[0].in_(c) for c in _chunks(where)] if isinstance(where, list) else [where]
     params = state.parameters if isinstance(state.parameters, dict) else {}
-    return {tuple(row._mapping[c] for c in pk): row for row in connection.execute(query, params)}
+    found: dict[tuple[Any, ...], Any] = {}
+    for clause in wheres:
+        query = select(*table.columns).where(clause)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()  # the UPDATE would lock them anyway
+        for row in connection.execute(query, params):
+            found[tuple(row._mapping[c] for c in pk)] = row
+    return found
 
 
 def _where_for(state: ORMExecuteState, table: Any) -> Any:
-    """The statement's WHERE clause, or for an executemany by primary key the keys it names."""
+    """The statement's WHERE clause, or for an executemany by primary key the keys it names
+    (a list, read in chunks by `_rows_by_key`)."""
     statement = state.statement
     where = getattr(statement, "whereclause", None)
     params = state.parameters
     if isinstance(params, list):
         pk = list(table.primary_key.columns)
-        if where is not None or len(pk) != 1 or not all(pk[0].key in p for p in params):
+        if len(pk) != 1:
             return None
-        return pk[0].in_([p[pk[0].key] for p in params])
+        key = pk[0].key
+        if where is not None:
+            # ``WHERE id = :b_id`` run once per parameter set (imports.reading.bulk_update):
+            # the keys are the parameter's values (issue 16: a house move by import was one
+            # summary row with no ids and no values).
+            right = getattr(where, "right", None)
+            if not (
+                getattr(where, "operator", None) is operator.eq
+                and getattr(where, "left", None) is pk[0]
+                and isinstance(right, BindParameter)
+            ):
+                return None
+            key = right.key
+        if not all(key in p for p in params):
+            return None
+        return [p[key] for p in params]
     return where
 
 

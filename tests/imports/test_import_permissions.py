@@ -245,3 +245,25 @@ def test_the_command_needs_an_officer_named_for_determinations(app, users, tmp_p
         )
         assert app_row is not None and app_row.determined_by_id == users["officer"]
         assert db.session.scalar(select(func.count(Pupil.id))) == 2
+
+
+def test_a_house_move_by_import_is_in_the_trail_record_by_record(reference, users) -> None:  # noqa: F811
+    """Whose address changed, from what to what, and who imported it (issue 16: one summary
+    row with no ids and no values)."""
+    from services.audit import acting_user
+
+    import_applications(csv_bytes(HEADER, good_rows()), "a.csv", today=TODAY)
+    moved = good_rows()
+    moved[1][5] = "9 New Road"  # Ben, P000002
+    with acting_user("assistant", users["assistant"]):
+        report = import_applications(
+            csv_bytes(HEADER, moved), "b.csv", today=TODAY, user_id=users["assistant"]
+        )
+    assert report.committed and report.updated == {"pupils": 1}
+    ben = db.session.scalar(select(Pupil).where(Pupil.reference == "P000002"))
+    rows = db.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "pupil", AuditLog.action == "update")
+    ).all()
+    assert [(r.record_id, r.username, r.changes["address"]) for r in rows] == [
+        (str(ben.id), "assistant", ["2 Low Rd", "9 New Road"])
+    ]
