@@ -8,7 +8,7 @@ deleting one wrote their full record into the trail for ever.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -44,7 +44,9 @@ from models.enums import (
 from services.anonymise import REDACTED, anonymise_pupil, cohort_start, outward_code
 from services.audit import acting_user
 from tests import factories
-from tests.test_audit_append_only import ROLE, owned_database  # noqa: F401
+from tests.support import postgres
+
+ROLE = "transport_app_redact"
 
 # What the family told the council: none of it may survive, in the tables or the trail.
 PERSONAL = ("Ava", "Quigley", "12 Orchard Way", "Nettleham", "LN2 2BB", "jane.q@example.com",
@@ -306,8 +308,28 @@ def test_a_supervisor_anonymises_from_the_pupil_screen_others_may_not(
         assert row.username == "supervisor"
 
 
+@pytest.fixture(scope="module")
+def owned_database(pg_base_url: str) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL database migrated by its owner, the runtime role granted as in production
+    (as tests/test_audit_append_only.py's, with a role and database of its own)."""
+    from alembic import command
+
+    from tests.conftest import alembic_config
+
+    plain = pg_base_url.replace("postgresql+psycopg://", "postgresql://")
+    owner_url = postgres.create_database(pg_base_url, "audit_redact")
+    with psycopg.connect(plain + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone():
+            conn.execute(f'CREATE ROLE "{ROLE}" LOGIN')
+    cfg = alembic_config(owner_url)
+    cfg.attributes["app_role"] = ROLE
+    command.upgrade(cfg, "head")
+    scheme, rest = owner_url.split("://", 1)
+    yield owner_url, f"{scheme}://{ROLE}@{rest.split('@', 1)[1]}"
+
+
 def test_the_runtime_role_redacts_only_through_the_function(
-    owned_database: tuple[str, str],  # noqa: F811
+    owned_database: tuple[str, str],
 ) -> None:
     """PostgreSQL: the app's role has no UPDATE on the trail, permit or not; the owner's
     SECURITY DEFINER function redacts for it, and records that it did."""
@@ -338,4 +360,3 @@ def test_the_runtime_role_redacts_only_through_the_function(
         )
         with pytest.raises(psycopg.Error):
             conn.execute("UPDATE audit_log SET changes = '{}' WHERE id = %s", (row_id,))
-    assert ROLE
