@@ -13,7 +13,8 @@ is made to stop holding about those records (`redact_trail`):
   town gone, postcode to its outward code (the district), the grid reference gone;
 * parents and carers: names, addresses, e-mail and telephone gone (their relationship to the
   child and parental responsibility stay: they are counted);
-* letters and e-mails: addressee, address, title and text gone, the PDF deleted;
+* letters and e-mails: addressee, address, title and text gone, the PDF deleted; one still
+  queued is marked failed, never sent (and, being held, is not made again);
 * free text written about the family (determination notes, appeal grounds and outcomes,
   withdrawal reasons, a payment's reference), the decisions' copy of the date of birth, the
   measured routes' geometry from the home, and the home access point;
@@ -53,13 +54,14 @@ from models import (
     TransportApplication,
     Withdrawal,
 )
-from models.enums import AuditAction, Channel
+from models.enums import AuditAction, Channel, CommunicationStatus
 from services.audit import current_actor
 from services.errors import ServiceError
 
 ANONYMISED = "Anonymised"
 REMOVED = "[anonymised]"
 REDACTED = "[redacted]"
+NEVER_SENT = "never sent: the pupil's personal data was anonymised"
 
 # Per table, the personal fields and what they become (None: emptied). Fields whose new value
 # depends on the record (the pupil's date of birth, reference and postcode; the decisions'
@@ -277,6 +279,17 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
             if not values:
                 continue
         session.execute(update(model).where(model.id.in_(ids)).values(values))  # type: ignore[attr-defined]
+    if records[Communication]:
+        # A letter not yet sent or printed never will be: it has no addressee any more. Not
+        # "cancelled" (letters owed would make it again), so it stays held, unsendable.
+        session.execute(
+            update(Communication)
+            .where(
+                Communication.id.in_(records[Communication]),
+                Communication.status == CommunicationStatus.QUEUED,
+            )
+            .values(status=CommunicationStatus.FAILED, status_at=now, status_note=NEVER_SENT)
+        )
     session.flush()
     summary.trail_rows_redacted = redact_trail(session, pupil_id, records)
     actor = current_actor(session)

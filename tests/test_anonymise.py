@@ -101,6 +101,16 @@ def build_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
             status=CommunicationStatus.SENT,
         )
     )  # fmt: skip
+    session.add(
+        Communication(
+            kind=LetterKind.PAYMENT_REMINDER, subject_key="instalment:1",
+            academic_year=year.label, pupil=pupil, contact=pupil.contacts[0],
+            channel=Channel.POST, addressee="Jane Quigley", address_used="12 Orchard Way",
+            template_version=0, letter_date=date(2024, 9, 20), title="Payment due",
+            body_text="Dear Jane Quigley", pdf=b"%PDF-1.4", made_by="system",
+            made_at=datetime.now(UTC), status=CommunicationStatus.QUEUED,
+        )
+    )  # fmt: skip
     contribution = Contribution(
         kind=ContributionKind.POST16, pupil=pupil, academic_year=year.label,
         transport_application=application, annual_amount=Decimal("600.00"),
@@ -163,8 +173,12 @@ def test_the_family_goes_the_counts_and_money_stay(app_ctx: Flask) -> None:
         "Anonymised", None, None, Channel.POST,
     )  # fmt: skip
     assert contact.relationship_to_child == "mother"
-    letter = db.session.scalars(select(Communication)).one()
+    letter, queued = db.session.scalars(select(Communication).order_by(Communication.id)).all()
     assert letter.pdf == b"" and "Quigley" not in letter.addressee + letter.body_text + letter.title
+    assert letter.status is CommunicationStatus.SENT
+    # The queued one is never sent now (no addressee), nor printed.
+    assert queued.pdf == b"" and queued.status is CommunicationStatus.FAILED
+    assert "anonymised" in (queued.status_note or "")
     application = db.session.get(TransportApplication, ids["application"])
     assert application is not None and application.determination_notes is None
     decision = db.session.scalars(select(EligibilityDecision)).one()
