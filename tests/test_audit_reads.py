@@ -219,3 +219,23 @@ def test_a_refused_read_writes_nothing(
     assert client_as("assistant").get("/admin/audit_log/").status_code == 403
     with app.app_context():
         assert access_rows() == []
+
+
+def test_a_work_queue_is_one_read_row(
+    app: Flask, client_as: Callable[[str], FlaskClient], case: dict[str, int]
+) -> None:
+    """The "To measure" / "To refer" queues list pupils by name: recorded like a list page."""
+    from models import TransportApplication
+    from models.enums import Outcome
+
+    with app.app_context():
+        application = db.session.get(TransportApplication, case["application"])
+        factories.decision(application, outcome=Outcome.MEASURE, basis=None, clauses=["A3b"])
+        db.session.commit()
+    response = client_as("assistant").get("/admin/transport_application/queue/measure")
+    assert response.status_code == 200
+    with app.app_context():
+        rows = access_rows()
+        assert len(rows) == 1
+        assert rows[0].changes["ids"] == [case["application"]]
+        assert rows[0].changes["filters"]["queue"] == "measure"
