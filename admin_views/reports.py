@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from models import db
 from models.enums import AuditAction
-from services import reports
+from services import reports, years
 from services.audit import record_access
 
 from .base import ASSISTANTS, user_has
@@ -81,9 +81,9 @@ class ReportsView(BaseView):
             abort(404)
         on_text = request.args.get("on", "")
         try:
-            on = date.fromisoformat(on_text) if on_text else date.today()
+            on = date.fromisoformat(on_text) if on_text else years.today()
         except ValueError:
-            on = date.today()
+            on = years.today()
         report = reports.build(db.session, key, year, on) if year else None
         fmt = request.args.get("format", "")
         if fmt in ("csv", "xlsx") and report is not None:

@@ -34,3 +34,7 @@ def register_commands(app: Flask) -> None:
     from . import retention_commands
 
     app.cli.add_command(retention_commands.retention)
+
+    from . import payment_commands
+
+    app.cli.add_command(payment_commands.payments)

@@ -53,6 +53,9 @@ class Pupil(Timestamped, Base):
     # When the pupil's personal data was anonymised (services/anonymise.py, UK GDPR Art. 17
     # and the retention rule): set once, never cleared.
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A21 "Post 16 students, in or leaving care, will not be subject to a charge": a student
+    # who has left this or another council's care.
+    care_leaver: Mapped[bool] = mapped_column(default=False)
 
     parish: Mapped[Parish | None] = relationship()
     low_income: Mapped[list[LowIncomeEvidence]] = relationship(

@@ -18,7 +18,8 @@ is made to stop holding about those records (`redact_trail`):
 * free text written about the family (determination notes, appeal grounds and outcomes,
   withdrawal reasons, a payment's reference), the decisions' copy of the date of birth, the
   measured routes' geometry from the home, and the home access point;
-* no document files are held by the panel today; a future documents table must be added here.
+* case notes' text and evidence documents' names, and the documents' files deleted from the
+  owner-only store (after the transaction commits: a file cannot be rolled back);
 
 The trail: its rows about those records keep who did what and when, but the personal values in
 them become "[redacted]" (the one sanctioned change to the append-only trail: migration 0023,
@@ -30,9 +31,11 @@ doing it again changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -42,6 +45,8 @@ from models import (
     Appeal,
     AuditLog,
     AuditRedaction,
+    CaseDocument,
+    CaseNote,
     Communication,
     ConcessionaryApplication,
     Contact,
@@ -101,6 +106,8 @@ PERSONAL: dict[type, dict[str, Any]] = {
     RouteMeasurement: {"geometry": None, "access_easting": None, "access_northing": None},
     Payment: {"reference": None},
     HomeAccessPoint: {"easting": None, "northing": None, "reason": None},  # deleted
+    CaseNote: {"text": REMOVED},
+    CaseDocument: {"filename": REMOVED},  # and its file deleted
 }
 
 
@@ -117,6 +124,7 @@ class Anonymised:
     records: dict[str, int] = field(default_factory=dict)
     kept: dict[str, Any] = field(default_factory=dict)
     trail_rows_redacted: int = 0
+    files: list[Path] = field(default_factory=list)  # deleted once the transaction commits
 
     def as_text(self) -> str:
         if self.already:
@@ -188,6 +196,8 @@ def _records_of(session: Session, pupil_id: int) -> dict[type, list[int]]:
             else []
         ),
         HomeAccessPoint: _ids(session, HomeAccessPoint.id, HomeAccessPoint.pupil_id == pupil_id),
+        CaseNote: _ids(session, CaseNote.id, CaseNote.pupil_id == pupil_id),
+        CaseDocument: _ids(session, CaseDocument.id, CaseDocument.pupil_id == pupil_id),
     }
 
 
@@ -232,11 +242,27 @@ def _coarsen_facts(session: Session, decision_ids: list[int]) -> None:
             decision.facts = facts
 
 
+def documents_root() -> Path | None:
+    """The evidence documents' store (config CASE_DOCUMENTS_DIR), when an app is running."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("CASE_DOCUMENTS_DIR"):
+        return None
+    return Path(str(current_app.config["CASE_DOCUMENTS_DIR"]))
+
+
+def delete_files(paths: Iterable[Path]) -> None:
+    """The documents' files, once the anonymisation is committed (a missing one is gone)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> Anonymised:
     """Anonymise one pupil, their family contacts, letters and free text; redact the trail.
 
     Idempotent: a pupil already anonymised is left as it is. With ``commit=False`` the caller
-    owns the transaction (the retention run does many pupils all-or-nothing).
+    owns the transaction (the retention run does many pupils all-or-nothing) and deletes the
+    documents' files (`Anonymised.files`, `delete_files`) after its commit.
     """
     pupil = session.get(Pupil, pupil_id, with_for_update=True)
     if pupil is None:
@@ -279,6 +305,12 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
             if not values:
                 continue
         session.execute(update(model).where(model.id.in_(ids)).values(values))  # type: ignore[attr-defined]
+    root = documents_root()
+    if records[CaseDocument] and root is not None:
+        keys = session.scalars(
+            select(CaseDocument.storage_key).where(CaseDocument.id.in_(records[CaseDocument]))
+        )
+        summary.files = [root / key for key in keys]
     if records[Communication]:
         # A letter not yet sent or printed never will be: it has no addressee any more. Not
         # "cancelled" (letters owed would make it again), so it stays held, unsendable.
@@ -313,6 +345,7 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
     )
     if commit:
         session.commit()
+        delete_files(summary.files)
     return summary
 
 

@@ -31,7 +31,7 @@ from models import (
     TransportApplication,
 )
 
-from .anonymise import Anonymised, anonymise_pupil
+from .anonymise import Anonymised, anonymise_pupil, delete_files
 
 
 @dataclass(frozen=True)
@@ -139,4 +139,5 @@ def run(session: Session, today: date, *, limit: int | None = None) -> list[Anon
     except Exception:
         session.rollback()
         raise
+    delete_files(path for d in done for path in d.files)
     return done

@@ -11,10 +11,11 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -23,6 +24,8 @@ from models import (
     Appeal,
     AuditLog,
     AuditRedaction,
+    CaseDocument,
+    CaseNote,
     Communication,
     Contact,
     Contribution,
@@ -41,6 +44,7 @@ from models.enums import (
     LetterKind,
     PaymentPlan,
 )
+from services import casework
 from services.anonymise import REDACTED, anonymise_pupil, cohort_start, outward_code
 from services.audit import acting_user
 from tests import factories
@@ -127,6 +131,14 @@ def build_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
             reference="Q-JANE-0001",
         )  # fmt: skip
     )
+    session.add(CaseNote(pupil=pupil, text="Mother Jane Quigley rang about the wheelchair user"))
+    session.flush()
+    store = Path(str(current_app.config["CASE_DOCUMENTS_DIR"]))
+    document = casework.store_document(
+        session, store, pupil_id=pupil.id, kind="medical_evidence",
+        filename="Ava Quigley medical.pdf", content_type="application/pdf",
+        data=b"%PDF-1.4 Ava Quigley consultant letter", uploaded_by_id=None,
+    )  # fmt: skip
     other = factories.pupil(
         first_name="Ben", last_name="Other", address="1 Elm Road", postcode="PE21 6JY"
     )
@@ -135,7 +147,12 @@ def build_case(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
     pupil.address = "12 Orchard Way"
     pupil.town = "Nettleham"
     session.commit()
-    return {"pupil": pupil.id, "application": application.id, "other": other.id}
+    return {
+        "pupil": pupil.id,
+        "application": application.id,
+        "other": other.id,
+        "document": document.id,
+    }
 
 
 def trail_text() -> str:
@@ -184,6 +201,12 @@ def test_the_family_goes_the_counts_and_money_stay(app_ctx: Flask) -> None:
     decision = db.session.scalars(select(EligibilityDecision)).one()
     assert decision.facts["date_of_birth"] == "2012-09-01"
     assert db.session.scalars(select(Appeal)).one().grounds == "[anonymised]"
+    # Case notes and documents: the text and names go, and the document's file is deleted.
+    assert db.session.scalars(select(CaseNote)).one().text == "[anonymised]"
+    kept_document = db.session.get(CaseDocument, ids["document"])
+    assert kept_document is not None and kept_document.filename == "[anonymised]"
+    store = Path(str(current_app.config["CASE_DOCUMENTS_DIR"]))
+    assert not (store / kept_document.storage_key).exists()
     # Counts and money are kept.
     assert db.session.scalar(select(func.count(TransportApplication.id))) == 1
     assert db.session.scalar(select(func.sum(Contribution.amount))) == Decimal("600.00")

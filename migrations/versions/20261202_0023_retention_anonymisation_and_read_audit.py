@@ -1,7 +1,7 @@
 """retention settings, pupil anonymisation with trail redaction, and read/export audit actions
 
 Revision ID: 0023
-Revises: 0015b
+Revises: 0020
 Create Date: 2026-12-02 15:55:23.461153
 
 Issue 16 (UK GDPR):
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0015b"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
