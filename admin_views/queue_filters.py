@@ -23,7 +23,7 @@ WAITING_FILTER = "Waiting with a free seat"
 
 
 class B2Filter(BaseSQLAFilter):
-    """B2a: awaiting a decision, within or past the year's target of working days."""
+    """B2a: awaiting a decision, within or past the year's target from receipt."""
 
     def __init__(self, name: str) -> None:
         super().__init__(TransportApplication.id, name, options=list(queues.B2_LABELS.items()))
