@@ -151,7 +151,8 @@ def test_project_rule_v2_refund_is_paid_minus_the_days_used() -> None:
 def test_project_rule_v2_refund_on_instalments_repays_only_what_was_paid_for() -> None:
     """The issue-11 case: 2024/25 (190 days), £456.00 on plan 3, the first £152.00 paid, the
     seat withdrawn after 28 days of travel: £84.80 back (v1 refunded £152.00, days never paid)."""
-    from demo.calendar_2024_25 import CLOSURES, TERMS as YEAR_TERMS
+    from demo.calendar_2024_25 import CLOSURES
+    from demo.calendar_2024_25 import TERMS as YEAR_TERMS
 
     terms = [(s, e) for _, s, e in YEAR_TERMS]
     closures = [d for d, _ in CLOSURES]
