@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 import rules
 from models import (
     Contribution,
+    EligibilityDecision,
     Instalment,
     Payment,
     Refund,
     Route,
+    TransportApplication,
     Withdrawal,
     db,
 )
@@ -224,7 +226,6 @@ class EligibilityEnd:
     decision_id: int
     application_id: int
     academic_year: str
-    school_id: int
     reference: str
     route_was_unsuitable: bool  # the award rested on A12 (route unsuitable), now found suitable
 
@@ -237,7 +238,8 @@ def notice_effective(
     A12a "removed with reasonable notice": `unsuitable_route_notice_days` working days. A15
     "at one term's notice" (project rule): the next `error_withdrawal_notice_terms` terms of the
     calendar to begin after the notice run in full, and transport stops on the first day of the
-    term after them; with too few terms left in the year, the day after the last term ends.
+    term after them; with too few terms left in the year, the day after the last term ends
+    (or the notice date itself, once the year is over).
     """
     if clause == "A12a" or cal is None:
         return rules.add_working_days(on, params.unsuitable_route_notice_days)
@@ -245,7 +247,8 @@ def notice_effective(
     terms = params.error_withdrawal_notice_terms
     if len(starts) > terms:
         return starts[terms]
-    return max(last for _, last in cal.terms) + timedelta(days=1)
+    # The year ends first: transport runs to its end (never before the notice itself).
+    return max(max(last for _, last in cal.terms) + timedelta(days=1), on)
 
 
 def withdraw_eligibilities(
@@ -267,8 +270,6 @@ def withdraw_eligibilities(
     made: list[Withdrawal] = []
     if not ends:
         return made
-    from models import EligibilityDecision
-
     by_year: dict[str, list[EligibilityEnd]] = {}
     for end in ends:
         by_year.setdefault(end.academic_year, []).append(end)
@@ -281,15 +282,24 @@ def withdraw_eligibilities(
             )
         )
     }
+    school_of = dict(
+        s.execute(
+            select(TransportApplication.id, TransportApplication.school_id).where(
+                TransportApplication.id.in_([e.application_id for e in ends])
+            )
+        ).all()
+    )
     for year, year_ends in sorted(by_year.items()):
         params = policy_for(year, s)
         try:
-            cals: dict[int, Calendar] = school_calendars(s, year, {e.school_id for e in year_ends})
+            cals: dict[int, Calendar] = school_calendars(
+                s, year, {school_of[e.application_id] for e in year_ends}
+            )
         except YearError:
             cals = {}
         appeal_by = rules.appeal_deadlines(on, params).request_review_by
         for end in year_ends:
-            cal = cals.get(end.school_id)
+            cal = cals.get(school_of[end.application_id])
             clause = "A12a" if end.route_was_unsuitable else "A15"
             effective = notice_effective(clause, on, params, cal)
             why = (
