@@ -7,26 +7,16 @@ whenever the dates they depend on change.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import Form
 from wtforms.validators import ValidationError
 
 from models import Appeal, EligibilityDecision, TransportApplication, db
 from models.enums import AppealOutcome, AppealStage, Outcome, Role
-from rules.academic_year import academic_year_of
-from rules.calendar import (
-    appeal_deadlines,
-    panel_outcome_by,
-    stage_one_decision_by,
-    stage_two_panel_window,
-)
-from rules.parameters import PolicyParameters
-from services.policy import parameters_for_year
+from services.appeals import AppealError, set_deadlines
 
 from .base import OFFICERS, AppModelView
 from .enum_support import choices, enum_formatter
@@ -60,12 +50,6 @@ def _reviewer_roles(user: Any) -> set[Role]:
     return set(getattr(user, "roles", set()))
 
 
-def _figures(day: date) -> PolicyParameters:
-    """Appendix C's working-day figures in force on that day, as the supervisors set them."""
-    with db.session.no_autoflush:  # the appeal being saved has no deadlines yet
-        return parameters_for_year(academic_year_of(day).label)
-
-
 class AppealView(AppModelView):
     write_roles = OFFICERS
 
@@ -76,6 +60,8 @@ class AppealView(AppModelView):
         "request_deadline",
         "decision_due",
         "panel_not_before",
+        "panel_on",
+        "panel_outcome_due",
         "outcome",
         "decided_on",
         "reviewer",
@@ -98,6 +84,8 @@ class AppealView(AppModelView):
         "request_deadline": "Last day to ask",
         "decision_due": "Decision due by",
         "panel_not_before": "Panel not before",
+        "panel_on": "Panel date",
+        "panel_outcome_due": "Panel outcome due by",
         "grounds": "Grounds",
         "outcome": "Outcome",
         "decided_on": "Decided on",
@@ -109,6 +97,9 @@ class AppealView(AppModelView):
         "decision_due": "Stage one: 20 working days from receipt. Stage two: the panel meets "
         "within 20-40 working days and writes within 5 more (Appendix C).",
         "panel_not_before": "Stage two: the earliest date the panel is convened (20 working days).",
+        "panel_on": "Stage two: the day the independent panel meets.",
+        "panel_outcome_due": "Appendix C: the panel's decision in writing within 5 working days "
+        "of the meeting.",
         "reviewer": "Stage one: a senior officer who did not make the original decision.",
     }
     column_formatters = {
@@ -123,6 +114,8 @@ class AppealView(AppModelView):
         "request_deadline",
         "decision_due",
         "panel_not_before",
+        "panel_on",
+        "panel_outcome_due",
         "outcome",
         "decided_on",
         "reviewer",
@@ -133,6 +126,7 @@ class AppealView(AppModelView):
         "decision",
         "stage",
         "received_on",
+        "panel_on",
         "grounds",
         "reviewer",
         "outcome",
@@ -141,6 +135,10 @@ class AppealView(AppModelView):
     )
     form_args = {
         "decision": {"label": "Decision appealed (type the TRA number)"},
+        "panel_on": {
+            "label": "Panel date",
+            "description": "Stage two only: the day the independent panel meets (Appendix C).",
+        },
         "reviewer": {
             "label": "Reviewing officer",
             "description": "Stage one: a senior officer who did not deal with the application.",
@@ -209,42 +207,11 @@ class AppealView(AppModelView):
         return valid
 
     def on_model_change(self, form: Any, model: Appeal, is_created: bool) -> None:
-        """Appendix C deadlines, from the working-day calendar (weekends, bank holidays)."""
-        decision = model.decision
-        if model.stage is AppealStage.REVIEW or model.stage == AppealStage.REVIEW.value:
-            decided_at = decision.decided_at.date()
-            model.request_deadline = appeal_deadlines(
-                decided_at, _figures(decided_at)
-            ).request_review_by
-            model.decision_due = stage_one_decision_by(
-                model.received_on, _figures(model.received_on)
-            )
-            model.panel_not_before = None
-        else:
-            with db.session.no_autoflush:  # the new row has no deadlines yet
-                first = db.session.scalar(
-                    select(Appeal).where(
-                        Appeal.decision_id == decision.id, Appeal.stage == AppealStage.REVIEW
-                    )
-                )
-            if first is None or first.decided_on is None:
-                raise ValidationError(
-                    "A stage-two appeal follows a decided stage-one review (Appendix C); record "
-                    "the stage-one outcome first. Nothing was saved."
-                )
-            if first.outcome is not AppealOutcome.UPHELD:
-                raise ValidationError(
-                    "A stage-two appeal is for a stage-one review that upheld the refusal "
-                    "(Appendix C). Nothing was saved."
-                )
-            model.request_deadline = appeal_deadlines(
-                first.decided_on, _figures(first.decided_on)
-            ).request_review_by
-            earliest, latest = stage_two_panel_window(
-                model.received_on, _figures(model.received_on)
-            )
-            model.panel_not_before = earliest
-            model.decision_due = panel_outcome_by(latest, _figures(latest))
+        """Appendix C deadlines, in England's dates (`services.appeals.set_deadlines`)."""
+        try:
+            set_deadlines(db.session, model)
+        except AppealError as error:
+            raise ValidationError(str(error)) from None
         super().on_model_change(form, model, is_created)
 
 

@@ -26,6 +26,7 @@ from wtforms.validators import NumberRange, Optional
 
 from models import (
     AcademicYear,
+    Contribution,
     EligibilityDecision,
     HomeAccessPoint,
     Pupil,
@@ -37,15 +38,19 @@ from models import (
 )
 from models.enums import (
     ApplicationStatus,
+    ContributionKind,
     DistanceMethod,
     MeasurementKind,
     MedicalWho,
     Outcome,
+    PaymentPlan,
     Sessions,
 )
+from models.settings import PLAN_WORDS
 from models.transport_application import DETERMINATION_FIELDS
 from services import seats, years
 from services.assessment import AssessmentError, assess_applications
+from services.contributions import post16_states
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
@@ -130,6 +135,31 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     return text
 
 
+def _post16_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
+    """A7, B1j, A15: the post-16 contribution, its instalments and whether travel can start."""
+    contribution = db.session.scalar(
+        select(Contribution).where(
+            Contribution.kind == ContributionKind.POST16,
+            Contribution.transport_application_id == model.id,
+        )
+    )
+    if contribution is None:
+        return "none"
+    state = post16_states(db.session, [model.id]).get(model.id, "")
+    instalments = "; ".join(str(i) for i in contribution.instalments)
+    return (
+        f"£{contribution.amount} from {contribution.start_date:%d %b %Y} "
+        f"({PLAN_WORDS[contribution.plan]}): {state}. Instalments: {instalments}"
+    )
+
+
+def _target_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
+    if model.decision_target_on is None:
+        return ""
+    busy = " (busy period, July-September: the guideline may be dis-applied, B2a)"
+    return f"{model.decision_target_on:%d %b %Y}" + (busy if model.decision_target_busy else "")
+
+
 class TransportApplicationView(AppModelView):
     write_roles = ASSISTANTS
     action_roles = {"assess_eligibility": ASSISTANTS, "measure_routes": ASSISTANTS}
@@ -175,9 +205,15 @@ class TransportApplicationView(AppModelView):
         "determined_at": "Determined at",
         "route": "Contracted route",
         "route_sessions": "Sessions on the route",
+        "payment_plan": "How the post-16 contribution is paid (B1j)",
+        "decision_target_on": "Decision target (B2a: 5 working days)",
+        "post16_contribution": "Post-16 contribution (A7, A15: travel once paid)",
     }
     column_formatters = {
         "current_decision": _decision_cell,
+        "post16_contribution": _post16_cell,
+        "decision_target_on": _target_cell,
+        "payment_plan": enum_formatter("payment_plan"),
         "status": enum_formatter("status"),
         "distance_method": enum_formatter("distance_method"),
         "medical_who": enum_formatter("medical_who"),
@@ -188,6 +224,7 @@ class TransportApplicationView(AppModelView):
         "distance_method": choices(DistanceMethod),
         "medical_who": choices(MedicalWho),
         "route_sessions": choices(Sessions),
+        "payment_plan": choices(PaymentPlan),
     }
     column_sortable_list = ("reference", "academic_year", "received_on", "status")
     column_default_sort = ("received_on", True)
@@ -208,6 +245,8 @@ class TransportApplicationView(AppModelView):
     column_export_exclude_list = ("decisions",)
 
     form_excluded_columns = (
+        "decision_target_on",
+        "decision_target_busy",
         "decisions",
         "current_decision",
         "status",
@@ -258,11 +297,14 @@ class TransportApplicationView(AppModelView):
         "apprenticeship",
         "repeat_or_non_progression",
         "programme_started_before_19",
+        "payment_plan",
     )
     _TRANSPORT = ("route", "route_sessions")
     column_details_list = (
         *_APPLICATION,
         "status",
+        "decision_target_on",
+        "post16_contribution",
         *_DISTANCE,
         *_CLAIMS,
         *_POST16,
@@ -371,6 +413,10 @@ class TransportApplicationView(AppModelView):
         if changed:
             model.determined_by_id = current_user.id
             model.determined_at = datetime.now(UTC)
+        try:
+            years.apply_decision_target(db.session, model)  # B2a
+        except ServiceError as error:
+            raise ValidationError(str(error)) from None
 
     # --- assessment: bulk action, one application, a whole year ---------------------------
 
@@ -492,8 +538,12 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session, application, distance_m=distance, method=method,
-                reason=request.form.get("reason", ""), user_id=current_user.id,
+                db.session,
+                application,
+                distance_m=distance,
+                method=method,
+                reason=request.form.get("reason", ""),
+                user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -517,8 +567,9 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
-                  "error")
+            flash(
+                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
+            )
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -539,15 +590,22 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(db.session.scalars(
-            select(RouteMeasurement)
-            .where(RouteMeasurement.application_id == model.id,
-                   RouteMeasurement.superseded_at.is_(None))
-            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
-                     joinedload(RouteMeasurement.network),
-                     joinedload(RouteMeasurement.measured_by))
-            .order_by(RouteMeasurement.distance_m)
-        ))
+        rows = list(
+            db.session.scalars(
+                select(RouteMeasurement)
+                .where(
+                    RouteMeasurement.application_id == model.id,
+                    RouteMeasurement.superseded_at.is_(None),
+                )
+                .options(
+                    joinedload(RouteMeasurement.school),
+                    joinedload(RouteMeasurement.gate),
+                    joinedload(RouteMeasurement.network),
+                    joinedload(RouteMeasurement.measured_by),
+                )
+                .order_by(RouteMeasurement.distance_m)
+            )
+        )
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
@@ -563,14 +621,24 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
-                            description=description)
+            svg = route_svg(
+                shown.points(),
+                home=home,
+                title=f"Route to {shown.school.name}",
+                description=description,
+            )
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
-                "override": override, "methods": choices(DistanceMethod),
-                "is_officer": user_has(OFFICERS)}
+        return {
+            "rows": rows,
+            "chosen": chosen,
+            "svg": svg,
+            "description": description,
+            "override": override,
+            "methods": choices(DistanceMethod),
+            "is_officer": user_has(OFFICERS),
+        }
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:

@@ -49,6 +49,7 @@ from models import AcademicYear, Parish, Pupil, School, TransportApplication, db
 from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
 from rules.parameters import parameters_for
+from services.years import DecisionTargets
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
@@ -459,6 +460,7 @@ def import_applications(
         return report
 
     # One INSERT ... SELECT per table (imports.reading.insert_rows), audited by the session.
+    targets = DecisionTargets(db.session)
     try:
         insert_rows(Pupil, ("reference", *STORED_FIELDS), pupil_inserts)
         if pupil_updates:
@@ -467,7 +469,7 @@ def import_applications(
         pupil_ids.update(lookup(Pupil.reference, Pupil.id, [p[0] for p in pupil_inserts]))
         insert_rows(
             TransportApplication,
-            APPLICATION_COLUMNS,
+            (*APPLICATION_COLUMNS, "decision_target_on", "decision_target_busy"),
             [
                 (
                     ref,
@@ -482,6 +484,7 @@ def import_applications(
                     app.religion_or_belief,
                     app.exceptional_circumstances,
                     app.full_time_hours,
+                    *targets.of(app.academic_year, app.received_on),  # B2a
                 )
                 for ref, app in new_apps
             ],

@@ -150,6 +150,31 @@ def school_calendars(session: Session, year: str, school_ids: Iterable[int]) -> 
 # ------------------------------------------------------------------ B2 decision targets
 
 
+class DecisionTargets:
+    """B2a's rule, with each year's figures read once: `of(year, received)` is the target date
+    and whether it falls in the busy period. The one definition every writer uses (the bulk
+    refresh, a screen saving one application, an import inserting many)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._figures: dict[str, rules.PolicyParameters] = {}
+
+    def of(self, year: str, received: date) -> tuple[date, bool]:
+        if year not in self._figures:
+            with self.session.no_autoflush:
+                self._figures[year] = policy_for(year, self.session)
+        target = rules.decision_target(received, self._figures[year])
+        return target.due, target.busy_period
+
+
+def apply_decision_target(session: Session, application: TransportApplication) -> None:
+    """B2a for one application being saved on a screen."""
+    if application.received_on is None or not application.academic_year:
+        return
+    due, busy = DecisionTargets(session).of(application.academic_year, application.received_on)
+    application.decision_target_on, application.decision_target_busy = due, busy
+
+
 def refresh_decision_targets(session: Session, where: ColumnElement[bool] | None = None) -> int:
     """B2a: every application's decision target, from its receipt date and its year's figures.
 
@@ -166,14 +191,12 @@ def refresh_decision_targets(session: Session, where: ColumnElement[bool] | None
     if where is not None:
         stmt = stmt.where(where)
     rows = session.execute(stmt).all()
-    figures: dict[str, rules.PolicyParameters] = {}
+    targets = DecisionTargets(session)
     changes = []
     for app_id, year, received, stored_on, stored_busy in rows:
-        if year not in figures:
-            figures[year] = policy_for(year, session)
-        target = rules.decision_target(received, figures[year])
-        if (stored_on, stored_busy) != (target.due, target.busy_period):
-            changes.append({"row_id": app_id, "due": target.due, "busy": target.busy_period})
+        due, busy = targets.of(year, received)
+        if (stored_on, stored_busy) != (due, busy):
+            changes.append({"row_id": app_id, "due": due, "busy": busy})
     if changes:
         session.execute(
             update(ta.__table__)
