@@ -538,12 +538,8 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session,
-                application,
-                distance_m=distance,
-                method=method,
-                reason=request.form.get("reason", ""),
-                user_id=current_user.id,
+                db.session, application, distance_m=distance, method=method,
+                reason=request.form.get("reason", ""), user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -567,9 +563,8 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash(
-                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
-            )
+            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
+                  "error")
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -590,22 +585,15 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(
-            db.session.scalars(
-                select(RouteMeasurement)
-                .where(
-                    RouteMeasurement.application_id == model.id,
-                    RouteMeasurement.superseded_at.is_(None),
-                )
-                .options(
-                    joinedload(RouteMeasurement.school),
-                    joinedload(RouteMeasurement.gate),
-                    joinedload(RouteMeasurement.network),
-                    joinedload(RouteMeasurement.measured_by),
-                )
-                .order_by(RouteMeasurement.distance_m)
-            )
-        )
+        rows = list(db.session.scalars(
+            select(RouteMeasurement)
+            .where(RouteMeasurement.application_id == model.id,
+                   RouteMeasurement.superseded_at.is_(None))
+            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
+                     joinedload(RouteMeasurement.network),
+                     joinedload(RouteMeasurement.measured_by))
+            .order_by(RouteMeasurement.distance_m)
+        ))
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
@@ -621,24 +609,14 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(
-                shown.points(),
-                home=home,
-                title=f"Route to {shown.school.name}",
-                description=description,
-            )
+            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
+                            description=description)
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {
-            "rows": rows,
-            "chosen": chosen,
-            "svg": svg,
-            "description": description,
-            "override": override,
-            "methods": choices(DistanceMethod),
-            "is_officer": user_has(OFFICERS),
-        }
+        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
+                "override": override, "methods": choices(DistanceMethod),
+                "is_officer": user_has(OFFICERS)}
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
