@@ -111,7 +111,8 @@ def test_refund_is_what_was_paid_less_the_days_used_rules_v2(year) -> None:
     refund = db.session.scalar(select(Refund))
     assert refund.amount == Decimal("84.80") and refund.due_on == effective
     rows = db.session.scalars(
-        select(Instalment).where(Instalment.contribution_id == contribution.id)
+        select(Instalment)
+        .where(Instalment.contribution_id == contribution.id)
         .order_by(Instalment.number)
     ).all()
     assert [i.cancelled_on for i in rows] == [None, notice, notice]
@@ -142,3 +143,14 @@ def test_days_used_beyond_what_was_paid_fall_due_once_on_the_effective_date(year
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
     money = contribution_money(db.session, [contribution.id], effective)[contribution.id]
     assert money.outstanding == Decimal("67.20") and money.overdue == 0
+
+
+def test_cancelled_instalments_are_never_reminded_b1j(year) -> None:
+    from services.letters.owed import _payment_dues
+
+    route, _ = _route_with_holders(vehicle_seats=1, holders=1)
+    contribution = db.session.scalar(select(Contribution))
+    later = [i.id for i in contribution.instalments[1:]]
+    _withdraw(route, {"am": 1, "pm": 0}, on=date(2024, 10, 1))
+    dues = {d.subject_key for d in _payment_dues(db.session, YEAR, date(2025, 8, 1))}
+    assert not dues & {f"instalment:{i}" for i in later}
