@@ -154,3 +154,46 @@ def test_cancelled_instalments_are_never_reminded_b1j(year) -> None:
     _withdraw(route, {"am": 1, "pm": 0}, on=date(2024, 10, 1))
     dues = {d.subject_key for d in _payment_dues(db.session, YEAR, date(2025, 8, 1))}
     assert not dues & {f"instalment:{i}" for i in later}
+
+
+def test_a9_a23_a_seat_to_a_school_with_its_own_dates_is_priced_on_its_days(year) -> None:
+    """A9 "school/college days remaining": the school starts on 9 September and ends on
+    11 July, so a seat allocated on 13 January pays for its share of the school's days."""
+    from models import TermDateVariation
+    from models.enums import VariationStatus
+
+    own, council = f.school(), f.school()
+    db.session.add(
+        TermDateVariation(
+            school_id=own.id,
+            academic_year=YEAR,
+            notice_on=date(2023, 6, 1),
+            first_day=date(2024, 9, 9),
+            last_day=date(2025, 7, 11),
+            details="own year",
+            status=VariationStatus.ACCEPTED,
+        )
+    )
+    route = f.route([own, council], seats=2)
+    apps = {
+        school.id: f.concessionary_application(
+            f.pupil(), school, route, payment_plan=PaymentPlan.FULL
+        )
+        for school in (own, council)
+    }
+    db.session.commit()
+    seats.allocate(YEAR, on=date(2025, 1, 13), route_ids=[route.id])
+    amounts = {
+        c.concessionary_seat.application_id: c.amount
+        for c in db.session.scalars(select(Contribution))
+    }
+    own_cal = years.calendar_for(db.session, YEAR, own.id)
+    council_cal = years.calendar_for(db.session, YEAR)
+    expect_own = rules.contribution(
+        Decimal("456.00"), date(2025, 1, 13), "full", own_cal.terms, own_cal.closures
+    ).amount
+    expect_council = rules.contribution(
+        Decimal("456.00"), date(2025, 1, 13), "full", council_cal.terms, council_cal.closures
+    ).amount
+    assert amounts == {apps[own.id].id: expect_own, apps[council.id].id: expect_council}
+    assert expect_own != expect_council

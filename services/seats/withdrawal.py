@@ -42,7 +42,7 @@ from services.seats.capacity import lock_routes, spare_seats
 from services.seats.common import CA, CS, SESSION_KEYS, SeatError
 from services.seats.register_facts import gather_candidates
 from services.transaction import transaction
-from services.years import Calendar, YearError, calendar_for, policy_for, school_calendars
+from services.years import Calendar, YearError, policy_for, school_calendars
 
 
 def withdraw(
@@ -110,7 +110,15 @@ def withdraw(
         by_ref = {c.applicant.id: c for c in holders}
         applicants = [with_sessions(c.applicant, seats[c.application_id].sessions) for c in holders]
         result = rules.withdraw(rules.WithdrawalRequest(needed=shortfall, holders=applicants))
-        cal = calendar_for(s, year) if result.withdrawn else None
+        # A9: each family's days are its school's (own term dates where it has a variation).
+        school_of = dict(
+            s.execute(
+                select(CA.id, CA.school_id).where(
+                    CA.id.in_([by_ref[r].application_id for r in result.withdrawn])
+                )
+            ).all()
+        )
+        cals = school_calendars(s, year, set(school_of.values())) if result.withdrawn else {}
         contributions = _contributions_by_seat(
             s, [seats[by_ref[r].application_id].id for r in result.withdrawn]
         )
@@ -131,6 +139,7 @@ def withdraw(
             s.add(withdrawal)
             s.flush()  # the refund names the withdrawal it comes from
             refund_due = Decimal("0.00")
+            cal = cals.get(school_of[seat.application_id])
             if contrib is not None and cal is not None:
                 refund_due = settle(
                     s,
