@@ -9,7 +9,7 @@ server, not by hiding inputs. Assessment itself is `services.assessment`, the sa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -660,7 +660,7 @@ class TransportApplicationView(AppModelView):
             limit=QUEUE_LIMIT,
             year=year,
             year_options=_year_options(),
-            today=date.today(),
+            today=years.today(),  # England's date, the one clock
         )
 
 

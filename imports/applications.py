@@ -50,6 +50,7 @@ from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
 from rules.parameters import parameters_for
 from services.years import DecisionTargets
+from services.years import today as years_today
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
@@ -337,7 +338,7 @@ def _check_columns(
 def import_applications(
     data: bytes, filename: str, *, commit: bool = True, today: date | None = None
 ) -> ImportReport:
-    today = today or date.today()
+    today = today or years_today()  # England's date
     report = ImportReport(kind="Pupils and applications")
     table = read_table(data, filename, report)
     if table is None or not require_columns(table, REQUIRED, report):
