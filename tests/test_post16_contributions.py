@@ -22,17 +22,20 @@ from models import (
     Contribution,
     EligibilityDecision,
     Instalment,
+    Pupil,
     TermDateVariation,
     TransportApplication,
     Withdrawal,
     db,
 )
 from models.enums import (
+    CareBy,
     ContributionKind,
     EstablishmentType,
     Outcome,
     PaymentPlan,
     Phase,
+    Placement,
     Sessions,
     VariationStatus,
 )
@@ -267,3 +270,25 @@ def test_eligible_again_lifts_the_pending_withdrawal_and_counts_once(carried) ->
     assess_applications(ids=[app.id], user_id=None, now=datetime(2024, 10, 20, 9, tzinfo=UTC))
     route_id = carried["route"].id
     assert seats.spare_seats(db.session, "2024/25", date(2024, 11, 1))[route_id]["am"] == 0
+
+
+def test_superseded_by_a_decision_without_charge_cancels_then_a_new_charge_replans(
+    student,
+) -> None:
+    app_id = student["app"].id
+    assess_applications(ids=[app_id], user_id=None, now=SUMMER)
+    pupil = db.session.get(Pupil, student["pupil"].id)
+    pupil.care_by, pupil.care_placement = CareBy.COUNCIL, Placement.PERMANENT
+    db.session.commit()
+    # A21: "Post 16 students, in or leaving care, will not be subject to a charge".
+    summary = assess_applications(ids=[app_id], user_id=None, now=SUMMER)
+    assert summary.superseded == 1 and summary.instalments_cancelled == 3
+    assert post16_states(db.session, [app_id])[app_id].startswith("ended")
+    pupil.care_by, pupil.care_placement = None, None
+    db.session.commit()
+    summary = assess_applications(ids=[app_id], user_id=None, now=MIDYEAR)
+    assert summary.contributions_raised == 1
+    [c] = _contributions()  # the same contribution, planned again from the new start
+    assert c.start_date == date(2025, 1, 13) and c.amount < Decimal("456.00")
+    assert all(i.cancelled_on is None for i in c.instalments) and len(c.instalments) == 3
+    assert post16_states(db.session, [app_id]) == {app_id: "awaiting payment"}
