@@ -230,15 +230,16 @@ def test_a15_award_in_error_withdrawn_at_one_terms_notice(carried) -> None:
     )
     assert summary.withdrawn == 1
     w = _withdrawal()
-    # Autumn 2 (from 4 Nov) runs in full; transport stops when Spring 1 starts (6 Jan 2025).
-    assert (w.clause, w.notice_on, w.effective_on) == ("A15", notice, date(2025, 1, 6))
+    # Notice in the autumn term: the spring term (6 Jan to 4 Apr, its half-term joined) runs
+    # in full, and transport stops when the summer term starts on 22 April 2025.
+    assert (w.clause, w.notice_on, w.effective_on) == ("A15", notice, date(2025, 4, 22))
     assert w.family_told_of_appeal and "appeal" in w.reason
     old = db.session.get(EligibilityDecision, w.decision_id)
-    assert old.outcome is Outcome.ELIGIBLE and old.ended_on == date(2025, 1, 6)
+    assert old.outcome is Outcome.ELIGIBLE and old.ended_on == date(2025, 4, 22)
     # Transport stays until the effective date: the pupil keeps the only seat till then.
     route_id = carried["route"].id
-    assert seats.spare_seats(db.session, "2024/25", date(2024, 12, 20))[route_id]["am"] == 0
-    assert seats.spare_seats(db.session, "2024/25", date(2025, 1, 6))[route_id]["am"] == 1
+    assert seats.spare_seats(db.session, "2024/25", date(2025, 4, 4))[route_id]["am"] == 0
+    assert seats.spare_seats(db.session, "2024/25", date(2025, 4, 22))[route_id]["am"] == 1
 
 
 def test_a12a_route_found_suitable_removed_with_reasonable_notice(carried) -> None:

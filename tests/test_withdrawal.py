@@ -197,3 +197,19 @@ def test_a9_a23_a_seat_to_a_school_with_its_own_dates_is_priced_on_its_days(year
     ).amount
     assert amounts == {apps[own.id].id: expect_own, apps[council.id].id: expect_council}
     assert expect_own != expect_council
+
+
+def test_a15_school_terms_join_half_terms_across_half_term_breaks(year) -> None:
+    from services.seats.withdrawal import notice_effective, school_terms
+
+    cal = years.calendar_for(db.session, YEAR)
+    assert school_terms(cal) == [
+        (date(2024, 9, 2), date(2024, 12, 20)),
+        (date(2025, 1, 6), date(2025, 4, 4)),
+        (date(2025, 4, 22), date(2025, 7, 22)),
+    ]
+    params = years.policy_for(YEAR)
+    assert notice_effective("A15", date(2024, 12, 23), params, cal) == date(2025, 4, 22)
+    # Notice in the summer term: too few terms left, transport runs to the end of the year.
+    assert notice_effective("A15", date(2025, 5, 1), params, cal) == date(2025, 7, 23)
+    assert notice_effective("A15", date(2025, 9, 10), params, cal) == date(2025, 9, 10)

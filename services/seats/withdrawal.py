@@ -239,25 +239,43 @@ class EligibilityEnd:
     route_was_unsuitable: bool  # the award rested on A12 (route unsuitable), now found suitable
 
 
+# Project rule: the calendar stores half-terms; a school term (autumn, spring, summer) is a run
+# of them separated by breaks shorter than this (half-term weeks), not by the Christmas, Easter
+# or summer holidays.
+TERM_BREAK_DAYS = 14
+
+
+def school_terms(cal: Calendar) -> list[tuple[date, date]]:
+    """The calendar's half-terms joined into school terms (see TERM_BREAK_DAYS)."""
+    joined: list[tuple[date, date]] = []
+    for first, last in sorted(cal.terms):
+        if joined and (first - joined[-1][1]).days < TERM_BREAK_DAYS:
+            joined[-1] = (joined[-1][0], max(last, joined[-1][1]))
+        else:
+            joined.append((first, last))
+    return joined
+
+
 def notice_effective(
     clause: str, on: date, params: rules.PolicyParameters, cal: Calendar | None
 ) -> date:
     """When an eligibility ended with notice stops (the dated notice parameters).
 
     A12a "removed with reasonable notice": `unsuitable_route_notice_days` working days. A15
-    "at one term's notice" (project rule): the next `error_withdrawal_notice_terms` terms of the
-    calendar to begin after the notice run in full, and transport stops on the first day of the
+    "at one term's notice" (project rule): the next `error_withdrawal_notice_terms` school
+    terms to begin after the notice run in full, and transport stops on the first day of the
     term after them; with too few terms left in the year, the day after the last term ends
     (or the notice date itself, once the year is over).
     """
     if clause == "A12a" or cal is None:
         return rules.add_working_days(on, params.unsuitable_route_notice_days)
-    starts = sorted(first for first, _ in cal.terms if first > on)
-    terms = params.error_withdrawal_notice_terms
-    if len(starts) > terms:
-        return starts[terms]
+    terms = school_terms(cal)
+    starts = [first for first, _ in terms if first > on]
+    count = params.error_withdrawal_notice_terms
+    if len(starts) > count:
+        return starts[count]
     # The year ends first: transport runs to its end (never before the notice itself).
-    return max(max(last for _, last in cal.terms) + timedelta(days=1), on)
+    return max(terms[-1][1] + timedelta(days=1), on)
 
 
 def withdraw_eligibilities(
