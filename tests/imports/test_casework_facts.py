@@ -190,3 +190,22 @@ def test_the_commands_exit_2_with_one_line_and_audit_the_writes(app_ctx, tmp_pat
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "row 2" in lines[0] and "care_by" in lines[0]
+
+
+def test_the_import_screen_takes_a_satellites_file(app, client_as, tmp_path, monkeypatch) -> None:
+    from .test_views import token_in, upload
+
+    monkeypatch.setitem(app.config, "IMPORT_UPLOAD_DIR", str(tmp_path / "uploads"))
+    with app.app_context():
+        f.school(urn=300001)
+        satellite = f.school(urn=300002)
+        db.session.commit()
+        satellite_id = satellite.id
+    client = client_as("assistant")
+    data = csv_bytes(["urn", "main_site_urn"], [["300002", "300001"]])
+    html = upload(client, "satellites", data, "sites.csv").get_data(as_text=True)
+    assert "would import: 0 inserted, 1 updated" in html
+    done = client.post("/admin/imports/confirm", data={"token": token_in(html)})
+    assert "imported: 0 inserted, 1 updated" in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(School, satellite_id).main_site_id is not None
