@@ -15,7 +15,7 @@ import rules
 from models import Appeal, EligibilityDecision, TransportApplication, db
 from models.enums import AppealOutcome, AppealStage, Outcome, PaymentPlan
 from services import years
-from services.appeals import AppealError, set_deadlines
+from services.appeals import AppealFacts, appeal_problems, deadlines
 from services.assessment import assess_applications
 from tests import factories as f
 
@@ -41,65 +41,67 @@ def test_local_date_is_englands_not_utcs() -> None:
 
 
 def test_appendix_c_request_deadline_counts_from_the_decisions_english_date(refusal) -> None:
-    appeal = Appeal(
-        decision=refusal,
-        stage=AppealStage.REVIEW,
-        received_on=date(2025, 6, 20),
-        grounds="The route is unsafe.",
-    )
-    set_deadlines(db.session, appeal)
+    due = deadlines(refusal, AppealStage.REVIEW, date(2025, 6, 20), db.session)
     params = years.policy_for("2024/25")
-    assert appeal.request_deadline == rules.add_working_days(
+    assert due.request_deadline == rules.add_working_days(
         date(2025, 6, 10), params.review_request_working_days
     )
     # Counting from UTC's 9 June would give a day less.
-    assert appeal.request_deadline != rules.add_working_days(
+    assert due.request_deadline != rules.add_working_days(
         date(2025, 6, 9), params.review_request_working_days
     )
 
 
-def _stage_two(decision: EligibilityDecision, **kw: Any) -> Appeal:
-    first = Appeal(
-        decision=decision,
-        stage=AppealStage.REVIEW,
-        received_on=date(2025, 6, 20),
-        grounds="The route is unsafe.",
-        outcome=AppealOutcome.UPHELD,
-        decided_on=date(2025, 7, 1),
+def _stage_one_upheld(decision: EligibilityDecision) -> None:
+    due = deadlines(decision, AppealStage.REVIEW, date(2025, 6, 20), db.session)
+    db.session.add(
+        Appeal(
+            decision=decision,
+            stage=AppealStage.REVIEW,
+            received_on=date(2025, 6, 20),
+            request_deadline=due.request_deadline,
+            decision_due=due.decision_due,
+            grounds="The route is unsafe.",
+            outcome=AppealOutcome.UPHELD,
+            decided_on=date(2025, 7, 1),
+        )
     )
-    set_deadlines(db.session, first)
-    db.session.add(first)
     db.session.flush()
-    return Appeal(
-        decision=decision,
-        stage=AppealStage.PANEL,
-        received_on=date(2025, 7, 7),
-        grounds="Still unsafe.",
-        **kw,
-    )
 
 
 def test_appendix_c_panel_date_gives_the_five_working_day_outcome_deadline(refusal) -> None:
-    second = _stage_two(refusal, panel_on=date(2025, 8, 22))  # a Friday; 25 Aug bank holiday
-    set_deadlines(db.session, second)
-    assert second.panel_outcome_due == date(2025, 9, 1)
-    assert second.decision_due == second.panel_outcome_due
-    db.session.add(second)
+    _stage_one_upheld(refusal)
+    # A Friday panel; Monday 25 August 2025 is the summer bank holiday.
+    due = deadlines(
+        refusal, AppealStage.PANEL, date(2025, 7, 7), db.session, panel_on=date(2025, 8, 22)
+    )
+    assert due.panel_outcome_due == date(2025, 9, 1)
+    assert due.decision_due == due.panel_outcome_due
+    unknown = deadlines(refusal, AppealStage.PANEL, date(2025, 7, 7), db.session)
+    assert unknown.panel_outcome_due is None and unknown.decision_due > date(2025, 9, 1)
+    db.session.add(
+        Appeal(
+            decision=refusal,
+            stage=AppealStage.PANEL,
+            received_on=date(2025, 7, 7),
+            request_deadline=due.request_deadline,
+            decision_due=due.decision_due,
+            panel_not_before=due.panel_not_before,
+            panel_on=date(2025, 8, 22),
+            panel_outcome_due=due.panel_outcome_due,
+            grounds="Still unsafe.",
+        )
+    )
     db.session.commit()
     stored = db.session.scalar(select(Appeal).where(Appeal.stage == AppealStage.PANEL))
     assert (stored.panel_on, stored.panel_outcome_due) == (date(2025, 8, 22), date(2025, 9, 1))
 
 
 def test_appendix_c_no_panel_date_on_a_stage_one_review(refusal) -> None:
-    appeal = Appeal(
-        decision=refusal,
-        stage=AppealStage.REVIEW,
-        received_on=date(2025, 6, 20),
-        grounds="x",
-        panel_on=date(2025, 7, 30),
+    facts = AppealFacts(
+        refusal, AppealStage.REVIEW, date(2025, 6, 20), None, None, None, date(2025, 7, 30)
     )
-    with pytest.raises(AppealError, match="stage-two"):
-        set_deadlines(db.session, appeal)
+    assert [p.field for p in appeal_problems(facts, db.session)] == ["panel_on"]
 
 
 def test_appendix_c_panel_date_on_the_appeal_form(
