@@ -33,7 +33,7 @@ from . import (
     users,
     withdrawals,
 )
-from .base import SecuredIndexView
+from .home import HomeView
 from .imports import PAGE as IMPORTS_PAGE
 from .reports import PAGE as REPORTS_PAGE
 
@@ -92,7 +92,7 @@ def init_admin(app: Flask) -> Admin:
         app,
         name="School transport",
         theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
-        index_view=SecuredIndexView(name="Home", url="/admin"),
+        index_view=HomeView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
     for module in MODULES:

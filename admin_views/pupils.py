@@ -17,6 +17,7 @@ from services import applications, years
 from services.errors import ServiceError
 
 from .base import ASSISTANTS, AppModelView
+from .case_view import CaseViewMixin
 from .contacts import ContactInline
 from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
@@ -48,7 +49,7 @@ def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
     return "Yes" if model.lives_in_county else "No"
 
 
-class PupilView(AppModelView):
+class PupilView(CaseViewMixin, AppModelView):
     write_roles = ASSISTANTS
 
     column_list = (

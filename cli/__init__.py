@@ -31,6 +31,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(letter_commands.letters)
 
+    from . import payment_commands
+
+    app.cli.add_command(payment_commands.payments)
+
     from . import year_commands
 
     app.cli.add_command(year_commands.year_group, "year")
