@@ -521,6 +521,13 @@ def check_payment(
         instalment = s.scalar(stmt)
         if instalment is None:
             raise PaymentError("Choose the instalment the payment is for.", "instalment")
+        if instalment.cancelled_on is not None:
+            raise PaymentError(
+                f"Instalment {instalment.number} was cancelled on "
+                f"{instalment.cancelled_on:%d/%m/%Y} ({instalment.cancel_reason}); nothing is "
+                "owed on it, so nothing was recorded.",
+                "instalment",
+            )
         if received_on is not None:
             if received_on > today:
                 raise PaymentError(

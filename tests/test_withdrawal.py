@@ -213,3 +213,20 @@ def test_a15_school_terms_join_half_terms_across_half_term_breaks(year) -> None:
     # Notice in the summer term: too few terms left, transport runs to the end of the year.
     assert notice_effective("A15", date(2025, 5, 1), params, cal) == date(2025, 7, 23)
     assert notice_effective("A15", date(2025, 9, 10), params, cal) == date(2025, 9, 10)
+
+
+def test_no_payment_is_taken_on_a_cancelled_instalment(year) -> None:
+    from services.contributions import PaymentError
+
+    route, _ = _route_with_holders(vehicle_seats=1, holders=1)
+    contribution = db.session.scalar(select(Contribution))
+    last = contribution.instalments[-1]
+    _withdraw(route, {"am": 1, "pm": 0}, on=date(2024, 10, 1))
+    with pytest.raises(PaymentError, match="cancelled"):
+        record_payment(
+            last.id,
+            last.amount,
+            received_on=date(2024, 10, 2),
+            method="card",
+            today=date(2024, 10, 3),
+        )
