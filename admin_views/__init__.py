@@ -26,6 +26,7 @@ from . import (
     postcodes,
     pupils,
     refunds,
+    retention_settings,
     routes,
     schools,
     term_variations,
@@ -59,6 +60,7 @@ MODULES = (
     term_variations,
     contribution_settings,
     policy_parameters,
+    retention_settings,
     users,
     audit,
 )

@@ -51,7 +51,10 @@ def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) ->
         return areas_import.import_areas(data, filename, commit=commit)
     if kind in casework_facts.IMPORTERS:
         return casework_facts.IMPORTERS[kind](data, filename, commit=commit)
-    return applications_import.import_applications(data, filename, commit=commit)
+    # The signed-in account decides what the file may write, as on the form (determinations).
+    return applications_import.import_applications(
+        data, filename, commit=commit, user_id=current_user.id
+    )
 
 
 def _store() -> Path:

@@ -1,7 +1,7 @@
 """post-16 contributions, cancelled instalments, the B2 target, the stage-two panel date
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0023
 Create Date: 2026-12-02 15:50:04
 
 Columns only; every existing row is kept. An instalment can be cancelled (RULES.md v2: unpaid
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision: str = "0025"
-down_revision: str | None = "0020"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
