@@ -61,6 +61,7 @@ def _facts(form: Form) -> appeals.AppealFacts:
         reviewer=form.reviewer.data,
         outcome=AppealOutcome(outcome) if outcome else None,
         decided_on=form.decided_on.data,
+        panel_on=form.panel_on.data if hasattr(form, "panel_on") else None,
     )
 
 
@@ -74,6 +75,8 @@ class AppealView(AppModelView):
         "request_deadline",
         "decision_due",
         "panel_not_before",
+        "panel_on",
+        "panel_outcome_due",
         "outcome",
         "decided_on",
         "reviewer",
@@ -103,6 +106,8 @@ class AppealView(AppModelView):
         "request_deadline": "Last day to ask",
         "decision_due": "Decision due by",
         "panel_not_before": "Panel not before",
+        "panel_on": "Panel date",
+        "panel_outcome_due": "Panel outcome due by",
         "grounds": "Grounds",
         "outcome": "Outcome",
         "decided_on": "Decided on",
@@ -133,6 +138,8 @@ class AppealView(AppModelView):
         "request_deadline",
         "decision_due",
         "panel_not_before",
+        "panel_on",
+        "panel_outcome_due",
         "outcome",
         "decided_on",
         "reviewer",
@@ -143,6 +150,7 @@ class AppealView(AppModelView):
         "decision",
         "stage",
         "received_on",
+        "panel_on",
         "grounds",
         "reviewer",
         "outcome",
@@ -151,6 +159,11 @@ class AppealView(AppModelView):
     )
     form_args = {
         "decision": {"label": "Decision appealed (type the TRA number)"},
+        "panel_on": {
+            "label": "Panel date",
+            "description": "Stage two only: the day the independent panel meets (Appendix C); "
+            "its decision is then due in writing within the Appendix C period.",
+        },
         "reviewer": {
             "label": "Reviewing officer",
             "description": "Stage one: a senior officer who did not deal with the application.",
@@ -196,12 +209,15 @@ class AppealView(AppModelView):
         """Appendix C deadlines, worked out by the service from the working-day calendar."""
         stage = AppealStage(model.stage)
         try:
-            due = appeals.deadlines(model.decision, stage, model.received_on)
+            due = appeals.deadlines(
+                model.decision, stage, model.received_on, panel_on=model.panel_on
+            )
         except ServiceError as error:
             raise ValidationError(str(error)) from None
         model.request_deadline = due.request_deadline
         model.decision_due = due.decision_due
         model.panel_not_before = due.panel_not_before
+        model.panel_outcome_due = due.panel_outcome_due
         super().on_model_change(form, model, is_created)
 
 

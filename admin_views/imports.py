@@ -22,6 +22,7 @@ from flask_login import current_user
 
 from imports import applications as applications_import
 from imports import areas as areas_import
+from imports import casework_facts
 from imports.report import ImportReport
 from services.private_files import private_dir, write_private
 
@@ -34,6 +35,10 @@ KINDS: dict[str, str] = {
     "schools": "Schools (GIAS establishment CSV)",
     "areas": "Parishes, postcodes and DTAs (CSV or XLSX)",
     "applications": "Pupils and applications (CSV or XLSX)",
+    "low-income": "Low-income evidence per year (free school meals; CSV or XLSX)",
+    "care": "Care status and placements of pupils (CSV or XLSX)",
+    "satellites": "Satellites' main sites (CSV or XLSX)",
+    "post16": "Post-16 course facts on applications (CSV or XLSX)",
 }
 
 
@@ -44,6 +49,8 @@ def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) ->
         return import_schools(data, filename, la, commit=commit)
     if kind == "areas":
         return areas_import.import_areas(data, filename, commit=commit)
+    if kind in casework_facts.IMPORTERS:
+        return casework_facts.IMPORTERS[kind](data, filename, commit=commit)
     # The signed-in account decides what the file may write, as on the form (determinations).
     return applications_import.import_applications(
         data, filename, commit=commit, user_id=current_user.id
@@ -86,6 +93,7 @@ class ImportView(BaseView):
             "schools": gias.__doc__,
             "areas": areas_import.__doc__,
             "applications": applications_import.__doc__,
+            **{kind: casework_facts.__doc__ for kind in casework_facts.IMPORTERS},
         }
 
     @expose("/")

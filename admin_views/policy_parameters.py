@@ -70,5 +70,15 @@ class PolicyParameterSetView(CopyForwardMixin, AcademicYearChoiceMixin, AppModel
     def on_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
         validate_parameters(model)
 
+    def after_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
+        """B2a: the year's decision targets follow its figures (`refresh_decision_targets`)."""
+        from models import TransportApplication, db
+        from services.years import refresh_decision_targets
+
+        if refresh_decision_targets(
+            db.session, TransportApplication.academic_year == model.academic_year
+        ):
+            db.session.commit()
+
 
 VIEW = (PolicyParameterSetView, PolicyParameterSet, "Policy parameters", "Settings")

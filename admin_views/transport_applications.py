@@ -26,6 +26,7 @@ from wtforms.validators import NumberRange, Optional
 
 from models import (
     AcademicYear,
+    Contribution,
     EligibilityDecision,
     HomeAccessPoint,
     Pupil,
@@ -38,17 +39,21 @@ from models import (
 from models.enums import (
     ApplicationStatus,
     AuditAction,
+    ContributionKind,
     DistanceMethod,
     MeasurementKind,
     MedicalWho,
     Outcome,
+    PaymentPlan,
     Sessions,
 )
+from models.settings import PLAN_WORDS
 from models.transport_application import DETERMINATION_FIELDS
 from rules.figures import FIGURES
 from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.audit import record_access
+from services.contributions import post16_states
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
@@ -149,6 +154,31 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     return text
 
 
+def _post16_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
+    """A7, B1j, A15: the post-16 contribution, its instalments and whether travel can start."""
+    contribution = db.session.scalar(
+        select(Contribution).where(
+            Contribution.kind == ContributionKind.POST16,
+            Contribution.transport_application_id == model.id,
+        )
+    )
+    if contribution is None:
+        return "none"
+    state = post16_states(db.session, [model.id]).get(model.id, "")
+    instalments = "; ".join(str(i) for i in contribution.instalments)
+    return (
+        f"£{contribution.amount} from {contribution.start_date:%d %b %Y} "
+        f"({PLAN_WORDS[contribution.plan]}): {state}. Instalments: {instalments}"
+    )
+
+
+def _target_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
+    if model.decision_target_on is None:
+        return ""
+    busy = " (busy period, July-September: the guideline may be dis-applied, B2a)"
+    return f"{model.decision_target_on:%d %b %Y}" + (busy if model.decision_target_busy else "")
+
+
 class TransportApplicationView(AssignmentMixin, AppModelView):
     write_roles = ASSISTANTS
     action_roles = {
@@ -199,9 +229,15 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         "determined_at": "Determined at",
         "route": "Contracted route",
         "route_sessions": "Sessions on the route",
+        "payment_plan": "How the post-16 contribution is paid (B1j)",
+        "decision_target_on": "Decision target (B2a)",
+        "post16_contribution": "Post-16 contribution (A7, A15: travel once paid)",
     }
     column_formatters = {
         "current_decision": _decision_cell,
+        "post16_contribution": _post16_cell,
+        "decision_target_on": _target_cell,
+        "payment_plan": enum_formatter("payment_plan"),
         "status": enum_formatter("status"),
         "distance_method": enum_formatter("distance_method"),
         "medical_who": enum_formatter("medical_who"),
@@ -212,6 +248,7 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         "distance_method": choices(DistanceMethod),
         "medical_who": choices(MedicalWho),
         "route_sessions": choices(Sessions),
+        "payment_plan": choices(PaymentPlan),
     }
     column_sortable_list = ("reference", "academic_year", "received_on", "status")
     column_default_sort = ("received_on", True)
@@ -232,6 +269,8 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
     column_export_exclude_list = ("decisions",)
 
     form_excluded_columns = (
+        "decision_target_on",
+        "decision_target_busy",
         "decisions",
         "current_decision",
         "status",
@@ -288,11 +327,14 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         "apprenticeship",
         "repeat_or_non_progression",
         "programme_started_before_19",
+        "payment_plan",
     )
     _TRANSPORT = ("route", "route_sessions")
     column_details_list = (
         *_APPLICATION,
         "status",
+        "decision_target_on",
+        "post16_contribution",
         *_DISTANCE,
         *_CLAIMS,
         *_POST16,
@@ -447,6 +489,10 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         if changed:
             model.determined_by_id = current_user.id
             model.determined_at = datetime.now(UTC)
+        try:
+            years.apply_decision_target(db.session, model)  # B2a
+        except ServiceError as error:
+            raise ValidationError(str(error)) from None
 
     # --- assessment: bulk action, one application, a whole year ---------------------------
 

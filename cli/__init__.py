@@ -38,3 +38,7 @@ def register_commands(app: Flask) -> None:
     from . import payment_commands
 
     app.cli.add_command(payment_commands.payments)
+
+    from . import year_commands
+
+    app.cli.add_command(year_commands.year_group, "year")

@@ -17,7 +17,11 @@ from imports.report import ImportReport
 from services.audit import acting_user
 
 
-@click.group("import", help="Import schools (GIAS), areas and DTAs, pupils and applications.")
+@click.group(
+    "import",
+    help="Import schools (GIAS), areas and DTAs, pupils and applications, low-income lists, "
+    "care status, satellites' main sites and post-16 course facts.",
+)
 def import_group() -> None:
     pass
 
@@ -107,3 +111,25 @@ def applications(file: str, username: str | None, report_path: str | None, dry_r
             _read(file), Path(file).name, commit=not dry_run, user_id=user_id
         )
     _finish(report, report_path)
+
+
+def _casework_command(kind: str, help_text: str) -> None:
+    """`flask import low-income|care|satellites|post16 FILE` (imports/casework_facts.py)."""
+
+    @import_group.command(kind, help=help_text)
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @_report_option
+    @_dry_run_option
+    @with_appcontext
+    def command(file: str, report_path: str | None, dry_run: bool) -> None:
+        from imports.casework_facts import IMPORTERS
+
+        with acting_user(f"cli:import {kind}"):
+            report = IMPORTERS[kind](_read(file), Path(file).name, commit=not dry_run)
+        _finish(report, report_path)
+
+
+_casework_command("low-income", "Low-income (free-school-meals) evidence per year (A5, A6).")
+_casework_command("care", "Care status and placements of pupils (A21, A22).")
+_casework_command("satellites", "Each satellite's main site (A3f, A7i).")
+_casework_command("post16", "Post-16 course facts on applications (A7, A8, A16).")

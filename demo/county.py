@@ -66,6 +66,7 @@ from models.enums import (
     Sessions,
     SixthForm,
 )
+from services.years import DecisionTargets
 
 YEAR = "2024/25"
 NEXT_YEAR = "2025/26"
@@ -1128,6 +1129,11 @@ class _Builder:
                     "route_id": None,
                     "route_sessions": None,
                 }
+            )
+        targets = DecisionTargets(db.session)  # B2a, as every writer of applications does
+        for row in rows:
+            row["decision_target_on"], row["decision_target_busy"] = targets.of(
+                row["academic_year"], row["received_on"]
             )
         _put(TransportApplication, rows)
         self.application_count = len(rows)

@@ -70,6 +70,7 @@ from services import applications as dates
 from services import years as clock
 from services.errors import ServiceError
 from services.policy import PolicyUnavailable, parameters_for_year
+from services.years import DecisionTargets
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
@@ -614,6 +615,7 @@ def import_applications(
     # An officer's determinations are theirs, as on the form (admin_views.transport_applications).
     determined = [ref for ref, app in new_apps if officer and app.route_unsuitable]
     # One INSERT ... SELECT per table (imports.reading.insert_rows), audited by the session.
+    targets = DecisionTargets(db.session)
     try:
         insert_rows(Pupil, ("reference", *STORED_FIELDS), pupil_inserts)
         if pupil_updates:
@@ -622,7 +624,7 @@ def import_applications(
         pupil_ids.update(lookup(Pupil.reference, Pupil.id, [p[0] for p in pupil_inserts]))
         insert_rows(
             TransportApplication,
-            APPLICATION_COLUMNS,
+            (*APPLICATION_COLUMNS, "decision_target_on", "decision_target_busy"),
             [
                 (
                     ref,
@@ -638,6 +640,7 @@ def import_applications(
                     app.exceptional_circumstances,
                     app.full_time_hours,
                     app.school_named_in_ehcp,
+                    *targets.of(app.academic_year, app.received_on),  # B2a
                 )
                 for ref, app in new_apps
             ],

@@ -18,6 +18,10 @@ class Appeal(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("decision_id", "stage"),
         CheckConstraint("decided_on IS NULL OR decided_on >= received_on", name="dates"),
+        CheckConstraint(
+            "panel_on IS NULL OR (stage = 'stage_two' AND panel_on >= received_on)",
+            name="panel_on",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,6 +34,9 @@ class Appeal(Timestamped, Base):
     request_deadline: Mapped[date]
     decision_due: Mapped[date]
     panel_not_before: Mapped[date | None]
+    # Appendix C stage two: the panel's meeting, and its written outcome within 5 working days.
+    panel_on: Mapped[date | None]
+    panel_outcome_due: Mapped[date | None]
     grounds: Mapped[str] = mapped_column(Text)
     outcome: Mapped[AppealOutcome] = mapped_column(
         enum_column(AppealOutcome, "appeal_outcome"), default=AppealOutcome.PENDING

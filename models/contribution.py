@@ -78,12 +78,17 @@ class Instalment(Base):
     number: Mapped[int]
     due_on: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(MONEY)
+    # Not owed any more: the decision that raised it was superseded or ended, or the seat or
+    # eligibility was withdrawn (RULES.md v2: "instalments not yet paid are cancelled").
+    cancelled_on: Mapped[date | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
 
     contribution: Mapped[Contribution] = relationship(back_populates="instalments")
     payments: Mapped[list[Payment]] = relationship(back_populates="instalment")
 
     def __str__(self) -> str:
-        return f"#{self.number} £{self.amount} due {self.due_on:%d %b %Y}"
+        cancelled = f" (cancelled {self.cancelled_on:%d %b %Y})" if self.cancelled_on else ""
+        return f"#{self.number} £{self.amount} due {self.due_on:%d %b %Y}{cancelled}"
 
 
 class Payment(Timestamped, Base):

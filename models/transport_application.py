@@ -6,11 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Timestamped, trigram_index
-from .enums import ApplicationStatus, DistanceMethod, MedicalWho, Sessions, enum_column
+from .enums import (
+    ApplicationStatus,
+    DistanceMethod,
+    MedicalWho,
+    PaymentPlan,
+    Sessions,
+    enum_column,
+)
 from .pupil import Pupil
 from .route import Route
 from .school import School
@@ -68,6 +75,17 @@ class TransportApplication(Timestamped, Base):
     received_on: Mapped[date] = mapped_column(index=True)
     status: Mapped[ApplicationStatus] = mapped_column(
         enum_column(ApplicationStatus, "application_status"), default=ApplicationStatus.RECEIVED
+    )
+    # B2a: decide a valid application within 5 working days of receipt (the year's dated
+    # figure); at busy periods (July-September) the guideline is dis-applied. Kept by
+    # `services.years.refresh_decision_targets`, never typed.
+    decision_target_on: Mapped[date | None] = mapped_column(index=True)
+    decision_target_busy: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # B1j: how the family pays a post-16 contribution (A7, A8): in full, 3 or 6 instalments.
+    payment_plan: Mapped[PaymentPlan] = mapped_column(
+        enum_column(PaymentPlan, "payment_plan"),
+        default=PaymentPlan.FULL,
+        server_default=PaymentPlan.FULL.value,
     )
 
     # A3b: the shortest available route, measured by the eligibility team.

@@ -29,7 +29,14 @@ from rules.calendar import (
     stage_one_decision_by,
     stage_two_panel_window,
 )
-from rules.contribution import Contribution, ContributionError, Instalment, contribution, refund
+from rules.contribution import (
+    Contribution,
+    ContributionError,
+    Instalment,
+    Settlement,
+    contribution,
+    refund,
+)
 from rules.errors import RulesError
 from rules.parameters import DATED_DEFAULTS, PolicyParameters, parameters_for
 from rules.register import (
@@ -84,6 +91,7 @@ __all__ = [
     "RulesError",
     "SchoolType",
     "Sessions",
+    "Settlement",
     "Stage",
     "Withdrawal",
     "WithdrawalRequest",

@@ -18,7 +18,14 @@ from rules.calendar import operational_days
 from rules.errors import RulesError
 from rules.vocab import Plan
 
-__all__ = ["Contribution", "ContributionError", "Instalment", "contribution", "refund"]
+__all__ = [
+    "Contribution",
+    "ContributionError",
+    "Instalment",
+    "Settlement",
+    "contribution",
+    "refund",
+]
 
 _INSTALMENTS = {Plan.FULL: 1, Plan.THREE: 3, Plan.SIX: 6}  # B1j
 _MAX_EXPONENT = 30  # a sanity bound: no contribution is 10**30 pounds
@@ -83,21 +90,50 @@ def contribution(
     return Contribution(len(days), len(remaining), _money(amount), instalments)
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a withdrawn seat leaves between the family and the council (RULES.md v2)."""
+
+    days_used: int  # operational days from the start of travel to the day before the effective
+    cost_of_days_used: Decimal
+    refund: Decimal  # paid minus the cost of the days used, never below zero
+    still_owed: Decimal  # one final instalment due on the effective date, 0.00 if none
+
+
 def refund(
     annual_amount: Decimal,
     paid: Decimal,
+    start_date: date,
     effective_date: date,
     terms: Iterable[tuple[date, date]],
     closures: Iterable[date] = (),
-) -> Decimal:
-    """Project rule: a withdrawn seat refunds, on the same per-day basis, the operational days
-    from the effective date of withdrawal (included) to the end of the year, never more than
-    was paid."""
+) -> Settlement:
+    """Project rule, version 2: the family pays for the days it could travel and no more.
+
+    The days used are the operational days from `start_date` (the seat's first day) to the day
+    before `effective_date`, costed on the same per-day basis as the contribution
+    (`annual_amount / operational days`, A9, Appendix F "calculated on a per day basis"),
+    rounded half-up. The refund is what was paid minus that cost, never below zero; if less was
+    paid than the days used cost, the difference is still owed (one final instalment due on the
+    effective date; the unpaid instalments are cancelled by the caller). Version 1 refunded the
+    days after the effective date whatever had been paid, which repaid a family on instalments
+    for days it never paid for (£152.00 where £84.80 is right).
+    """
     pennies = _pennies(annual_amount, "annual_amount")
     paid_pennies = _pennies(paid, "paid")
+    if effective_date < start_date:
+        raise ContributionError(
+            "effective_date", f"{effective_date} is before the seat started on {start_date}"
+        )
     days = _days(terms, closures)
-    left = len(days) - bisect_left(days, effective_date)
-    return _money(min(_pro_rata(pennies, left, len(days)), paid_pennies))
+    used = bisect_left(days, effective_date) - bisect_left(days, start_date)
+    cost = _pro_rata(pennies, used, len(days))
+    return Settlement(
+        days_used=used,
+        cost_of_days_used=_money(cost),
+        refund=_money(max(paid_pennies - cost, 0)),
+        still_owed=_money(max(cost - paid_pennies, 0)),
+    )
 
 
 def _days(terms: Iterable[tuple[date, date]], closures: Iterable[date]) -> list[date]:

@@ -29,6 +29,7 @@ from rules.figures import quote
 from rules.parameters import PolicyParameters
 from services.errors import FieldError
 from services.policy import parameters_for_year
+from services.years import local_date
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class AppealFacts:
     reviewer: Any | None  # a User (its id and roles)
     outcome: AppealOutcome | None
     decided_on: date | None
+    panel_on: date | None = None  # stage two: the day the independent panel meets
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Deadlines:
     request_deadline: date
     decision_due: date
     panel_not_before: date | None
+    # Appendix C: "Following the panel meeting, a decision will be notified to you in writing
+    # within 5 working days": known once the panel date is recorded.
+    panel_outcome_due: date | None = None
 
 
 def figures_on(day: date, session: Session | None = None) -> PolicyParameters:
@@ -76,7 +81,9 @@ def deadline_descriptions(p: PolicyParameters) -> dict[str, str]:
 
 
 def _decided_on(decision: EligibilityDecision) -> date | None:
-    return decision.decided_at.date() if decision.decided_at is not None else None
+    """The decision's date in England (stored in UTC: in summer time a decision made at 00:30
+    is that day's, not the day before's), which every Appendix C deadline counts from."""
+    return local_date(decision.decided_at) if decision.decided_at is not None else None
 
 
 def _stage_one(session: Session, decision_id: int) -> Appeal | None:
@@ -136,6 +143,14 @@ def appeal_problems(facts: AppealFacts, session: Session | None = None) -> list[
         problems.append(
             FieldError("outcome", "Give the outcome when you record the date it was decided.")
         )
+    if facts.panel_on is not None and stage is AppealStage.REVIEW:
+        problems.append(
+            FieldError("panel_on", "Only a stage-two appeal has a panel date (Appendix C).")
+        )
+    if facts.panel_on and facts.received_on and facts.panel_on < facts.received_on:
+        problems.append(
+            FieldError("panel_on", "The panel cannot meet before the appeal was received.")
+        )
     if stage is AppealStage.PANEL and decision is not None and decision.id is not None:
         first = _stage_one(s, decision.id)
         if first is None or first.decided_on is None:
@@ -169,12 +184,14 @@ def deadlines(
     stage: AppealStage,
     received_on: date,
     session: Session | None = None,
+    panel_on: date | None = None,
 ) -> Deadlines:
     """Appendix C deadlines, from the working-day calendar (weekends, bank holidays skipped).
 
-    Stage one: the request is due 20 working days (the year's figure) from the decision and
-    decided within 20 of receipt. Stage two: the request is due the same period from the
-    stage-one decision; the panel meets within its window and writes within 5 more days.
+    Stage one: the request is due 20 working days (the year's figure) from the decision (its
+    date in England) and decided within 20 of receipt. Stage two: the request is due the same
+    period from the stage-one decision; the panel meets within its window and writes within 5
+    more days of its meeting (`panel_on`, once recorded).
     """
     s = session or db.session
     if stage is AppealStage.REVIEW:
@@ -194,10 +211,14 @@ def deadlines(
         )  # raises the stage's own refusal
         raise AssertionError("unreachable: the stage-two checks refused above")
     earliest, latest = stage_two_panel_window(received_on, figures_on(received_on, s))
+    # Once the panel's date is known, its outcome is due 5 working days after it; until then,
+    # 5 working days after the latest day the panel may meet.
+    outcome_due = panel_outcome_by(panel_on, figures_on(panel_on, s)) if panel_on else None
     return Deadlines(
         request_deadline=appeal_deadlines(
             first.decided_on, figures_on(first.decided_on, s)
         ).request_review_by,
-        decision_due=panel_outcome_by(latest, figures_on(latest, s)),
+        decision_due=outcome_due or panel_outcome_by(latest, figures_on(latest, s)),
         panel_not_before=earliest,
+        panel_outcome_due=outcome_due,
     )

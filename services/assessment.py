@@ -11,6 +11,13 @@ same trail. What must hold (issue 3, DOMAIN.md workflow 1):
 * a changed one supersedes the old decision, which is kept (history is never overwritten);
 * A2: "A new application for transport will override any current transport eligibility and this
   will be cancelled": the pupil's newest application decided eligible ends the others.
+* a decision charging a post-16 contribution raises it (A7, A15 "travel arrangements are made
+  only upon payment", B1j plan; `services.contributions.raise_post16_contributions`), once;
+  a decision superseded or ended by one that charges nothing cancels its unpaid instalments;
+* an eligible decision that reassessment turns into a refusal is withdrawn with notice, not on
+  the spot (A12a "removed with reasonable notice", A15 "at one term's notice"): a withdrawal
+  record with its effective date and the right of appeal, and the pupil is carried until then
+  (`services.seats.withdrawal.withdraw_eligibilities`).
 
 Everything is a handful of statements for the whole batch (no query per application) and all of
 it commits or none of it does.
@@ -37,14 +44,17 @@ from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import EligibilityDecision, TransportApplication, db
+from models import EligibilityDecision, TransportApplication, Withdrawal, db
 from models.enums import ApplicationStatus, Charge, Outcome
 from rules.assess import Care, Case, ExceptionalCircumstances, Medical, Post16, assess
 from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
+from services.contributions import raise_post16_contributions
 from services.eligibility_facts import GatheredCase, gather_facts
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
 from services.seats import Overfull, over_capacity
+from services.seats.withdrawal import EligibilityEnd, withdraw_eligibilities
+from services.years import YearError, local_date
 
 ID_CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 A2_REASON = (
@@ -70,6 +80,10 @@ class AssessmentSummary:
     unchanged: int = 0  # same facts and parameters as the current decision: nothing written
     superseded: int = 0  # earlier decisions replaced (kept, with superseded_at)
     ended: int = 0  # other eligibilities ended under A2
+    withdrawn: int = 0  # eligibilities ended with notice (A12a, A15)
+    contributions_raised: int = 0  # post-16 contributions raised (A7, B1j)
+    instalments_cancelled: int = 0  # unpaid, of decisions superseded or ended
+    notes: list[str] = field(default_factory=list)
     by_outcome: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
     over_capacity: list[Overfull] = field(default_factory=list)  # after the run, by route
@@ -84,6 +98,16 @@ class AssessmentSummary:
         )
         if self.ended:
             text += f", {self.ended} other eligibilities ended (A2)"
+        if self.withdrawn:
+            text += f", {self.withdrawn} eligibilities withdrawn with notice (A12a, A15)"
+        if self.contributions_raised:
+            text += f", {self.contributions_raised} post-16 contributions raised (A7, B1j)"
+        if self.instalments_cancelled:
+            text += f", {self.instalments_cancelled} unpaid instalments cancelled"
+        if self.notes:
+            shown = "; ".join(self.notes[:5])
+            more = f" and {len(self.notes) - 5} more" if len(self.notes) > 5 else ""
+            text += f". Contributions: {shown}{more}"
         if self.skipped:
             shown = "; ".join(f"{ref}: {why}" for ref, why in self.skipped[:5])
             more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
@@ -218,7 +242,7 @@ def assess_applications(
             "Another assessment of the same applications finished first; nothing was saved. "
             "Run it again."
         ) from None
-    except (PolicyUnavailable, RulesError) as error:
+    except (PolicyUnavailable, RulesError, YearError) as error:
         sess.rollback()
         raise AssessmentError(f"Nothing was assessed: {error}.") from None
     except BaseException:
@@ -254,23 +278,34 @@ def _assess(
     # The current decision of each application: one query per chunk of ids.
     app_ids = [g.application_id for g in gathered]
     current: dict[int, tuple[int, str]] = {}
+    # What the current decision granted: (outcome, basis, ended_on), for notice and charges.
+    granted: dict[int, tuple[Outcome, str | None, date | None]] = {}
     for chunk in _chunks(app_ids):
-        for dec_id, app_id, digest in sess.execute(
+        for dec_id, app_id, digest, outcome_, basis, ended_on in sess.execute(
             select(
                 EligibilityDecision.id,
                 EligibilityDecision.application_id,
                 EligibilityDecision.facts_hash,
+                EligibilityDecision.outcome,
+                EligibilityDecision.basis,
+                EligibilityDecision.ended_on,
             ).where(
                 EligibilityDecision.application_id.in_(chunk),
                 EligibilityDecision.superseded_at.is_(None),
             )
         ):
             current[app_id] = (dec_id, digest)
+            granted[app_id] = (outcome_, basis, ended_on)
 
     new_rows: list[dict[str, Any]] = []
     status_rows: list[dict[str, Any]] = []
     to_supersede: list[int] = []
     eligible_pupils: set[int] = set()
+    today = local_date(now)
+    charged: dict[int, date] = {}  # application -> date its contribution decision was made
+    not_charged: list[int] = []  # superseded by a decision that charges nothing
+    ends: list[EligibilityEnd] = []  # eligible before, refused now: withdrawn with notice
+    restored: list[int] = []  # refused before, eligible again: a pending withdrawal ends
     for g in gathered:
         if g.problem is not None or g.facts is None:
             summary.skipped.append((g.reference, g.problem or "no facts"))
@@ -286,16 +321,34 @@ def _assess(
         except RulesError as error:
             summary.skipped.append((g.reference, f"{error.field}: {error.message}"))
             continue
+        outcome = Outcome(str(decision.outcome))
+        charge = Charge(str(decision.charge)) if decision.charge else None
         if previous is not None:
             to_supersede.append(previous[0])
-        outcome = Outcome(str(decision.outcome))
+            was, was_basis, was_ended = granted[g.application_id]
+            if was is Outcome.ELIGIBLE and was_ended is None and outcome is Outcome.NOT_ELIGIBLE:
+                ends.append(
+                    EligibilityEnd(
+                        decision_id=previous[0],
+                        application_id=g.application_id,
+                        academic_year=g.academic_year,
+                        reference=g.reference,
+                        route_was_unsuitable=was_basis == "A12",
+                    )
+                )
+            elif charge is not Charge.CONTRIBUTION:
+                not_charged.append(g.application_id)
+            if was is Outcome.NOT_ELIGIBLE and outcome is Outcome.ELIGIBLE:
+                restored.append(g.application_id)
+        if outcome is Outcome.ELIGIBLE and charge is Charge.CONTRIBUTION:
+            charged[g.application_id] = today
         new_rows.append(
             {
                 "application_id": g.application_id,
                 "outcome": outcome,
                 "basis": decision.basis,
                 "clauses": list(decision.clauses),
-                "charge": Charge(str(decision.charge)) if decision.charge else None,
+                "charge": charge,
                 "valid_until": decision.valid_until,
                 "review_date": decision.review_date,
                 "reasons": list(decision.reasons),
@@ -326,14 +379,50 @@ def _assess(
         _set_statuses(sess, status_rows)
     summary.assessed = len(new_rows)
     summary.superseded = len(to_supersede)
-    summary.ended = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
+    ended_apps = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
+    summary.ended = len(ended_apps)
+    if restored:
+        _lift_pending_withdrawals(sess, restored, today)
+    if ends:
+        summary.withdrawn = len(withdraw_eligibilities(sess, ends, on=today, decided_by_id=user_id))
+    if charged or not_charged or ended_apps:
+        post16 = raise_post16_contributions(
+            sess,
+            {k: v for k, v in charged.items() if k not in ended_apps},
+            [*not_charged, *ended_apps],
+            reason="the decision that raised it was superseded or ended (A2)",
+            today=today,
+        )
+        summary.contributions_raised = post16.raised
+        summary.instalments_cancelled = post16.cancelled
+        summary.notes.extend(post16.notes)
     if new_rows:
         years = sorted({g.academic_year for g in gathered if g.problem is None})
-        summary.over_capacity = over_capacity(sess, years, now.date())
+        summary.over_capacity = over_capacity(sess, years, today)
     return summary
 
 
-def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datetime) -> int:
+def _lift_pending_withdrawals(sess: Session, app_ids: Sequence[int], today: date) -> None:
+    """An application eligible again stops being carried on its withdrawn decision from today
+    (so the pupil is counted once, on the new decision); the withdrawal record stays."""
+    dec = EligibilityDecision
+    for chunk in _chunks(sorted(set(app_ids))):
+        sess.execute(
+            update(dec)
+            .where(
+                dec.application_id.in_(chunk),
+                dec.superseded_at.is_not(None),
+                dec.ended_on > today,
+                dec.id.in_(
+                    select(Withdrawal.decision_id).where(Withdrawal.decision_id.is_not(None))
+                ),
+            )
+            .values(ended_on=today)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datetime) -> set[int]:
     """A2: the pupil's newest application with a current eligibility keeps it; others end.
 
     "Newest" is by academic year, then date received, then id: a later application is the new
@@ -341,7 +430,7 @@ def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datet
     in this run are looked at (one query per chunk of pupils).
     """
     if not pupil_ids:
-        return 0
+        return set()
     ta, dec = TransportApplication, EligibilityDecision
     by_pupil: dict[int, list[tuple[tuple[str, date, int], int, str]]] = defaultdict(list)
     for chunk in _chunks(pupil_ids):
@@ -358,13 +447,15 @@ def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datet
         for dec_id, pupil_id, year, received, app_id, reference in rows:
             by_pupil[pupil_id].append(((year, received, app_id), dec_id, reference))
     ends: list[dict[str, Any]] = []
-    today = now.date()
+    ended_apps: set[int] = set()
+    today = local_date(now)
     for entries in by_pupil.values():
         if len(entries) < 2:
             continue
         entries.sort()
         newest_reference = entries[-1][2]
-        for _key, dec_id, _reference in entries[:-1]:
+        for key, dec_id, _reference in entries[:-1]:
+            ended_apps.add(key[2])
             ends.append(
                 {
                     "id": dec_id,
@@ -374,4 +465,4 @@ def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datet
             )
     if ends:
         _update_many(sess, EligibilityDecision, ends)
-    return len(ends)
+    return ended_apps

@@ -103,7 +103,7 @@ def test_instalments_after_a_withdrawal_takes_effect_are_not_overdue_appendix_f(
     money.record_payment(first.id, first.amount, received_on=date(2024, 9, 1), method="card")
     report = seats.withdraw(
         db.session.get(ConcessionarySeat, seat_id).route_id,
-        {"am": 1, "pm": 0},
+        {"am": 4, "pm": 0},  # the 3 spare seats are used first (Appendix F), then this one
         year=YEAR,
         on=date(2024, 10, 1),
         reason="entitled child",

@@ -342,13 +342,15 @@ def test_withdraw_takes_the_lowest_in_the_register_first_with_notice_and_refund_
     w = db.session.scalar(select(Withdrawal))
     assert (w.clause, w.notice_on, w.effective_on) == ("Appendix F", notice, effective)
     assert w.family_told_of_appeal and w.decided_by_id == users["officer"]
+    seat = db.session.get(ConcessionarySeat, w.concessionary_seat_id)
     expected_refund = rules.refund(
         Decimal("456.00"),
         first.amount,
+        seat.start_date,
         effective,
         [(t[1], t[2]) for t in f.TERMS],
         [c[0] for c in f.CLOSURES],
-    )
+    ).refund
     assert w.refund_amount == expected_refund > 0
     refund = db.session.scalar(select(Refund))
     assert refund.amount == expected_refund and refund.contribution_id == contribution.id
@@ -362,7 +364,7 @@ def test_withdraw_takes_the_lowest_in_the_register_first_with_notice_and_refund_
 
 def test_withdraw_reports_what_the_holders_cannot_free(year, users) -> None:
     school = f.school()
-    route = f.route([school], seats=3)
+    route = f.route([school], seats=1)
     f.concessionary_application(f.pupil(), school, route)
     db.session.commit()
     seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])

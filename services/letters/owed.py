@@ -227,12 +227,17 @@ def _outstanding(session: Session, instalment_ids: Sequence[int]) -> dict[int, D
 
 
 def _payment_dues(session: Session, year: str, on: date) -> list[Due]:
-    """B1j: an instalment past its due date and not fully paid is reminded once."""
+    """B1j: an instalment past its due date and not fully paid is reminded once; a cancelled
+    one is owed no more (RULES.md v2), so it is never reminded."""
     ids = list(
         session.scalars(
             select(Instalment.id)
             .join(Contribution, Contribution.id == Instalment.contribution_id)
-            .where(Contribution.academic_year == year, Instalment.due_on < on)
+            .where(
+                Contribution.academic_year == year,
+                Instalment.due_on < on,
+                Instalment.cancelled_on.is_(None),
+            )
         )
     )
     owing = _outstanding(session, ids) if ids else {}

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from models import (
     ContributionSetting,
     Instalment,
     Route,
+    TermDateVariation,
     db,
 )
 from models.base import MONEY, utcnow
@@ -41,6 +43,7 @@ from models.enums import (
     PaymentPlan,
     SeatStatus,
     Sessions,
+    VariationStatus,
 )
 from services.seats.capacity import lock_routes, spare_seats
 from services.seats.common import (
@@ -57,7 +60,7 @@ from services.seats.common import (
 )
 from services.seats.register_facts import Candidate, gather_candidates
 from services.transaction import transaction
-from services.years import Calendar, calendar_for
+from services.years import Calendar, calendar_for, school_calendars
 
 
 @dataclass
@@ -134,13 +137,16 @@ def _start_date(cal: Calendar, on: date) -> date:
 
 
 class _SeatWriter:
-    """Creates seats and their contributions in bulk: a few INSERTs for the whole run."""
+    """Creates seats and their contributions in bulk, a few INSERTs per calendar.
+
+    A9: the contribution "is reduced in proportion to the number of school/college days
+    remaining", so a seat to a school with an accepted term-date variation (A23) is priced and
+    scheduled on that school's own days (`services.years.school_calendars`); every other seat
+    on the council's. One query finds the year's applications to such schools (usually none).
+    """
 
     def __init__(self, session: Session, year: str, on: date) -> None:
-        self.session = session
-        self.year = year
-        self.cal = calendar_for(session, year)
-        self.start = _start_date(self.cal, on)
+        self.session, self.year, self.on = session, year, on
         setting = session.scalar(
             select(ContributionSetting).where(ContributionSetting.academic_year == year)
         )
@@ -150,6 +156,50 @@ class _SeatWriter:
                 "concessionary seat charge first (A9, Appendix F)."
             )
         self.annual = setting.concessionary_annual_charge
+        council = _CalendarWriter(session, year, calendar_for(session, year), on, self.annual)
+        self._writers: dict[int | None, _CalendarWriter] = {None: council}
+        varied = select(TermDateVariation.school_id).where(
+            TermDateVariation.academic_year == year,
+            TermDateVariation.status == VariationStatus.ACCEPTED,
+            or_(TermDateVariation.first_day.is_not(None), TermDateVariation.last_day.is_not(None)),
+        )
+        self._school_of = dict(
+            session.execute(
+                select(CA.id, CA.school_id).where(
+                    CA.academic_year == year, CA.school_id.in_(varied)
+                )
+            ).all()
+        )
+
+    def _writer(self, cand: Candidate) -> _CalendarWriter:
+        school_id = self._school_of.get(cand.application_id)
+        if school_id not in self._writers:
+            assert school_id is not None
+            cal = school_calendars(self.session, self.year, [school_id])[school_id]
+            self._writers[school_id] = _CalendarWriter(
+                self.session, self.year, cal, self.on, self.annual
+            )
+        return self._writers[school_id]
+
+    def seat(self, cand: Candidate, notes: list[str]) -> None:
+        self._writer(cand).seat(cand, notes)
+
+    def write(self) -> None:
+        for writer in self._writers.values():
+            writer.write()
+
+
+class _CalendarWriter:
+    """The seats of a run that share one calendar: one start date, one schedule per plan."""
+
+    def __init__(
+        self, session: Session, year: str, cal: Calendar, on: date, annual: Decimal
+    ) -> None:
+        self.session = session
+        self.year = year
+        self.cal = cal
+        self.start = _start_date(self.cal, on)
+        self.annual = annual
         self._plans: dict[str, tuple[rules.Contribution, str, str | None]] = {}
         self._queued: list[Candidate] = []
 

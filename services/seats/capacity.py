@@ -37,6 +37,7 @@ from models import (
     EligibilityDecision,
     Route,
     TransportApplication,
+    Withdrawal,
 )
 from models.enums import (
     ApplicationStatus,
@@ -44,6 +45,7 @@ from models.enums import (
     Outcome,
     SeatStatus,
     Sessions,
+    WithdrawalKind,
 )
 from services.seats.common import CA, CS, SESSION_KEYS, SESSION_WORDS, count_of
 
@@ -53,14 +55,27 @@ def covers(column: Any, key: str) -> ColumnElement[bool]:
     return typing_cast(ColumnElement[bool], column.in_(wanted))
 
 
+def carrying_decision(ed: Any) -> ColumnElement[bool]:
+    """The decision that carries a pupil: the current one, or an eligibility superseded by a
+    refusal but withdrawn with notice (A12a, A15), which carries the pupil until its
+    `ended_on`, the withdrawal's effective date (callers also test outcome and `ended_on`)."""
+    return or_(
+        ed.superseded_at.is_(None),
+        ed.id.in_(
+            select(Withdrawal.decision_id).where(Withdrawal.kind == WithdrawalKind.ELIGIBILITY)
+        ),
+    )
+
+
 def spare_seats_stmt(year: str, on: date) -> Select[Any]:
     """Spare seats per route and session, for every route, in ONE grouped query.
 
     spare = vehicle seats - entitled pupils carried - concessionary seats held (A9, Appendix F).
     Entitled: the year's transport applications carried on the route whose current decision is
-    eligible (and not ended). Held: active seats, and withdrawn ones whose effective date of
-    withdrawal (their end date) is still ahead: the seat becomes free on the effective date.
-    A session the route does not run has no spare seats.
+    eligible (and not ended), or whose eligibility is being withdrawn with notice and has not
+    reached its effective date (A12a, A15: transport stays until then). Held: active seats,
+    and withdrawn ones whose effective date of withdrawal (their end date) is still ahead: the
+    seat becomes free on the effective date. A session the route does not run has no spare seats.
     """
     ta, ed = TransportApplication, EligibilityDecision
     carried_any = ta.route_sessions.is_(None)  # carried without a recorded session: both
@@ -74,7 +89,7 @@ def spare_seats_stmt(year: str, on: date) -> Select[Any]:
                 "pm"
             ),
         )
-        .join(ed, and_(ed.application_id == ta.id, ed.superseded_at.is_(None)))
+        .join(ed, and_(ed.application_id == ta.id, carrying_decision(ed)))
         .where(
             ta.academic_year == year,
             ta.route_id.is_not(None),

@@ -27,7 +27,13 @@ from models.enums import (
     SeatStatus,
     Sessions,
 )
-from services.seats.capacity import covers, lock_routes, spare_seats_stmt, usage_stmt
+from services.seats.capacity import (
+    carrying_decision,
+    covers,
+    lock_routes,
+    spare_seats_stmt,
+    usage_stmt,
+)
 from services.seats.common import CA, CS, SESSION_KEYS, SESSION_WORDS, WANTS, SeatError, count_of
 from services.years import policy_for, years_in_force
 
@@ -60,7 +66,7 @@ def check_entitled_pupil_fits(
         counted = session.scalar(
             select(ed.id).where(
                 ed.application_id == application.id,
-                ed.superseded_at.is_(None),
+                carrying_decision(ed),
                 ed.outcome == Outcome.ELIGIBLE,
                 or_(ed.ended_on.is_(None), ed.ended_on > on),
             )

@@ -141,16 +141,41 @@ def test_contribution_error_is_a_rules_error() -> None:
     assert issubclass(ContributionError, RulesError)
 
 
-def test_project_rule_refund_same_per_day_basis() -> None:
-    assert refund(money("456.00"), money("456.00"), date(2024, 9, 9), TERMS) == money("228.00")
+def test_project_rule_v2_refund_is_paid_minus_the_days_used() -> None:
+    """RULES.md v2: the family pays for the days it could travel (same per-day basis)."""
+    got = refund(money("456.00"), money("456.00"), date(2024, 9, 2), date(2024, 9, 9), TERMS)
+    assert (got.days_used, got.cost_of_days_used) == (5, money("228.00"))
+    assert (got.refund, got.still_owed) == (money("228.00"), money("0.00"))
 
 
-def test_project_rule_refund_never_more_than_paid() -> None:
-    assert refund(money("456.00"), money("100.00"), date(2024, 9, 9), TERMS) == money("100.00")
-    assert refund(money("456.00"), money("0.00"), date(2024, 9, 2), TERMS) == money("0.00")
+def test_project_rule_v2_refund_on_instalments_repays_only_what_was_paid_for() -> None:
+    """The issue-11 case: 2024/25 (190 days), £456.00 on plan 3, the first £152.00 paid, the
+    seat withdrawn after 28 days of travel: £84.80 back (v1 refunded £152.00, days never paid)."""
+    from demo.calendar_2024_25 import CLOSURES
+    from demo.calendar_2024_25 import TERMS as YEAR_TERMS
+
+    terms = [(s, e) for _, s, e in YEAR_TERMS]
+    closures = [d for d, _ in CLOSURES]
+    days = operational_days(terms, closures)
+    assert len(days) == 190
+    got = refund(money("456.00"), money("152.00"), days[0], days[28], terms, closures)
+    assert got.days_used == 28 and got.cost_of_days_used == money("67.20")
+    assert got.refund == money("84.80") and got.still_owed == money("0.00")
 
 
-def test_project_rule_refund_from_the_effective_date_included() -> None:
-    assert refund(money("10.00"), money("10.00"), date(2024, 9, 13), TERMS) == money("1.00")
-    assert refund(money("10.00"), money("10.00"), date(2024, 9, 14), TERMS) == money("0.00")
-    assert refund(money("10.00"), money("10.00"), date(2024, 8, 1), TERMS) == money("10.00")
+def test_project_rule_v2_underpaid_days_fall_due_as_one_final_instalment() -> None:
+    got = refund(money("456.00"), money("100.00"), date(2024, 9, 2), date(2024, 9, 9), TERMS)
+    assert got.refund == money("0.00") and got.still_owed == money("128.00")
+    nothing = refund(money("456.00"), money("0.00"), date(2024, 9, 2), date(2024, 9, 2), TERMS)
+    assert (nothing.days_used, nothing.refund, nothing.still_owed) == (0, 0, 0)
+
+
+def test_project_rule_v2_days_used_start_at_the_seat_start_not_the_year_start() -> None:
+    got = refund(money("10.00"), money("10.00"), date(2024, 9, 9), date(2024, 9, 13), TERMS)
+    assert got.days_used == 4 and got.refund == money("6.00")
+
+
+def test_project_rule_v2_effective_before_the_start_is_refused() -> None:
+    with pytest.raises(ContributionError) as error:
+        refund(money("10.00"), money("10.00"), date(2024, 9, 9), date(2024, 9, 6), TERMS)
+    assert error.value.field == "effective_date"

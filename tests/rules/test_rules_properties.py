@@ -284,9 +284,19 @@ def test_B1j_instalments_add_up_and_amount_never_exceeds_the_charge(annual, star
 
 
 @checked
-@given(money, money, st.dates(date(2024, 8, 1), date(2025, 9, 30)), calendars())
-def test_project_rule_refund_never_exceeds_what_was_paid(annual, paid, effective, cal):
+@given(
+    money,
+    money,
+    st.dates(date(2024, 8, 1), date(2025, 9, 30)),
+    st.dates(date(2024, 8, 1), date(2025, 9, 30)),
+    calendars(),
+)
+def test_project_rule_refund_never_exceeds_what_was_paid(annual, paid, start, effective, cal):
+    """RULES.md v2: paid = cost of the days used + refund - still owed, never negative."""
     terms, closures = cal
-    assume(operational_days(terms, closures))
-    back = refund(annual, paid, effective, terms, closures)
-    assert Decimal(0) <= back <= min(paid, annual)
+    assume(operational_days(terms, closures) and start <= effective)
+    got = refund(annual, paid, start, effective, terms, closures)
+    assert Decimal(0) <= got.refund <= paid
+    assert Decimal(0) <= got.cost_of_days_used <= annual
+    assert got.refund == 0 or got.still_owed == 0
+    assert paid - got.refund + got.still_owed == got.cost_of_days_used
