@@ -30,3 +30,7 @@ def register_commands(app: Flask) -> None:
     from . import letter_commands
 
     app.cli.add_command(letter_commands.letters)
+
+    from . import job_commands
+
+    app.cli.add_command(job_commands.jobs)
