@@ -13,6 +13,7 @@ from . import (
     areas,
     audit,
     calendars,
+    communications,
     concessionary_applications,
     concessionary_seats,
     contribution_settings,
@@ -20,6 +21,8 @@ from . import (
     decisions,
     dtas,
     instalments,
+    jobs,
+    letters,
     low_income,
     payments,
     policy_parameters,
@@ -61,7 +64,12 @@ MODULES = (
     policy_parameters,
     users,
     audit,
+    communications,
+    letters,
+    jobs,
 )
+# Second screens of a module (the module's VIEW is in MODULES).
+EXTRA_VIEWS = (communications.DOWNLOADS_VIEW,)
 # Plain pages (not one model's list): (BaseView class, menu name, category, endpoint).
 PAGES = (IMPORTS_PAGE, REPORTS_PAGE)
 CATEGORIES = (
@@ -95,8 +103,7 @@ def init_admin(app: Flask) -> Admin:
         index_view=SecuredIndexView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
-    for module in MODULES:
-        view_cls, model, name, category = module.VIEW
+    for view_cls, model, name, category in (*(m.VIEW for m in MODULES), *EXTRA_VIEWS):
         admin.add_view(view_cls(model, name=name, category=category, endpoint=model.__tablename__))
     for page_cls, page_name, page_category, endpoint in PAGES:
         admin.add_view(page_cls(name=page_name, category=page_category, endpoint=endpoint))
