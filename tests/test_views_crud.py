@@ -172,10 +172,8 @@ def _letters_and_a_job(supervisor: User) -> None:
     from services.letters.owed import make_letters
     from services.letters.templates import save_wording
 
-    save_wording(
-        db.session, LetterKind.DECISION_ELIGIBLE, "2024/25", "Decision", "Dear {{ recipient.name }}",
-        supervisor.id,
-    )  # fmt: skip
+    wording = ("Decision", "Dear {{ recipient.name }}")
+    save_wording(db.session, LetterKind.DECISION_ELIGIBLE, "2024/25", *wording, supervisor.id)
     db.session.commit()
     make_letters(db.session, "2024/25", tuple(LetterKind), on=date(2024, 10, 1))
     db.session.add(

@@ -153,7 +153,13 @@ def test_only_supervisors_write_templates(year: str, client_as: Any) -> None:
         assert client.get("/admin/letter_template/write/").status_code == 403
         response = client.post(
             "/admin/letter_template/write/",
-            data={"kind": "decision_eligible", "year": year, "title": "T", "body": "B", "save": "1"},
+            data={
+                "kind": "decision_eligible",
+                "year": year,
+                "title": "T",
+                "body": "B",
+                "save": "1",
+            },
         )
         assert response.status_code == 403
     assert db.session.scalar(select(func.count(LetterTemplate.id))) == 0
