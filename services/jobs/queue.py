@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 import config
+
+from .schedule import every_minutes
 
 NAME = "transport-jobs"
 _lock = threading.Lock()
@@ -63,6 +65,11 @@ def get_huey(url: str | None = None) -> Huey:
         if url not in _hueys:
             huey = _make(url)
             _tasks[url] = huey.task(name="run_job")(_run_job_task)
+            minutes = every_minutes()
+            if minutes:
+                huey.periodic_task(crontab(minute=f"*/{minutes}"), name="letters_owed")(
+                    _letters_owed_task
+                )
             _hueys[url] = huey
         return _hueys[url]
 
@@ -82,13 +89,24 @@ def bind_app(app: Any) -> None:
     _app = app
 
 
-def _run_job_task(job_id: int) -> None:
-    from .api import run_job
-
+def _worker_app() -> Any:
     global _app
     if _app is None:
         from app import create_app
 
         _app = create_app()
-    with _app.app_context():
+    return _app
+
+
+def _run_job_task(job_id: int) -> None:
+    from .api import run_job
+
+    with _worker_app().app_context():
         run_job(job_id)
+
+
+def _letters_owed_task() -> None:
+    from .schedule import queue_letters_owed
+
+    with _worker_app().app_context():
+        queue_letters_owed()

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +202,33 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing_on_retry
     assert done.attempts == 2 and f"{24 - made} letters made" in done.result
     keys = list(db.session.scalars(select(Communication.subject_key)))
     assert len(keys) == 24 == len(set(keys))  # every letter once
+
+
+def test_the_worker_queues_a_letters_job_when_a_step_left_letters_owed(
+    year: str, queue_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.jobs import schedule
+    from services.letters import owed
+
+    monkeypatch.setattr(owed, "today_in_england", lambda: date(2024, 12, 20))
+    assert schedule.queue_letters_owed() == []  # nothing owed: nothing queued
+    make_case(Outcome.NOT_ELIGIBLE)  # a decision made on some screen
+    db.session.commit()
+    [job_id] = schedule.queue_letters_owed()
+    assert schedule.queue_letters_owed() == []  # one job at a time per year
+    job = db.session.get(Job, job_id)
+    assert (job.started_by, job.parameters["year"]) == ("scheduled letters", year)
+    assert run_job(job_id) is JobStatus.DONE and letters_count() == 1
+    assert schedule.queue_letters_owed() == []  # all made
+
+
+def test_a_year_long_past_is_not_looked_at(
+    year: str, queue_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.jobs import schedule
+    from services.letters import owed
+
+    monkeypatch.setattr(owed, "today_in_england", lambda: date(2026, 12, 2))
+    make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    assert schedule.open_years() == [] and schedule.queue_letters_owed() == []
