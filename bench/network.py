@@ -100,8 +100,12 @@ def bare_searches(app: Any) -> Figure:
         base = graph.data.nodes
         start, cpu = time.perf_counter(), time.process_time()
         for i in range(len(rows)):
-            dijkstra(graph.graph, directed=True, indices=[base + i], min_only=True,
-                     limit=DRIVE_SEARCH_MIN_M)
+            dijkstra(
+                graph.graph,
+                directed=True,
+                indices=[base + i],
+                min_only=True,
+                limit=DRIVE_SEARCH_MIN_M,
+            )
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        return Figure(wall, "s", f"{len(rows)} schools, limit {DRIVE_SEARCH_MIN_M:.0f} m",
-                      cpu=cpu)
+        return Figure(wall, "s", f"{len(rows)} schools, limit {DRIVE_SEARCH_MIN_M:.0f} m", cpu=cpu)

@@ -32,7 +32,7 @@ OUT = ROOT / "bench" / "out"
 PROFILES = ROOT / "bench" / "profiles"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ENGINES = ("sqlite", "postgresql")
-STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network")
+STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network", "letters")
 
 
 @dataclass
@@ -388,6 +388,31 @@ def run_engine(
             )
             if routes and bare and routes.value and bare.value:
                 report.put("network:ratio", engine_name, Figure(routes.value / bare.value, "x"))
+    if wanted("letters"):
+        from bench import letters as letters_bench
+
+        made = _measure(
+            report,
+            "letters",
+            engine_name,
+            profile,
+            lambda: letters_bench.end_to_end(app, user_id),
+        )
+        if made:
+            _measure(
+                report,
+                "letters:reportlab",
+                engine_name,
+                profile,
+                lambda: letters_bench.reportlab(app),
+            )
+            _measure(
+                report,
+                "letters:weasyprint",
+                engine_name,
+                profile,
+                lambda: letters_bench.weasyprint(app),
+            )
     engine.dispose()
     app_engine.dispose()
 
@@ -440,6 +465,14 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
     )
     report.row("network:bare", "Floor: one bare dijkstra per school (reversed driving graph)")
     report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
+    report.row(
+        "letters",
+        f"Decision letters for {n:,} applications, end to end (issue 13)",
+        "< 300 s",
+        lambda v: v < 300,
+    )
+    report.row("letters:reportlab", "One decision letter's PDF, ReportLab (the panel's renderer)")
+    report.row("letters:weasyprint", "The same letter's PDF, WeasyPrint (GOV.UK Notify's renderer)")
 
 
 def render(

@@ -57,7 +57,7 @@ from services.policy import parameters_for_year
 from . import context as ctx
 from .council import Council, council_details
 from .kinds import LABELS
-from .render import letter_pdf
+from .render import PdfOrder, render_many
 from .templates import Wording, current_wording, long_date, render_wording
 
 CHUNK = 500
@@ -570,12 +570,12 @@ class LetterMaker:
         wording = self.wording(due.kind)
         title, body = render_wording(wording, values)
         contact, channel, addressee, address = ctx.recipient(case.pupil)
-        pdf = letter_pdf(
+        pdf = PdfOrder(
             title=title,
             body=body,
             council=self.council,
             addressee=addressee,
-            address=address if channel.value == "post" else [],
+            address=tuple(address) if channel.value == "post" else (),
             date_line=long_date(self.letter_date),
             reference=case.reference,
             subject=LABELS[due.kind],
@@ -647,6 +647,9 @@ def make_letters(
             for due in part
             if (LOADERS[due.kind], due.record_id) in cases
         ]
+        # The PDFs are drawn together, on every core for a large chunk (render_many).
+        for row, pdf in zip(rows, render_many([r["pdf"] for r in rows]), strict=True):
+            row["pdf"] = pdf
         if rows:
             # Core executemany: one statement, one audit row (the ORM would split the batch).
             session.execute(insert(Communication.__table__), rows)
