@@ -96,6 +96,8 @@ templates = Blueprint(
 
 def init_admin(app: Flask) -> Admin:
     app.register_blueprint(templates)
+    # Any screen can start a background job with {{ job_start_form('assessment') }}.
+    app.jinja_env.globals["job_start_form"] = jobs.job_start_form
     admin = Admin(
         app,
         name="School transport",

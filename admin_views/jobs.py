@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -68,6 +68,25 @@ def _safe_next(value: str | None) -> str | None:
     if value and value.startswith("/") and not value.startswith("//"):
         return value
     return None
+
+
+def job_start_form(kind: str, label: str | None = None) -> Markup:
+    """A Jinja global: the form that starts a `kind` job from any screen (empty for a user
+    who may not start it), coming back to this page if it cannot start."""
+    job_kind = KINDS.get(kind)
+    years = year_labels()
+    if job_kind is None or not years or not user_has(job_kind.roles):
+        return Markup("")
+    return Markup(
+        render_template(
+            "admin/jobs/_start.html",
+            job_kind=kind,
+            job_years=years,
+            job_next=request.path,
+            job_label=label or f"{job_kind.label} in the background",
+            letter_families=list(FAMILIES),
+        )
+    )
 
 
 class JobView(AppModelView):

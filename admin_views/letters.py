@@ -43,6 +43,7 @@ class LetterTemplateView(AppModelView):
     allow_delete = False
     can_export = False
     list_template = "admin/letters/template_list.html"
+    details_template = "admin/letters/template_details.html"
 
     column_list = ("kind", "academic_year", "version", "title", "created_by", "created_at")
     column_details_list = (

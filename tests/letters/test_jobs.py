@@ -232,3 +232,24 @@ def test_a_year_long_past_is_not_looked_at(
     make_case(Outcome.NOT_ELIGIBLE)
     db.session.commit()
     assert schedule.open_years() == [] and schedule.queue_letters_owed() == []
+
+
+def test_a_whole_year_allocation_job_allocates_route_by_route_and_writes_seat_letters(
+    app_ctx: Flask, queue_file: Path
+) -> None:
+    from tests.test_seats import SUMMER, _register_scenario
+
+    f.academic_year()
+    f.contribution_setting()
+    db.session.commit()
+    route, _apps = _register_scenario(seat_count=4)
+    job = enqueue("allocation", {"year": "2024/25", "on": SUMMER.isoformat()})
+    assert run_job(job.id) is JobStatus.DONE
+    db.session.refresh(job)
+    assert job.result.startswith("2024/25: 3 allocated, 3 on waiting lists, 0 refused")
+    assert "6 letters made" in job.result
+    again = enqueue("allocation", {"year": "2024/25", "on": SUMMER.isoformat()})
+    run_job(again.id)
+    db.session.refresh(again)
+    assert "0 allocated" in again.result and "0 letters made" in again.result
+    assert route.id

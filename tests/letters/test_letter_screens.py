@@ -203,3 +203,19 @@ def test_a_job_with_bad_input_is_refused_with_the_field_named(
     followed = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The job was not started: on:" in followed
     assert db.session.scalar(select(func.count(Job.id))) == 0
+
+
+def test_assessment_and_allocation_jobs_start_from_their_own_lists(
+    year: str, client_as: Any, queue_file: Path
+) -> None:
+    client = client_as("assistant")
+    for url, kind in (
+        ("/admin/transport_application/", "assessment"),
+        ("/admin/concessionary_application/", "allocation"),
+    ):
+        page = client.get(url).get_data(as_text=True)
+        assert f'name="kind" value="{kind}"' in page and f'name="next" value="{url}"' in page
+        started = client.post("/admin/job/start/", data={"kind": kind, "year": year, "next": url})
+        assert started.status_code == 302
+    kinds = [j.kind for j in db.session.scalars(select(Job).order_by(Job.id))]
+    assert kinds == ["assessment", "allocation"]
