@@ -18,6 +18,7 @@ from models import LetterTemplate, db
 from models.enums import LetterKind
 from services.letters.kinds import LABELS
 from services.letters.preview import NoCase, preview
+from services.letters.sending import record_download
 from services.letters.templates import LetterTemplateError, current_wording, save_wording
 
 from .base import STAFF, SUPERVISORS, AppModelView, user_has
@@ -114,6 +115,9 @@ class LetterTemplateView(AppModelView):
                 except NoCase as error:
                     errors["reference"] = f"{error}."
                 if shown is not None and request.form.get("pdf"):
+                    # A preview is a real family's letter: its download is recorded too.
+                    record_download(db.session, f"preview {kind.value} {shown.reference}", [])
+                    db.session.commit()
                     return pdf_response(shown.pdf, f"preview-{kind.value}.pdf")
         return self.render(
             "admin/letters/template_write.html",

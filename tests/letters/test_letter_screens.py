@@ -126,6 +126,11 @@ def test_the_template_editor_previews_against_a_real_case_then_saves_a_version(
     assert f"Decision on {case.application.reference}" in shown
     assert "Dear Ann Łukasz," in shown and "Zoë Łukasz: ask by" in shown
     assert db.session.scalar(select(func.count(LetterTemplate.id))) == 0  # nothing saved
+    as_pdf = client.post("/admin/letter_template/write/", data={**form, "pdf": "1"})
+    assert as_pdf.mimetype == "application/pdf"
+    assert "Zoë Łukasz: ask by" in PdfReader(io.BytesIO(as_pdf.data)).pages[0].extract_text()
+    [download] = db.session.scalars(select(LetterDownload)).all()
+    assert download.what == f"preview decision_not_eligible {case.application.reference}"
 
     bad = client.post(
         "/admin/letter_template/write/", data={**form, "body": "{{ child.shoe_size }}"}
