@@ -98,6 +98,8 @@ def init_admin(app: Flask) -> Admin:
     app.register_blueprint(templates)
     # Any screen can start a background job with {{ job_start_form('assessment') }}.
     app.jinja_env.globals["job_start_form"] = jobs.job_start_form
+    # And show a record's letters with admin/letters/_related.html.
+    app.jinja_env.globals["related_letters"] = communications.related_letters
     admin = Admin(
         app,
         name="School transport",

@@ -108,6 +108,7 @@ class CommunicationView(AppModelView):
         FilterEqual(Communication.application_id, "Application id"),
         FilterEqual(Communication.seat_application_id, "Seat application id"),
     )
+    named_filter_urls = True  # links from the pupil and application pages read plainly
     column_searchable_list = ("subject_key", "addressee")
     column_default_sort = ("id", True)
     column_sortable_list = ("made_at", "kind", "channel", "status", "made_by")
@@ -186,6 +187,43 @@ class CommunicationView(AppModelView):
             batches=batches,
             when=london_minute,
         )
+
+
+def related_letters(
+    application_id: int | None = None, pupil_id: int | None = None, limit: int = 20
+) -> dict[str, Any] | None:
+    """A Jinja global: the newest letters of an application or a pupil, for their pages
+    (None for a user who may not read the log)."""
+    if not user_has(STAFF) or (application_id is None) == (pupil_id is None):
+        return None
+    c = Communication
+    column, value, name = (
+        (c.application_id, application_id, "application_id")
+        if application_id is not None
+        else (c.pupil_id, pupil_id, "pupil_id")
+    )
+    rows = db.session.execute(
+        select(c.id, c.made_at, c.kind, c.channel, c.addressee, c.status, c.template_version)
+        .where(column == value)
+        .order_by(c.id.desc())
+        .limit(limit)
+    ).all()
+    return {
+        "log_url": url_for("communication.index_view", **{f"flt0_{name}_equals": value}),
+        "rows": [
+            {
+                "id": r.id,
+                "made": london_minute(r.made_at),
+                "kind": LABELS[r.kind],
+                "channel": r.channel.value,
+                "addressee": r.addressee,
+                "status": r.status.value,
+                "version": r.template_version,
+                "url": url_for("communication.details_view", id=r.id),
+            }
+            for r in rows
+        ],
+    }
 
 
 class LetterDownloadView(AppModelView):

@@ -211,3 +211,20 @@ def weasyprint(app: Any) -> Figure:
         f"cpu {cpu * 1000:.1f} ms; {len(letters)} letters; {size / 1024:.0f} KiB each",
         cpu=cpu * 1000,
     )
+
+
+START, END = "<!-- letters:start -->", "<!-- letters:end -->"
+
+
+def write_section(results: Any, table: str, heading: str) -> None:
+    """Put this run's letters rows in bench/RESULTS.md's own section (between markers),
+    leaving the whole-run table and the other sections as they are."""
+    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    section = f"{START}\n{heading}\n\n{table.strip()}\n{END}"
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        after = rest.split(END, 1)[1]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(text)

@@ -648,7 +648,44 @@ def main(argv: list[str] | None = None) -> int:
 
     write()
     print(f"results written to {args.out}", flush=True)
+    if only == {"letters"} and args.out != RESULTS:
+        _letters_section(report, engines, size, args.scale, load)
     return 0
+
+
+def _letters_section(
+    report: Report,
+    engines: list[str],
+    size: county_mod.CountySize,
+    scale: str,
+    load: tuple[float, ...],
+) -> None:
+    """`--only letters` also updates its own section of bench/RESULTS.md (issue 13)."""
+    from bench import letters as letters_bench
+
+    keys = ("letters", "letters:reportlab", "letters:weasyprint")
+    lines = [
+        "| Measurement | SQLite | PostgreSQL | Target | Met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in keys:
+        row = report.rows[key]
+        cells = [_fmt(row.figures.get(e)) if e in engines else "not run" for e in ENGINES]
+        lines.append(
+            f"| {row.label} | {cells[0]} | {cells[1]} | {row.target or '—'} | {row.verdict()} |"
+        )
+    facts = dict(machine(None, load))
+    heading = (
+        f"## Issue 13: decision letters (`python -m bench --only letters`, scale `{scale}`)\n\n"
+        f"{facts['Date']}, commit {facts['Commit']}, {facts['Cores']} cores, load average at "
+        f"the start {facts['Load average at start (1/5/15 min)']}; the county's "
+        f"{size.transport_applications:,} applications assessed first (untimed), then every "
+        "decision letter owed made end to end; the renderer rows draw the first 200 of the "
+        "same letters again. The PDFs are drawn by a pool of processes (one per core), so "
+        "the end-to-end cpu figure is the main process's alone."
+    )
+    letters_bench.write_section(RESULTS, "\n".join(lines), heading)
+    print(f"letters rows written to {RESULTS}", flush=True)
 
 
 if __name__ == "__main__":

@@ -37,14 +37,19 @@ def one_letter(year: str) -> Communication:
 
 def test_the_log_lists_letters_and_says_it_is_log_only(year: str, client_as: Any) -> None:
     letter = one_letter(year)
+    other = make_case(Outcome.ELIGIBLE)
+    db.session.commit()
+    make_letters(db.session, year, kinds_of("decision"))
     page = client_as("assistant").get("/admin/communication/")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Decision: not eligible" in text and "Log-only" in text
-    by_pupil = client_as("assistant").get(
-        f"/admin/communication/?flt0_pupil_id_equals={letter.pupil_id}"
-    )
-    assert by_pupil.status_code == 200
+    assert "Decision: not eligible" in text and "Decision: eligible" in text
+    assert "Log-only" in text
+    for column, value in (("pupil_id", letter.pupil_id), ("application_id", letter.application_id)):
+        only = client_as("assistant").get(f"/admin/communication/?flt0_{column}_equals={value}")
+        shown = only.get_data(as_text=True)
+        assert "Decision: not eligible" in shown and "Decision: eligible" not in shown
+    assert other.application.id != letter.application_id
 
 
 def test_downloading_a_letter_is_recorded_with_the_user_in_the_audit_trail(
@@ -224,3 +229,16 @@ def test_assessment_and_allocation_jobs_start_from_their_own_lists(
         assert started.status_code == 302
     kinds = [j.kind for j in db.session.scalars(select(Job).order_by(Job.id))]
     assert kinds == ["assessment", "allocation"]
+
+
+def test_the_application_page_lists_its_letters_with_a_link_to_the_log(
+    year: str, client_as: Any
+) -> None:
+    letter = one_letter(year)
+    page = client_as("officer").get(
+        f"/admin/transport_application/details/?id={letter.application_id}"
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Letters and e-mails" in text
+    assert f"/admin/communication/details/?id={letter.id}" in text
+    assert f"flt0_application_id_equals={letter.application_id}" in text
