@@ -465,11 +465,13 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
     )
     report.row("network:bare", "Floor: one bare dijkstra per school (reversed driving graph)")
     report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
+    # Issue 13's target is for the full county's year of letters (25,000 applications).
+    full = n >= 25_000
     report.row(
         "letters",
         f"Decision letters for {n:,} applications, end to end (issue 13)",
-        "< 300 s",
-        lambda v: v < 300,
+        "< 300 s" if full else "— (full scale: < 300 s)",
+        (lambda v: v < 300) if full else None,
     )
     report.row("letters:reportlab", "One decision letter's PDF, ReportLab (the panel's renderer)")
     report.row("letters:weasyprint", "The same letter's PDF, WeasyPrint (GOV.UK Notify's renderer)")

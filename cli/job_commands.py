@@ -33,7 +33,8 @@ def jobs() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 8))
 @with_appcontext
 def worker(workers: int) -> None:
-    """Run the worker until stopped (Ctrl-C or SIGTERM finish the running chunk's commit)."""
+    """Run the worker until stopped; a job stopped mid-way keeps its committed chunks and
+    is taken up again by the next worker to start."""
     bind_app(current_app._get_current_object())  # type: ignore[attr-defined]
     huey = get_huey()
     again = recover_interrupted()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -205,13 +205,30 @@ def _shared_pool(size: int) -> ProcessPoolExecutor:
         return _pool
 
 
-def render_many(orders: Sequence[PdfOrder]) -> list[bytes]:
-    """The PDFs of the letters, in order."""
+def render_soon(orders: Sequence[PdfOrder]) -> Callable[[], list[bytes]]:
+    """Start drawing the letters' PDFs; the returned function waits for them, in order.
+
+    On the pool the drawing starts now, so the caller can prepare the next letters
+    meanwhile; a small batch (or one process) is drawn here when the result is asked for.
+    """
     processes = render_processes()
     if processes == 1 or len(orders) < PARALLEL_FROM:
-        return [_draw(order) for order in orders]
-    chunk = max(1, len(orders) // (processes * 4))
-    return list(_shared_pool(processes).map(_draw, orders, chunksize=chunk))
+        return lambda: [_draw(order) for order in orders]
+    pool = _shared_pool(processes)
+    per_task = max(1, len(orders) // (processes * 4))
+    futures = [
+        pool.submit(_draw_all, orders[i : i + per_task]) for i in range(0, len(orders), per_task)
+    ]
+    return lambda: [pdf for future in futures for pdf in future.result()]
+
+
+def _draw_all(orders: Sequence[PdfOrder]) -> list[bytes]:
+    return [_draw(order) for order in orders]
+
+
+def render_many(orders: Sequence[PdfOrder]) -> list[bytes]:
+    """The PDFs of the letters, in order."""
+    return render_soon(orders)()
 
 
 def merged_pdf(documents: Iterable[bytes], title: str) -> bytes:

@@ -253,3 +253,19 @@ def test_a_whole_year_allocation_job_allocates_route_by_route_and_writes_seat_le
     db.session.refresh(again)
     assert "0 allocated" in again.result and "0 letters made" in again.result
     assert route.id
+
+
+def test_flask_jobs_start_and_retry(app: Flask, year: str, queue_file: Path) -> None:
+    runner = app.test_cli_runner()
+    started = runner.invoke(args=["jobs", "start", "letters", "--year", year, "--kind", "seat"])
+    assert started.exit_code == 0, started.output
+    job = db.session.scalars(select(Job)).one()
+    assert started.stdout.strip() == f"job {job.id} queued (Letters owed for a year, {year})"
+    assert job.parameters == {"year": year, "kind": "seat", "chunk": 500}
+    assert job.started_by == "flask jobs start"
+    bad = runner.invoke(args=["jobs", "start", "letters", "--year", "2031/32"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: --year:")
+    assert runner.invoke(args=["jobs", "start", "postcards", "--year", year]).exit_code == 2
+    assert run_job(job.id) is JobStatus.DONE
+    done = runner.invoke(args=["jobs", "retry", str(job.id)])
+    assert done.exit_code == 2 and "finished" in done.stderr
