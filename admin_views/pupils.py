@@ -53,6 +53,7 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
 
 
 class PupilView(AppModelView):
+    details_template = "admin/letters/pupil_details.html"  # with its letters (issue 13)
     write_roles = ASSISTANTS
 
     column_list = (

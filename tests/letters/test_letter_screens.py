@@ -242,3 +242,14 @@ def test_the_application_page_lists_its_letters_with_a_link_to_the_log(
     assert page.status_code == 200 and "Letters and e-mails" in text
     assert f"/admin/communication/details/?id={letter.id}" in text
     assert f"flt0_application_id_equals={letter.application_id}" in text
+
+
+def test_the_pupil_page_lists_the_childs_letters(year: str, client_as: Any) -> None:
+    letter = one_letter(year)
+    text = (
+        client_as("assistant")
+        .get(f"/admin/pupil/details/?id={letter.pupil_id}")
+        .get_data(as_text=True)
+    )
+    assert "Letters and e-mails" in text and f"Letter {letter.id}" in text
+    assert f"flt0_pupil_id_equals={letter.pupil_id}" in text
