@@ -683,8 +683,8 @@ def _letters_section(
         f"the start {facts['Load average at start (1/5/15 min)']}; the county's "
         f"{size.transport_applications:,} applications assessed first (untimed), then every "
         "decision letter owed made end to end; the renderer rows draw the first 200 of the "
-        "same letters again. The PDFs are drawn by a pool of processes (one per core), so "
-        "the end-to-end cpu figure is the main process's alone."
+        "same letters again. The PDFs are drawn by a pool of processes (one per core): the "
+        "end-to-end cpu figures are this process's and the drawing processes' apart."
     )
     letters_bench.write_section(RESULTS, "\n".join(lines), heading)
     print(f"letters rows written to {RESULTS}", flush=True)
