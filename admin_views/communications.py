@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
@@ -104,9 +104,9 @@ class CommunicationView(AppModelView):
         "channel",
         "status",
         "made_at",
-        FilterEqual(Communication.pupil_id, "Pupil id"),
-        FilterEqual(Communication.application_id, "Application id"),
-        FilterEqual(Communication.seat_application_id, "Seat application id"),
+        IntEqualFilter(Communication.pupil_id, "Pupil id"),
+        IntEqualFilter(Communication.application_id, "Application id"),
+        IntEqualFilter(Communication.seat_application_id, "Seat application id"),
     )
     named_filter_urls = True  # links from the pupil and application pages read plainly
     column_searchable_list = ("subject_key", "addressee")
