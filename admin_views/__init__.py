@@ -6,7 +6,7 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from services.security import csp_nonce
+from infra.security import csp_nonce
 
 from . import (
     appeals,
@@ -36,7 +36,7 @@ from . import (
     users,
     withdrawals,
 )
-from .base import SecuredIndexView
+from .home import HomeView
 from .imports import PAGE as IMPORTS_PAGE
 from .reports import PAGE as REPORTS_PAGE
 
@@ -104,7 +104,7 @@ def init_admin(app: Flask) -> Admin:
         app,
         name="School transport",
         theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
-        index_view=SecuredIndexView(name="Home", url="/admin"),
+        index_view=HomeView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
     for view_cls, model, name, category in (*(m.VIEW for m in MODULES), *EXTRA_VIEWS):

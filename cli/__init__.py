@@ -34,3 +34,7 @@ def register_commands(app: Flask) -> None:
     from . import job_commands
 
     app.cli.add_command(job_commands.jobs)
+
+    from . import payment_commands
+
+    app.cli.add_command(payment_commands.payments)

@@ -168,9 +168,15 @@ def _letters_and_jobs() -> None:
 
 # Endpoints that answer with a file, a fragment or a redirect rather than a page.
 NOT_PAGES = {
-    "export", "ajax_lookup", "ajax_update", "count", "delete_view", "action_view",
+    "export",
+    "ajax_lookup",
+    "ajax_update",
+    "count",
+    "delete_view",
+    "action_view",
+    "download_document",
     "pdf",  # a letter's PDF (issue 13)
-}  # fmt: skip
+}
 
 
 def page_endpoint(app: Flask, url: str) -> str | None:
