@@ -148,7 +148,7 @@ def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
 
