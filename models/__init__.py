@@ -19,6 +19,7 @@ from .job import Job, JobStatus
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
+from .retention import AuditRedaction, RetentionSetting
 from .road_network import RoadNetwork
 from .route import Route, RouteSchool
 from .route_measurement import RouteMeasurement
@@ -34,6 +35,7 @@ __all__ = [
     "AcademicYear",
     "Appeal",
     "AuditLog",
+    "AuditRedaction",
     "Base",
     "CaseAssignment",
     "CaseDocument",
@@ -62,6 +64,7 @@ __all__ = [
     "Postcode",
     "Pupil",
     "Refund",
+    "RetentionSetting",
     "RoadNetwork",
     "Route",
     "RouteMeasurement",
