@@ -13,6 +13,7 @@ from . import (
     areas,
     audit,
     calendars,
+    communications,
     concessionary_applications,
     concessionary_seats,
     contribution_settings,
@@ -20,6 +21,8 @@ from . import (
     decisions,
     dtas,
     instalments,
+    jobs,
+    letters,
     low_income,
     payments,
     policy_parameters,
@@ -63,7 +66,12 @@ MODULES = (
     retention_settings,
     users,
     audit,
+    communications,
+    letters,
+    jobs,
 )
+# Second screens of a module (the module's VIEW is in MODULES).
+EXTRA_VIEWS = (communications.DOWNLOADS_VIEW,)
 # Plain pages (not one model's list): (BaseView class, menu name, category, endpoint).
 PAGES = (IMPORTS_PAGE, REPORTS_PAGE)
 CATEGORIES = (
@@ -90,6 +98,10 @@ templates = Blueprint(
 
 def init_admin(app: Flask) -> Admin:
     app.register_blueprint(templates)
+    # Any screen can start a background job with {{ job_start_form('assessment') }}.
+    app.jinja_env.globals["job_start_form"] = jobs.job_start_form
+    # And show a record's letters with admin/letters/_related.html.
+    app.jinja_env.globals["related_letters"] = communications.related_letters
     admin = Admin(
         app,
         name="School transport",
@@ -97,8 +109,7 @@ def init_admin(app: Flask) -> Admin:
         index_view=HomeView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
-    for module in MODULES:
-        view_cls, model, name, category = module.VIEW
+    for view_cls, model, name, category in (*(m.VIEW for m in MODULES), *EXTRA_VIEWS):
         admin.add_view(view_cls(model, name=name, category=category, endpoint=model.__tablename__))
     for page_cls, page_name, page_category, endpoint in PAGES:
         admin.add_view(page_cls(name=page_name, category=page_category, endpoint=endpoint))

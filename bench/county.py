@@ -50,4 +50,15 @@ SMALL = CountySize(
     import_rows=400,
     network_spacing_m=1000,
 )
-SIZES = {"full": FULL, "small": SMALL}
+# A fifth of the full county: a figure that scales linearly (the letters) measured in a few
+# minutes on a busy machine (issue 13).
+MEDIUM = CountySize(
+    schools=400,
+    parishes=1_000,
+    routes=600,
+    pupils=20_000,
+    transport_applications=5_000,
+    concessionary_applications=1_000,
+    import_rows=10_000,
+)
+SIZES = {"full": FULL, "medium": MEDIUM, "small": SMALL}

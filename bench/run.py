@@ -32,7 +32,7 @@ OUT = ROOT / "bench" / "out"
 PROFILES = ROOT / "bench" / "profiles"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ENGINES = ("sqlite", "postgresql")
-STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network")
+STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network", "letters")
 
 
 @dataclass
@@ -398,6 +398,31 @@ def run_engine(
             )
             if routes and bare and routes.value and bare.value:
                 report.put("network:ratio", engine_name, Figure(routes.value / bare.value, "x"))
+    if wanted("letters"):
+        from bench import letters as letters_bench
+
+        made = _measure(
+            report,
+            "letters",
+            engine_name,
+            profile,
+            lambda: letters_bench.end_to_end(app, user_id),
+        )
+        if made:
+            _measure(
+                report,
+                "letters:reportlab",
+                engine_name,
+                profile,
+                lambda: letters_bench.reportlab(app),
+            )
+            _measure(
+                report,
+                "letters:weasyprint",
+                engine_name,
+                profile,
+                lambda: letters_bench.weasyprint(app),
+            )
     engine.dispose()
     app_engine.dispose()
 
@@ -453,6 +478,16 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
         "Floor: bare dijkstra per chosen school, walking and reversed driving, same limits",
     )
     report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
+    # Issue 13's target is for the full county's year of letters (25,000 applications).
+    full = n >= 25_000
+    report.row(
+        "letters",
+        f"Decision letters for {n:,} applications, end to end (issue 13)",
+        "< 300 s" if full else "— (full scale: < 300 s)",
+        (lambda v: v < 300) if full else None,
+    )
+    report.row("letters:reportlab", "One decision letter's PDF, ReportLab (the panel's renderer)")
+    report.row("letters:weasyprint", "The same letter's PDF, WeasyPrint (GOV.UK Notify's renderer)")
 
 
 def render(
@@ -628,7 +663,44 @@ def main(argv: list[str] | None = None) -> int:
 
     write()
     print(f"results written to {args.out}", flush=True)
+    if only == {"letters"} and args.out != RESULTS:
+        _letters_section(report, engines, size, args.scale, load)
     return 0
+
+
+def _letters_section(
+    report: Report,
+    engines: list[str],
+    size: county_mod.CountySize,
+    scale: str,
+    load: tuple[float, ...],
+) -> None:
+    """`--only letters` also updates its own section of bench/RESULTS.md (issue 13)."""
+    from bench import letters as letters_bench
+
+    keys = ("letters", "letters:reportlab", "letters:weasyprint")
+    lines = [
+        "| Measurement | SQLite | PostgreSQL | Target | Met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in keys:
+        row = report.rows[key]
+        cells = [_fmt(row.figures.get(e)) if e in engines else "not run" for e in ENGINES]
+        lines.append(
+            f"| {row.label} | {cells[0]} | {cells[1]} | {row.target or '—'} | {row.verdict()} |"
+        )
+    facts = dict(machine(None, load))
+    heading = (
+        f"## Issue 13: decision letters (`python -m bench --only letters`, scale `{scale}`)\n\n"
+        f"{facts['Date']}, commit {facts['Commit']}, {facts['Cores']} cores, load average at "
+        f"the start {facts['Load average at start (1/5/15 min)']}; the county's "
+        f"{size.transport_applications:,} applications assessed first (untimed), then every "
+        "decision letter owed made end to end; the renderer rows draw the first 200 of the "
+        "same letters again. The PDFs are drawn by a pool of processes (one per core): the "
+        "end-to-end cpu figures are this process's and the drawing processes' apart."
+    )
+    letters_bench.write_section(RESULTS, "\n".join(lines), heading)
+    print(f"letters rows written to {RESULTS}", flush=True)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(letter_commands.letters)
 
+    from . import job_commands
+
+    app.cli.add_command(job_commands.jobs)
+
     from . import retention_commands
 
     app.cli.add_command(retention_commands.retention)

@@ -15,6 +15,7 @@ from .contribution import Contribution, Instalment, Payment, Refund
 from .dta import DesignatedTransportArea, DtaArea
 from .eligibility_decision import EligibilityDecision
 from .home_access_point import HomeAccessPoint
+from .job import Job, JobStatus
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
@@ -52,6 +53,8 @@ __all__ = [
     "EligibilityDecision",
     "HomeAccessPoint",
     "Instalment",
+    "Job",
+    "JobStatus",
     "LetterDownload",
     "LetterTemplate",
     "LowIncomeEvidence",

@@ -40,4 +40,11 @@ cat <<MESSAGE
 ================================================================
 
 MESSAGE
-exec flask --app app run --host "$HOST" --port "$PORT"
+# The background worker (letters, whole-year assessment and allocation jobs; services/jobs):
+# on the SQLite default its queue is the file instance/jobs.db, with JOB_QUEUE_URL or
+# REDIS_URL set it is Redis. It stops with the panel.
+say "Starting the background worker (flask jobs worker)"
+flask --app app jobs worker &
+WORKER_PID=$!
+trap 'kill "$WORKER_PID" 2>/dev/null; wait "$WORKER_PID" 2>/dev/null' EXIT INT TERM
+flask --app app run --host "$HOST" --port "$PORT"

@@ -266,6 +266,8 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                     # SQLite checks ON DELETE RESTRICT row by row, so a satellite pointing at
                     # its main site would block "DELETE FROM school"; unhook them first.
                     conn.execute(text("UPDATE school SET main_site_id = NULL"))
+                    # Resends point at the letter they repeat: remove them first.
+                    conn.execute(text("DELETE FROM communication WHERE resend_of_id IS NOT NULL"))
                     for table in reversed(Base.metadata.sorted_tables):
                         conn.execute(table.delete())
 

@@ -77,6 +77,12 @@ POLICY_WRITE: dict[str, Role | None] = {
     "retention_setting": Role.SUPERVISOR,
     "user_account": Role.SUPERVISOR,
     "audit_log": None,
+    # Issue 13: the log and the downloads are written by the services, never through a form;
+    # template versions are added by supervisors on their own write page.
+    "communication": None,
+    "letter_download": None,
+    "letter_template": None,
+    "job": None,
 }
 RANK = {Role.ASSISTANT: 1, Role.OFFICER: 2, Role.SUPERVISOR: 3}
 

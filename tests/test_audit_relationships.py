@@ -210,6 +210,7 @@ def _places_and_letters(year: AcademicYear) -> None:
         Communication,
         Contact,
         HomeAccessPoint,
+        Job,
         LetterTemplate,
         RoadNetwork,
         RouteMeasurement,
@@ -277,6 +278,12 @@ def _places_and_letters(year: AcademicYear) -> None:
                 address_used="1 High Street", template_version=0, letter_date=year.starts,
                 title="Your decision", body_text="...", pdf=b"%PDF", maker=user,
                 made_by=user.username, made_at=now, status=CommunicationStatus.QUEUED,
+            )
+        )
+        db.session.add(
+            Job(
+                kind="letters", parameters={"year": year.label}, starter=user,
+                started_by=user.username,
             )
         )
         _case_work(application, user, n)

@@ -25,6 +25,7 @@ EXPECTED_ROWS = (
     "List page — transport applications: first page",
     "List page — pupils: middle page",
     "List page — concessionary applications: first page",
+    "Decision letters for",
 )
 
 

@@ -161,6 +161,26 @@ def _one_of_each_casework_record() -> None:
         )
     )
     db.session.commit()
+    _letters_and_a_job(supervisor)
+
+
+def _letters_and_a_job(supervisor: User) -> None:
+    """Issue 13: the letters every record above calls for, a template version, a download
+    and a background job, so their screens have a record to open."""
+    from models import Job, LetterDownload
+    from models.enums import LetterKind
+    from services.letters.owed import make_letters
+    from services.letters.templates import save_wording
+
+    wording = ("Decision", "Dear {{ recipient.name }}")
+    save_wording(db.session, LetterKind.DECISION_ELIGIBLE, "2024/25", *wording, supervisor.id)
+    db.session.commit()
+    make_letters(db.session, "2024/25", tuple(LetterKind), on=date(2024, 10, 1))
+    db.session.add(
+        LetterDownload(what="letter 1", communication_ids=[1], username=supervisor.username)
+    )
+    db.session.add(Job(kind="letters", parameters={"year": "2024/25"}, started_by="supervisor"))
+    db.session.commit()
 
 
 @pytest.fixture(scope="module")

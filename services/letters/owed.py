@@ -57,7 +57,7 @@ from services.policy import parameters_for_year
 from . import context as ctx
 from .council import Council, council_details
 from .kinds import LABELS
-from .render import letter_pdf
+from .render import PdfOrder, render_soon
 from .templates import Wording, current_wording, long_date, render_wording
 
 CHUNK = 500
@@ -575,12 +575,12 @@ class LetterMaker:
         wording = self.wording(due.kind)
         title, body = render_wording(wording, values)
         contact, channel, addressee, address = ctx.recipient(case.pupil)
-        pdf = letter_pdf(
+        pdf = PdfOrder(
             title=title,
             body=body,
             council=self.council,
             addressee=addressee,
-            address=address if channel.value == "post" else [],
+            address=tuple(address) if channel.value == "post" else (),
             date_line=long_date(self.letter_date),
             reference=case.reference,
             subject=LABELS[due.kind],
@@ -636,6 +636,22 @@ def make_letters(
     total = len(owed)
     if progress:
         progress(0, total)
+
+    def finish(rows: list[dict[str, Any]], pdfs: Callable[[], list[bytes]], done: int) -> None:
+        for row, pdf in zip(rows, pdfs(), strict=True):
+            row["pdf"] = pdf
+        if rows:
+            # Core executemany: one statement, one audit row (the ORM would split the batch).
+            session.execute(insert(Communication.__table__), rows)
+        session.commit()
+        report.made += len(rows)
+        report.by_kind.update(str(r["kind"].value) for r in rows)
+        if progress:
+            progress(done, total)
+
+    # A chunk's PDFs are drawn by the pool (render_soon) while the next chunk is read and
+    # worded here; each chunk still commits whole, with its letters and nothing else.
+    pending: tuple[list[dict[str, Any]], Callable[[], list[bytes]], int] | None = None
     for start in range(0, total, chunk):
         part = owed[start : start + chunk]
         by_kind: dict[LetterKind, list[Due]] = defaultdict(list)
@@ -652,12 +668,10 @@ def make_letters(
             for due in part
             if (LOADERS[due.kind], due.record_id) in cases
         ]
-        if rows:
-            # Core executemany: one statement, one audit row (the ORM would split the batch).
-            session.execute(insert(Communication.__table__), rows)
-        session.commit()
-        report.made += len(rows)
-        report.by_kind.update(str(r["kind"].value) for r in rows)
-        if progress:
-            progress(min(start + chunk, total), total)
+        drawn = render_soon([r["pdf"] for r in rows])
+        if pending is not None:
+            finish(*pending)
+        pending = (rows, drawn, min(start + chunk, total))
+    if pending is not None:
+        finish(*pending)
     return report

@@ -9,9 +9,13 @@ fonts-dejavu-core is installed (any name prints), else in Helvetica (Latin-1 nam
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from multiprocessing import get_context
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
@@ -157,6 +161,74 @@ def letter_pdf(
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class PdfOrder:
+    """Everything one letter's PDF is drawn from (picklable, for the drawing processes)."""
+
+    title: str
+    body: str
+    council: Council
+    addressee: str
+    address: tuple[str, ...]
+    date_line: str
+    reference: str
+    subject: str
+
+
+def _draw(order: PdfOrder) -> bytes:
+    return letter_pdf(**{f: getattr(order, f) for f in PdfOrder.__slots__})
+
+
+# Drawing is pure CPU and needs no database: a chunk of letters large enough is drawn by a
+# pool of processes, one per core (LETTER_RENDER_PROCESSES; 1 draws in this process). The
+# pool is started once (forkserver: no database connection is inherited) and reused.
+PARALLEL_FROM = 64
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def render_processes() -> int:
+    configured = os.environ.get("LETTER_RENDER_PROCESSES")
+    if configured:
+        return max(1, int(configured))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
+
+
+def _shared_pool(size: int) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=size, mp_context=get_context("forkserver"))
+        return _pool
+
+
+def render_soon(orders: Sequence[PdfOrder]) -> Callable[[], list[bytes]]:
+    """Start drawing the letters' PDFs; the returned function waits for them, in order.
+
+    On the pool the drawing starts now, so the caller can prepare the next letters
+    meanwhile; a small batch (or one process) is drawn here when the result is asked for.
+    """
+    processes = render_processes()
+    if processes == 1 or len(orders) < PARALLEL_FROM:
+        return lambda: [_draw(order) for order in orders]
+    pool = _shared_pool(processes)
+    per_task = max(1, len(orders) // (processes * 4))
+    futures = [
+        pool.submit(_draw_all, orders[i : i + per_task]) for i in range(0, len(orders), per_task)
+    ]
+    return lambda: [pdf for future in futures for pdf in future.result()]
+
+
+def _draw_all(orders: Sequence[PdfOrder]) -> list[bytes]:
+    return [_draw(order) for order in orders]
+
+
+def render_many(orders: Sequence[PdfOrder]) -> list[bytes]:
+    """The PDFs of the letters, in order."""
+    return render_soon(orders)()
 
 
 def merged_pdf(documents: Iterable[bytes], title: str) -> bytes:

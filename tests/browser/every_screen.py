@@ -147,6 +147,23 @@ def seed_every_screen(password_hash: str) -> None:
         ]
     )
     db.session.commit()
+    _letters_and_jobs()
+
+
+def _letters_and_jobs() -> None:
+    """Issue 13: the letters the records above call for, a template version, a download and
+    a job, for the communications, templates, downloads and jobs screens."""
+    from models import Job, LetterDownload
+    from models.enums import LetterKind
+    from services.letters.owed import make_letters
+    from services.letters.templates import save_wording
+
+    save_wording(db.session, LetterKind.DECISION_ELIGIBLE, YEAR, "Decision", "Dear you", None)
+    db.session.commit()
+    make_letters(db.session, YEAR, tuple(LetterKind), on=date(2025, 2, 3))
+    db.session.add(LetterDownload(what="letter 1", communication_ids=[1], username="officer"))
+    db.session.add(Job(kind="letters", parameters={"year": YEAR}, started_by="assistant"))
+    db.session.commit()
 
 
 # Endpoints that answer with a file, a fragment or a redirect rather than a page.
@@ -158,6 +175,7 @@ NOT_PAGES = {
     "delete_view",
     "action_view",
     "download_document",
+    "pdf",  # a letter's PDF (issue 13)
 }
 
 

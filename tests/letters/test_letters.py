@@ -200,3 +200,30 @@ def test_flask_letters_run_and_print(app: Flask, year: str, tmp_path) -> None:
     bad = runner.invoke(args=["letters", "run", "--year", year, "--kind", "postcards"])
     assert bad.exit_code == 2 and "--kind" in bad.stderr
     assert runner.invoke(args=["letters", "run", "--year", "2031/32"]).exit_code == 2
+
+
+def test_a_large_chunk_is_drawn_by_several_processes_with_the_same_pdfs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.letters import render
+    from services.letters.council import council_details
+
+    orders = [
+        render.PdfOrder(
+            title=f"Letter {n} for Zoë Łukasz",
+            body=f"Dear Ann,\n\n# Our decision\n* Reason {n} (A3).\n\nYours sincerely,",
+            council=council_details(),
+            addressee="Ann Łukasz",
+            address=("1 High Street", "LN1 1AA"),
+            date_line="20 December 2024",
+            reference=f"TRA{n:07d}",
+            subject="Decision: not eligible",
+        )
+        for n in range(render.PARALLEL_FROM + 6)
+    ]
+    monkeypatch.setenv("LETTER_RENDER_PROCESSES", "2")
+    drawn = render.render_many(orders)
+    assert render._pool is not None  # the pool drew them
+    monkeypatch.setenv("LETTER_RENDER_PROCESSES", "1")
+    assert drawn == render.render_many(orders)  # byte for byte, in order
+    assert f"Letter {render.PARALLEL_FROM + 5} for Zoë" in pdf_text(drawn[-1])

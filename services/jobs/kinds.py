@@ -1,0 +1,229 @@
+"""The panel's own job kinds: a year's letters, a whole-year assessment, a whole-year allocation.
+
+Each is chunked and idempotent, so a retry after a dead worker neither loses nor repeats work:
+
+* letters: `make_letters` commits a chunk of letters at a time, and a letter already in the
+  log is never owed again (services/letters/owed.py);
+* assessment: a chunk of applications (a pupil's applications always in the same chunk, for
+  A2's "a new application overrides") per `assess_applications` call, which commits; an
+  application already assessed on the same facts writes nothing when assessed again;
+* allocation: one route per `allocate` call (all or nothing per route); an application
+  already allocated, waiting or refused is left alone when it runs again.
+
+Assessment and allocation end by making the letters their changes call for (B1i, Appendix F),
+and only those: letters already made are not owed again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from models import AcademicYear, ConcessionaryApplication, TransportApplication, db
+from models.enums import ConcessionaryStatus, LetterKind, Role
+from rules.academic_year import parse_academic_year
+from rules.errors import RulesError
+
+from .api import JobRefused, Progress
+from .registry import JobKind, register
+
+ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
+DEFAULT_CHUNK = 500
+
+
+def _year(parameters: dict[str, Any]) -> str:
+    year = str(parameters.get("year") or "").strip()
+    try:
+        parse_academic_year(year)
+    except RulesError as error:
+        raise JobRefused(f"year: {error.message}") from None
+    if db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == year)) is None:
+        raise JobRefused(f"year: there is no academic year {year} in the database")
+    return year
+
+
+def _chunk(parameters: dict[str, Any]) -> int:
+    try:
+        value = int(parameters.get("chunk") or DEFAULT_CHUNK)
+    except (TypeError, ValueError):
+        raise JobRefused("chunk: a whole number of records") from None
+    if not 1 <= value <= 5_000:
+        raise JobRefused("chunk: between 1 and 5,000")
+    return value
+
+
+# --- letters -----------------------------------------------------------------------------
+
+
+def _check_letters(parameters: dict[str, Any]) -> dict[str, Any]:
+    from services.letters.kinds import UnknownFamily, kinds_of
+
+    family = parameters.get("kind") or None
+    try:
+        kinds_of(family)
+    except UnknownFamily as error:
+        raise JobRefused(f"kind: {error}") from None
+    return {"year": _year(parameters), "kind": family, "chunk": _chunk(parameters)}
+
+
+def letters_for(
+    year: str, kinds: tuple[LetterKind, ...], progress: Progress, chunk: int = DEFAULT_CHUNK
+) -> str:
+    """Make the letters owed (a chunk per commit) and send the queued e-mails."""
+    from services.letters.owed import make_letters
+    from services.letters.sending import send_queued_emails, sender_from_environment
+
+    progress.stage("making letters")
+    report = make_letters(db.session, year, kinds, progress=progress, chunk=chunk)
+    progress.stage("sending e-mails")
+    sent = send_queued_emails(db.session, year, kinds, sender_from_environment())
+    return f"{report.as_text()} {sent.as_text()}"
+
+
+def _letters(parameters: dict[str, Any], progress: Progress, user_id: int | None) -> str:
+    from services.letters.kinds import kinds_of
+
+    year = parameters["year"]
+    text = letters_for(year, kinds_of(parameters.get("kind")), progress, parameters["chunk"])
+    return f"{year}: {text}"
+
+
+# --- whole-year assessment ---------------------------------------------------------------
+
+
+def _check_assessment(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"year": _year(parameters), "chunk": _chunk(parameters)}
+
+
+def pupil_chunks(rows: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Application ids in chunks of about `size`, never splitting one pupil's applications
+    (A2: the pupil's newest eligible application ends the others, within one transaction)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    last_pupil: int | None = None
+    for app_id, pupil_id in rows:
+        if len(current) >= size and pupil_id != last_pupil:
+            chunks.append(current)
+            current = []
+        current.append(app_id)
+        last_pupil = pupil_id
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _assessment(parameters: dict[str, Any], progress: Progress, user_id: int | None) -> str:
+    from services.assessment import assess_applications
+    from services.letters.kinds import kinds_of
+
+    year = parameters["year"]
+    ta = TransportApplication
+    rows = [
+        (a, p)
+        for a, p in db.session.execute(
+            select(ta.id, ta.pupil_id).where(ta.academic_year == year).order_by(ta.pupil_id, ta.id)
+        )
+    ]
+    db.session.commit()
+    chunks = pupil_chunks(rows, parameters["chunk"])
+    progress.stage("assessing applications", total=len(rows))
+    totals: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    skipped = 0
+    done = 0
+    for ids in chunks:
+        summary = assess_applications(ids=ids, user_id=user_id)
+        totals.update(
+            assessed=summary.assessed,
+            unchanged=summary.unchanged,
+            superseded=summary.superseded,
+            ended=summary.ended,
+        )
+        outcomes.update(summary.by_outcome)
+        skipped += len(summary.skipped)
+        done += len(ids)
+        progress(done, len(rows))
+    words = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(outcomes.items()))
+    text = (
+        f"{year}: {totals['assessed']} assessed ({words or 'no new decisions'}), "
+        f"{totals['unchanged']} unchanged, {totals['superseded']} earlier decisions superseded"
+    )
+    if totals["ended"]:
+        text += f", {totals['ended']} other eligibilities ended (A2)"
+    if skipped:
+        text += f", {skipped} not assessed (see the applications list)"
+    kinds = kinds_of("decision") + kinds_of("evidence")
+    return f"{text}. Letters: {letters_for(year, kinds, progress, parameters['chunk'])}"
+
+
+# --- whole-year allocation ---------------------------------------------------------------
+
+
+def _check_allocation(parameters: dict[str, Any]) -> dict[str, Any]:
+    from services import years
+
+    on_text = str(parameters.get("on") or "").strip()
+    try:
+        on = date.fromisoformat(on_text) if on_text else years.today()
+    except ValueError:
+        raise JobRefused(f"on: {on_text!r} is not a date (YYYY-MM-DD)") from None
+    return {"year": _year(parameters), "on": on.isoformat()}
+
+
+def _allocation(parameters: dict[str, Any], progress: Progress, user_id: int | None) -> str:
+    from services import seats
+    from services.letters.kinds import kinds_of
+
+    year, on = parameters["year"], date.fromisoformat(parameters["on"])
+    ca = ConcessionaryApplication
+    route_ids = list(
+        db.session.scalars(
+            select(ca.route_id)
+            .where(
+                ca.academic_year == year,
+                ca.status.in_([ConcessionaryStatus.PENDING, ConcessionaryStatus.WAITING]),
+            )
+            .distinct()
+            .order_by(ca.route_id)
+        )
+    )
+    db.session.commit()
+    progress.stage("allocating seats, route by route", total=len(route_ids))
+    counts: Counter[str] = Counter()
+    for done, route_id in enumerate(route_ids, start=1):
+        report = seats.allocate(year, on=on, route_ids=[route_id])
+        counts.update(
+            allocated=report.allocated,
+            waiting=report.waiting,
+            refused=report.refused,
+            withdrawn=report.withdrawn,
+        )
+        progress(done, len(route_ids))
+    text = (
+        f"{year}: {counts['allocated']} allocated, {counts['waiting']} on waiting lists, "
+        f"{counts['refused']} refused"
+        + (f", {counts['withdrawn']} withdrawn" if counts["withdrawn"] else "")
+        + f" across {len(route_ids)} route(s)"
+    )
+    kinds = kinds_of("seat") + kinds_of("withdrawal")
+    return f"{text}. Letters: {letters_for(year, kinds, progress)}"
+
+
+LETTERS = register(
+    JobKind("letters", "Letters owed for a year", ASSISTANTS, _letters, _check_letters)
+)
+ASSESSMENT = register(
+    JobKind("assessment", "Assess a whole year", ASSISTANTS, _assessment, _check_assessment)
+)
+ALLOCATION = register(
+    JobKind(
+        "allocation",
+        "Allocate concessionary seats for a whole year",
+        ASSISTANTS,
+        _allocation,
+        _check_allocation,
+    )
+)

@@ -1,0 +1,70 @@
+"""Letters owed, made automatically: the worker looks every few minutes (LETTERS_EVERY_MINUTES,
+10 by default, 0 to turn it off) and queues a letters job for each open academic year whose
+stored state calls for a letter not yet made, or holds a queued letter no longer called for.
+
+This is what makes letters follow every step that causes them, whichever screen, command or
+import made the step (a withdrawal, an appeal recorded or decided, a re-assessment), and the
+one way an instalment's passing its due date (B1j) gets its reminder. The whole-year
+assessment and allocation jobs also make their letters straight away (services/jobs/kinds.py).
+Making letters is idempotent, so a look that finds nothing owed queues nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import AcademicYear, Job, JobStatus, db
+from services.audit import acting_user
+
+# Years open for letters: from this far before a year starts to this far after it ends
+# (applications for September are decided in the summer; appeals run on after July).
+BEFORE_START = timedelta(days=183)
+AFTER_END = timedelta(days=92)
+ACTOR = "scheduled letters"
+
+
+def every_minutes() -> int:
+    return max(0, int(os.environ.get("LETTERS_EVERY_MINUTES") or 10))
+
+
+def open_years() -> list[str]:
+    from services.letters.owed import today_in_england
+
+    today = today_in_england()
+    rows = db.session.execute(
+        select(AcademicYear.label, AcademicYear.starts, AcademicYear.ends).order_by(
+            AcademicYear.starts
+        )
+    )
+    return [
+        label for label, starts, ends in rows if starts - BEFORE_START <= today <= ends + AFTER_END
+    ]
+
+
+def queue_letters_owed() -> list[int]:
+    """Queue a letters job for each open year with letters owed; returns the new job ids."""
+    from services.letters.kinds import kinds_of
+    from services.letters.owed import letters_owed
+
+    from .api import enqueue
+
+    started: list[int] = []
+    for year in open_years():
+        busy = db.session.scalar(
+            select(Job.id).where(
+                Job.kind == "letters",
+                Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                Job.parameters["year"].as_string() == year,
+            )
+        )
+        if busy is not None:
+            continue
+        owed, stale = letters_owed(db.session, year, kinds_of(None))
+        db.session.rollback()
+        if owed or stale:
+            with acting_user(ACTOR):
+                started.append(enqueue("letters", {"year": year}).id)
+    return started
