@@ -46,8 +46,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from services.audit import install as install_audit
+    from services.record_versions import install as install_record_versions
     from services.security import init_security
 
+    install_record_versions()  # set-based UPDATEs raise the rows' versions (issue 18)
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
     init_security(app)  # security headers, CSP nonce, friendly error pages
 

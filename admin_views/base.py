@@ -24,6 +24,7 @@ from models import db
 from models.enums import Role
 from services import spreadsheets
 
+from .concurrency import OptimisticLockMixin
 from .dates import london_minute, long_date
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
 from .guarded_delete import GuardedDeleteMixin, integrity_message
@@ -108,8 +109,12 @@ class SecuredIndexView(AdminIndexView):
         return self.render("admin/home.html")
 
 
-class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
-    """A Flask-Admin ModelView with per-role access enforced for every endpoint."""
+class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin, ModelView):
+    """A Flask-Admin ModelView with per-role access enforced for every endpoint.
+
+    Every edit form carries the record's version; a save from a stale form is refused and
+    says what changed meanwhile (OptimisticLockMixin, admin_views/concurrency.py, issue 18).
+    """
 
     model_form_converter = EnumValueModelConverter
     column_type_formatters = SHOWN

@@ -4,6 +4,7 @@ with notice and a pro-rata refund (Appendix F, A9; `rules.withdraw`, `rules.refu
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 
@@ -46,6 +47,8 @@ def withdraw(
     family_told_of_appeal: bool,
     decided_by_id: int | None,
     session: Session | None = None,
+    request_token: str | None = None,
+    seats_seen: str | None = None,
 ) -> SeatReport:
     """Free seats for entitled children (Appendix F: concessionary seats "can be withdrawn at
     short notice if a seat is needed for an entitled child").
@@ -54,6 +57,11 @@ def withdraw(
     today; the seat becomes free after the notice period from the dated policy parameters
     (`concessionary_withdrawal_notice_days` working days). The family is refunded, per day,
     for the operational days from the effective date (project rule, `rules.refund`).
+
+    Idempotent against a double submit (issue 18): under the route's lock, a request whose
+    `request_token` already made withdrawals is refused (AlreadyDone), and one made from a
+    page that showed other seats than the route has now (`seats_seen`, from `seats_state`)
+    is refused too, so two identical requests free one set of seats, never two.
     """
     s = session or db.session
     for key in SESSION_KEYS:
@@ -67,6 +75,19 @@ def withdraw(
         route = s.get(Route, route_id)
         if route is None:
             raise SeatError("That route no longer exists.")
+        if request_token and s.scalar(
+            select(Withdrawal.id).where(Withdrawal.request_token == request_token).limit(1)
+        ):
+            raise AlreadyDone(
+                "These seats were already withdrawn: the same request was sent twice. "
+                "Nothing more was withdrawn."
+            )
+        if seats_seen is not None and seats_seen != seats_state(s, route_id):
+            raise SeatError(
+                "The seats on this route changed after you opened this page (another "
+                "withdrawal or allocation was made). Nothing was withdrawn; check the spare "
+                "seats shown now and send the request again if it is still needed."
+            )
         params = policy_for(year, s)
         effective = rules.add_working_days(on, params.concessionary_withdrawal_notice_days)
         seats = {
@@ -84,9 +105,7 @@ def withdraw(
         holders = gather_candidates(s, [CA.id.in_(sorted(seats))], year) if seats else []
         # A holder holds the sessions of its seat (which may differ from what it asked for).
         by_ref = {c.applicant.id: c for c in holders}
-        applicants = [
-            with_sessions(c.applicant, seats[c.application_id].sessions) for c in holders
-        ]
+        applicants = [with_sessions(c.applicant, seats[c.application_id].sessions) for c in holders]
         result = rules.withdraw(rules.WithdrawalRequest(needed=needed, holders=applicants))
         rr = RouteReport(route.code, spare_seats(s, year, on, [route_id]).get(route_id, {}))
         rr.spare_before = {k: rr.spare_before.get(k, 0) for k in SESSION_KEYS}
@@ -113,6 +132,7 @@ def withdraw(
                 refund_amount=refund_due,
                 family_told_of_appeal=family_told_of_appeal,
                 decided_by_id=decided_by_id,
+                request_token=request_token,
             )
             s.add(withdrawal)
             s.flush()  # the refund names the withdrawal it comes from
@@ -152,6 +172,22 @@ def withdraw(
         return SeatReport(routes=[rr])
 
     return transaction(s, work)
+
+
+class AlreadyDone(SeatError):
+    """The same request was carried out before (a double submit); nothing more was done."""
+
+
+def seats_state(s: Session, route_id: int) -> str:
+    """A digest of the route's active seats (all years): what a withdraw page was shown.
+
+    Any withdrawal or allocation on the route changes it, so a request made from an older
+    page is refused rather than applied to seats its sender never saw.
+    """
+    ids = s.scalars(
+        select(CS.id).where(CS.route_id == route_id, CS.status == SeatStatus.ACTIVE).order_by(CS.id)
+    ).all()
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
 
 
 def _contributions_by_seat(s: Session, seat_ids: list[int]) -> dict[int, Contribution]:
