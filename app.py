@@ -44,6 +44,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    from services import db_timeouts
+
+    with app.app_context():
+        db_timeouts.bind(db.engine, app)  # statement and lock timeouts per request (issue 18)
 
     from services.audit import install as install_audit
     from services.record_versions import install as install_record_versions
@@ -52,6 +56,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     install_record_versions()  # set-based UPDATEs raise the rows' versions (issue 18)
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
     init_security(app)  # security headers, CSP nonce, friendly error pages
+    from services import outage
+
+    outage.install(app)  # database down: a static 503 page and one log line (issue 18)
 
     from auth import bp as auth_bp
     from auth import login_manager

@@ -30,11 +30,13 @@ from flask_admin.form import rules
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from models import db
 from models.base import VERSION_COLUMN
+from services import db_timeouts, outage
 
 VERSION_FIELD = "opened_version"
 SKIPPED_FIELDS = frozenset({VERSION_FIELD, "csrf_token"})
@@ -205,7 +207,14 @@ class OptimisticLockMixin:
         if opened is None:
             return bool(super().update_model(form, model))  # type: ignore[misc]
         # Read the record as it is now, locked (PostgreSQL) until this save commits or not.
-        db.session.refresh(model, with_for_update=True)
+        try:
+            db.session.refresh(model, with_for_update=True)
+        except DBAPIError as exc:
+            if not db_timeouts.handles(exc):
+                raise
+            db.session.rollback()
+            flash(db_timeouts.message(exc), "error")  # the form keeps what the user typed
+            return False
         fresh = self._edit_form_class(formdata=None, obj=model)  # type: ignore[attr-defined]
         now = snapshot(fresh)
         then: dict[str, list[Any]] = opened.get("s") or {}
@@ -246,9 +255,17 @@ class OptimisticLockMixin:
             field.errors = [*list(field.errors or []), message]
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        """Another save in the instant between reading and writing: refused, in words."""
+        """Another save in the instant between reading and writing, or a lock or statement
+        timeout: refused in words over the form as filled in. A database outage goes on to
+        the panel's static page (services/outage.py)."""
         if isinstance(exc, StaleDataError):
             db.session.rollback()
             flash(SAME_MOMENT, "error")
             return True
+        if isinstance(exc, DBAPIError) and db_timeouts.handles(exc):
+            db.session.rollback()
+            flash(db_timeouts.message(exc), "error")
+            return True
+        if outage.is_outage(exc):
+            raise exc
         return bool(super().handle_view_exception(exc))  # type: ignore[misc]
