@@ -16,30 +16,35 @@ record as it is now, under a row lock on PostgreSQL:
 The value comparison also covers what the version cannot see: rows edited inline on the same
 form (a pupil's contacts, a school's gates) have no version of their own on the parent.
 A form posted without the field (no screen renders one) is not checked.
+
+Create forms carry a one-time token instead (double submits, issue 18): it is written with
+the new record, in its transaction, so the same form saved twice makes one record.
 """
 
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, flash, request
+from flask import abort, current_app, flash, redirect, request
 from flask_admin.form import rules
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
-from sqlalchemy import inspect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import insert, inspect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField
+from wtforms import HiddenField, ValidationError
 
-from models import db
-from models.base import VERSION_COLUMN
+from models import SubmittedForm, db
+from models.base import VERSION_COLUMN, utcnow
 from services import db_timeouts, outage
 
 VERSION_FIELD = "opened_version"
-SKIPPED_FIELDS = frozenset({VERSION_FIELD, "csrf_token"})
+TOKEN_FIELD = "submission_token"
+SKIPPED_FIELDS = frozenset({VERSION_FIELD, TOKEN_FIELD, "csrf_token"})
 SHOWN_LENGTH = 120
 STALE_SAVE = (
     "Not saved: someone else saved this record after you opened it, so saving your form "
@@ -51,6 +56,9 @@ STALE_HIDDEN = (
     "Not saved: someone else changed this record after you opened it (in details this form "
     "does not show). Nothing of yours was written; your changes are kept in the form. "
     "Check them and save again."
+)
+SENT_TWICE = (
+    "This form was sent twice: its record was saved the first time, and was not saved again."
 )
 SAME_MOMENT = (
     "Not saved: someone else saved this record at the same moment. Nothing of yours was "
@@ -66,11 +74,11 @@ class OpenedVersionField(HiddenField):
 
 
 class _CarriesVersion(rules.BaseRule):
-    """Keeps the hidden field in forms laid out by form_rules (it renders with hidden_tag)."""
+    """Keeps the hidden fields in forms laid out by form_rules (they render with hidden_tag)."""
 
     @property
     def visible_fields(self) -> list[str]:
-        return [VERSION_FIELD]
+        return [VERSION_FIELD, TOKEN_FIELD]
 
     def __call__(self, form: Any, form_opts: Any = None, field_args: Any = None) -> str:
         return Markup("")
@@ -172,11 +180,57 @@ class OptimisticLockMixin:
             return form_class
         return type(form_class.__name__, (form_class,), {VERSION_FIELD: OpenedVersionField()})
 
+    def get_create_form(self):  # type: ignore[no-untyped-def]
+        form_class = super().get_create_form()  # type: ignore[misc]
+        return type(form_class.__name__, (form_class,), {TOKEN_FIELD: OpenedVersionField()})
+
     def _refresh_form_rules_cache(self) -> None:
         super()._refresh_form_rules_cache()  # type: ignore[misc]
-        ruleset = getattr(self, "_form_edit_rules", None)
-        if ruleset is not None and self._versioned():
-            ruleset.rules.append(_CarriesVersion().configure(ruleset, None))
+        for name in ("_form_edit_rules", "_form_create_rules"):
+            ruleset = getattr(self, name, None)
+            if ruleset is not None and not any(
+                isinstance(r, _CarriesVersion) for r in ruleset.rules
+            ):
+                ruleset.rules.append(_CarriesVersion().configure(ruleset, None))
+
+    def create_form(self, obj: Any = None):  # type: ignore[no-untyped-def]
+        """A create form carries a one-time token: sent twice, it makes one record."""
+        form = super().create_form(obj)  # type: ignore[misc]
+        field = form._fields.get(TOKEN_FIELD)
+        if field is not None and request.method == "GET":
+            field.data = secrets.token_urlsafe(24)
+        return form
+
+    def validate_form(self, form: Any) -> bool:
+        """A create form already saved once goes back to the list, saying so (no new record)."""
+        token = form._fields.get(TOKEN_FIELD)
+        value = (token.data or "").strip()[:64] if token is not None else ""
+        if value and db.session.get(SubmittedForm, value) is not None:
+            flash(SENT_TWICE, "info")
+            abort(redirect(self.get_url(".index_view")))  # type: ignore[attr-defined]
+        return bool(super().validate_form(form))  # type: ignore[misc]
+
+    def create_model(self, form: Any) -> Any:
+        token = form._fields.get(TOKEN_FIELD)
+        self._submission_token = (token.data or "").strip()[:64] if token is not None else ""
+        try:
+            return super().create_model(form)  # type: ignore[misc]
+        finally:
+            self._submission_token = ""
+
+    def _on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        super()._on_model_change(form, model, is_created)  # type: ignore[misc]
+        token = getattr(self, "_submission_token", "") if is_created else ""
+        if token:
+            # In the record's own transaction: a second save of the form fails on the key,
+            # however close behind the first it comes.
+            db.session.flush()  # the record's own refusals first, in their own words
+            try:
+                db.session.execute(insert(SubmittedForm).values(token=token, submitted_at=utcnow()))
+            except IntegrityError as exc:
+                if "submitted_form" not in str(exc.orig):
+                    raise
+                raise ValidationError(SENT_TWICE) from exc
 
     def edit_form(self, obj: Any = None):  # type: ignore[no-untyped-def]
         form = super().edit_form(obj)  # type: ignore[misc]

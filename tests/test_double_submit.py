@@ -199,3 +199,88 @@ def test_two_identical_requests_at_once_free_one_seat_on_postgresql(pg_app: Any)
     assert sorted(outcomes) == ["already done", "withdrawn"]
     with app.app_context():
         assert _withdrawals() == 1 and _active(route_id) == 1
+
+
+# --- create forms: a one-time token, written with the record -------------------------------
+
+
+def _parish_form(client: Any) -> dict[str, str]:
+    response = client.get("/admin/parish/new/")
+    assert response.status_code == 200
+    form = form_of(response.get_data(as_text=True))
+    assert form["submission_token"], "the create form carries a one-time token"
+    return {**form, "code": "E04009999", "name": "Nettleham"}
+
+
+def _parishes(app: Any) -> int:
+    from models import Parish
+
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(Parish)))
+
+
+def test_a_create_form_sent_twice_makes_one_record(app: Any, client_as: Any) -> None:
+    client = client_as("assistant")
+    form = _parish_form(client)
+    assert client.post("/admin/parish/new/", data=form).status_code == 302
+    again = client.post("/admin/parish/new/", data=form, follow_redirects=True)
+    assert again.status_code == 200
+    assert "This form was sent twice" in plain_text(again)
+    assert "Failed" not in plain_text(again)
+    assert _parishes(app) == 1
+    # A new form (a new token) is a new record, as before.
+    other = {**_parish_form(client), "code": "E04008888", "name": "Welton"}
+    assert client.post("/admin/parish/new/", data=other).status_code == 302
+    assert _parishes(app) == 2
+
+
+def test_a_create_form_sent_twice_at_once_makes_one_record_on_postgresql(pg_app: Any) -> None:
+    """A term-date variation has no unique key: only the form's token can stop the second."""
+    from auth.passwords import hash_password
+    from models import TermDateVariation, User, UserRole
+    from models.enums import Role
+    from tests.conftest import PASSWORD, sign_in
+
+    app = pg_app
+    with app.app_context():
+        if db.session.scalar(select(User).where(User.username == "supervisor")) is None:
+            user = User(username="supervisor", full_name="S", password_hash=hash_password(PASSWORD))
+            user.role_rows = [UserRole(role=Role.SUPERVISOR)]
+            db.session.add(user)
+        from models import AcademicYear
+
+        if db.session.scalar(select(AcademicYear).where(AcademicYear.label == YEAR)) is None:
+            f.academic_year()
+        school_id = f.school(name="Token Test School").id
+        db.session.commit()
+    clients = [app.test_client(), app.test_client()]
+    for client in clients:
+        sign_in(client, "supervisor")
+    page = clients[0].get("/admin/term_date_variation/new/")
+    form = {
+        **form_of(page.get_data(as_text=True)),
+        "school": str(school_id),
+        "academic_year": YEAR,
+        "notice_on": "2024-06-01",
+        "first_day": "2024-09-02",
+        "details": "Starts a day early (sent twice)",
+    }
+    assert form["submission_token"]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send(client: Any) -> None:
+        barrier.wait(timeout=30)
+        statuses.append(client.post("/admin/term_date_variation/new/", data=form).status_code)
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(statuses) == [200, 302] or sorted(statuses) == [302, 302]
+    with app.app_context():
+        made = db.session.scalars(
+            select(TermDateVariation).where(TermDateVariation.school_id == school_id)
+        ).all()
+        assert len(made) == 1
