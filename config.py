@@ -59,7 +59,7 @@ def _milliseconds(name: str, default: int) -> int:
 def database_bounds() -> dict[str, int]:
     """PostgreSQL's statement and lock timeouts for requests, below gunicorn's worker timeout.
 
-    A request stopped by the database gets a plain message (services/db_timeouts.py); one
+    A request stopped by the database gets a plain message (infra/db_timeouts.py); one
     killed by gunicorn's WORKER TIMEOUT got a bare 500 and said nothing (issue 18). Outside a
     request (commands, background jobs) there is no worker timeout, so no limit by default.
     """

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from services.security import csp_nonce
+from infra.security import csp_nonce
 
 from . import (
     appeals,

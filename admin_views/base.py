@@ -19,10 +19,12 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
+from wtforms.validators import ValidationError
 
 from models import db
 from models.enums import Role
 from services import spreadsheets
+from services.errors import ServiceError
 
 from .concurrency import OptimisticLockMixin
 from .dates import london_minute, long_date
@@ -95,6 +97,21 @@ def bound_numbers(form_class: Any, model: Any) -> None:
 WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
 
+def refuse_on_field(form: Any, error: ServiceError) -> None:
+    """A service's refusal shown against the field it names (FieldError), else the form's.
+
+    The only thing a Flask-Admin hook does with a business check: the check itself lives in
+    the service, where the import and the commands call it too (issue 12).
+    """
+    name = getattr(error, "field", None)
+    field = getattr(form, name, None) if name else None
+    if field is None:
+        raise ValidationError(str(error)) from None
+    if not isinstance(field.errors, list):
+        field.errors = list(field.errors)
+    field.errors.append(str(error))
+
+
 def user_has(roles: Iterable[Role]) -> bool:
     """No roles named means nobody (not even a supervisor): an empty tuple closes a door."""
     wanted = tuple(roles)
@@ -138,13 +155,15 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
     create_modal = False
     edit_modal = False
 
+    model: Any  # the mapped class this view lists
+    _auto_joins: Any  # set by Flask-Admin, emptied below
+
     def __init__(self, model: type, *args: object, **kwargs: object) -> None:
         super().__init__(model, db, *args, **kwargs)
         # Related rows are joined to the page's rows only (see get_list), not by Flask-Admin
         # to every row an OFFSET skips.
-        self._page_loads = tuple(
-            getattr(model, j) if isinstance(j, str) else j for j in self._auto_joins
-        )
+        joins: tuple[Any, ...] = tuple(self._auto_joins)
+        self._page_loads = tuple(getattr(model, j) if isinstance(j, str) else j for j in joins)
         self._auto_joins = ()
 
     def get_list(  # type: ignore[override]

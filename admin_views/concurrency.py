@@ -38,9 +38,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, ValidationError
 
+from infra import db_timeouts, outage
 from models import SubmittedForm, db
 from models.base import VERSION_COLUMN, utcnow
-from services import db_timeouts, outage
 
 VERSION_FIELD = "opened_version"
 TOKEN_FIELD = "submission_token"
@@ -311,7 +311,7 @@ class OptimisticLockMixin:
     def handle_view_exception(self, exc: Exception) -> bool:
         """Another save in the instant between reading and writing, or a lock or statement
         timeout: refused in words over the form as filled in. A database outage goes on to
-        the panel's static page (services/outage.py)."""
+        the panel's static page (infra/outage.py)."""
         if isinstance(exc, StaleDataError):
             db.session.rollback()
             flash(SAME_MOMENT, "error")

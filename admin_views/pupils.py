@@ -6,7 +6,6 @@ Lists of pupils run to tens of thousands, so every relation on this page is chos
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from wtforms import Field, Form
@@ -14,6 +13,8 @@ from wtforms.validators import NumberRange, ValidationError
 
 from models import Contact, LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
+from services import applications, years
+from services.errors import ServiceError
 
 from .base import ASSISTANTS, AppModelView
 from .contacts import ContactInline
@@ -21,35 +22,30 @@ from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
 
-# A8: a learner with an EHCP may be supported to 25; nursery-age children appear on records
-# before they start school. Outside that range a date of birth is a typing mistake.
-OLDEST_YEARS, YOUNGEST_YEARS = 26, 2
-
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def check_date_of_birth(_form: Form, field: Field) -> None:
-    born = field.data
-    if born is None:
+    """The service's check (services/applications.py), the one the import makes too."""
+    if field.data is None:
         return
-    today = date.today()
-    if born > today:
-        raise ValidationError("A date of birth cannot be in the future.")
-    if born > _years_before(today, YOUNGEST_YEARS):
-        raise ValidationError("This makes the child under 2; check the year of birth.")
-    if born < _years_before(today, OLDEST_YEARS):
-        raise ValidationError(
-            "This makes the learner over 25, beyond any transport support (A8); check the year."
-        )
+    try:
+        applications.check_pupil_date_of_birth(field.data, today=years.today())
+    except ServiceError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
+    """A2: the parish decides when it is outside the county (services/schools.py `resident`);
+    a record that says otherwise is flagged, not silently believed."""
+    parish = model.parish
+    if parish is not None and not parish.in_county:
+        if model.lives_in_county:
+            return f"No: recorded yes, but {parish.name} is outside the county (A2)"
+        return "No"
+    return "Yes" if model.lives_in_county else "No"
 
 
 class PupilView(AppModelView):
@@ -80,6 +76,7 @@ class PupilView(AppModelView):
         "send",
         "care_by",
         "care_placement",
+        "care_leaver",
         "date_of_birth",
         "town",
     )
@@ -110,20 +107,25 @@ class PupilView(AppModelView):
         "care_by": "In care of",
         "care_placement": "Care placement",
         "care_home_la": "Placing council",
+        "care_leaver": "Care leaver",
         "low_income": "Low-income evidence",
         "contacts": "Parents and carers",
     }
     column_descriptions = {
         "year_group_override": "Only for a child taught outside their age group: 0 is "
         "Reception, 1-13 Years 1 to 13. Otherwise the year group comes from the date of birth.",
-        "lives_in_county": "A2: transport is for children resident in the county.",
         "ehcp": "Has an Education, Health and Care Plan (A4, A8).",
         "care_by": "A21 (this council) or A22 (another council) for a child in care.",
         "care_home_la": "A22: the council that placed the child.",
+        "care_leaver": "A21: a post-16 student who has left this or another council's care "
+        "pays no contribution.",
+        "lives_in_county": "A2: transport is for children resident in the county. A home in a "
+        "parish marked outside the county is not resident, whatever this says.",
     }
     column_formatters = {
         "care_by": enum_formatter("care_by"),
         "care_placement": enum_formatter("care_placement"),
+        "lives_in_county": _residence_cell,
     }
     column_export_list = (
         "reference",
@@ -139,6 +141,7 @@ class PupilView(AppModelView):
         "ehcp",
         "care_by",
         "care_placement",
+        "care_leaver",
     )
     form_columns = (
         "reference",
@@ -158,6 +161,7 @@ class PupilView(AppModelView):
         "care_by",
         "care_placement",
         "care_home_la",
+        "care_leaver",
         "low_income",
         "contacts",
     )

@@ -9,7 +9,7 @@ server, not by hiding inputs. Assessment itself is `services.assessment`, the sa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -19,9 +19,9 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, Filter
 from flask_admin.form import rules
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, inspect, select
+from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import joinedload
-from wtforms import SelectField, ValidationError
+from wtforms import SelectChoice, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
 
 from models import (
@@ -44,12 +44,13 @@ from models.enums import (
     Sessions,
 )
 from models.transport_application import DETERMINATION_FIELDS
-from services import seats, years
+from rules.figures import FIGURES
+from services import applications, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, refuse_on_field, user_has
 from .enum_support import choices, enum_formatter
 from .route_map import route_svg
 
@@ -75,12 +76,20 @@ QUEUES = {
 }
 
 
+# The year's full-time figure is on the policy parameters screen (rules/figures.toml).
+_HOURS_LABEL = f"Taught hours a week ({FIGURES['full_time_min_hours'].clause}: full time)"
+
+
 def _tri_state(value: Any) -> bool | None:
     """A determination is accepted, refused, or not made yet (pending: the rules refer it)."""
     return {"True": True, "False": False}.get(str(value))
 
 
-_TRI_STATE_CHOICES = [(None, "Not decided yet"), (True, "Accepted"), (False, "Not accepted")]
+_TRI_STATE_CHOICES = [
+    SelectChoice(None, "Not decided yet"),  # type: ignore[arg-type]
+    SelectChoice(True, "Accepted"),  # type: ignore[arg-type]
+    SelectChoice(False, "Not accepted"),  # type: ignore[arg-type]
+]
 
 
 class _CurrentDecisionFilter(BaseSQLAFilter):
@@ -116,6 +125,10 @@ class _OfficersOnly(rules.FieldSet):
 def _year_options() -> list[tuple[str, str]]:
     labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.label.desc()))
     return [(label, label) for label in labels]
+
+
+def _year_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in _year_options()]
 
 
 def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
@@ -164,7 +177,8 @@ class TransportApplicationView(AppModelView):
         "exceptional_circumstances": "Exceptional circumstances claimed (A11)",
         "exceptional_accepted": "Exceptional circumstances: officer's determination",
         "purchase_order": "Home council's purchase order (child in another council's care, A22)",
-        "full_time_hours": "Taught hours a week (A7: at least 12.5)",
+        "school_named_in_ehcp": "This school is named in the child's EHCP (A2a)",
+        "full_time_hours": _HOURS_LABEL,
         "higher_education": "Higher education course",
         "apprenticeship": "Apprenticeship",
         "repeat_or_non_progression": "Repeating a year or not progressing (A16)",
@@ -230,7 +244,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_accepted": SelectField,
     }
     form_args = {
-        "academic_year": {"label": "Academic year", "choices": _year_options},
+        "academic_year": {"label": "Academic year", "choices": _year_choices},
         "received_on": {"label": "Date received"},
         "distance_m": {
             "label": "Route distance (metres)",
@@ -240,7 +254,7 @@ class TransportApplicationView(AppModelView):
             ],
         },
         "full_time_hours": {
-            "label": "Taught hours a week (A7: at least 12.5)",
+            "label": _HOURS_LABEL,
             "validators": [
                 Optional(),
                 NumberRange(min=0, max=168, message="Hours must be between 0 and 168 a week."),
@@ -251,7 +265,13 @@ class TransportApplicationView(AppModelView):
     }
     _APPLICATION = ("reference", "pupil", "academic_year", "school", "received_on")
     _DISTANCE = ("distance_m", "distance_method", "distance_measured_on")
-    _CLAIMS = ("religion_or_belief", "medical_who", "exceptional_circumstances", "purchase_order")
+    _CLAIMS = (
+        "religion_or_belief",
+        "medical_who",
+        "exceptional_circumstances",
+        "purchase_order",
+        "school_named_in_ehcp",
+    )
     _POST16 = (
         "full_time_hours",
         "higher_education",
@@ -349,12 +369,18 @@ class TransportApplicationView(AppModelView):
             raise ValidationError(
                 f"There is no academic year {model.academic_year!r}; write it like 2024/25."
             )
-        if model.received_on and model.received_on > year.ends:
-            raise ValidationError(
-                f"The date received ({model.received_on:%d %b %Y}) is after the end of "
-                f"{year.label} ({year.ends:%d %b %Y}); an application is received during or "
-                "before its academic year."
-            )
+        if model.received_on:
+            try:
+                applications.check_received_on(
+                    model.received_on,
+                    year=year.label,
+                    starts=year.starts,
+                    ends=year.ends,
+                    today=years.today(),
+                )
+            except ServiceError as error:
+                refuse_on_field(form, error)
+                raise ValidationError(str(error)) from None
         if model.medical_who is None and (
             model.medical_accepted is not None or model.medical_until is not None
         ):
@@ -492,8 +518,12 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session, application, distance_m=distance, method=method,
-                reason=request.form.get("reason", ""), user_id=current_user.id,
+                db.session,
+                application,
+                distance_m=distance,
+                method=method,
+                reason=request.form.get("reason", ""),
+                user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -517,8 +547,9 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
-                  "error")
+            flash(
+                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
+            )
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -539,22 +570,33 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(db.session.scalars(
-            select(RouteMeasurement)
-            .where(RouteMeasurement.application_id == model.id,
-                   RouteMeasurement.superseded_at.is_(None))
-            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
-                     joinedload(RouteMeasurement.network),
-                     joinedload(RouteMeasurement.measured_by))
-            .order_by(RouteMeasurement.distance_m)
-        ))
+        rows = list(
+            db.session.scalars(
+                select(RouteMeasurement)
+                .where(
+                    RouteMeasurement.application_id == model.id,
+                    RouteMeasurement.superseded_at.is_(None),
+                )
+                .options(
+                    joinedload(RouteMeasurement.school),
+                    joinedload(RouteMeasurement.gate),
+                    joinedload(RouteMeasurement.network),
+                    joinedload(RouteMeasurement.measured_by),
+                )
+                .order_by(RouteMeasurement.distance_m)
+            )
+        )
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
         svg = description = None
         if shown is not None:
             pupil = model.pupil
-            home = (pupil.easting, pupil.northing) if pupil.easting is not None else None
+            home = (
+                (pupil.easting, pupil.northing)
+                if pupil.easting is not None and pupil.northing is not None
+                else None
+            )
             gate = shown.gate.name if shown.gate else "the school's location"
             description = (
                 f"The {shown.method.value.replace('_', ' ')} of {shown.distance_m} metres from "
@@ -563,14 +605,24 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
-                            description=description)
+            svg = route_svg(
+                shown.points(),
+                home=home,
+                title=f"Route to {shown.school.name}",
+                description=description,
+            )
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
-                "override": override, "methods": choices(DistanceMethod),
-                "is_officer": user_has(OFFICERS)}
+        return {
+            "rows": rows,
+            "chosen": chosen,
+            "svg": svg,
+            "description": description,
+            "override": override,
+            "methods": choices(DistanceMethod),
+            "is_officer": user_has(OFFICERS),
+        }
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
@@ -585,7 +637,7 @@ class TransportApplicationView(AppModelView):
             abort(404)
         outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
-        criterion = (
+        criterion: tuple[ColumnElement[bool], ...] = (
             ta.current_decision.has(EligibilityDecision.outcome == outcome),
             ta.status != ApplicationStatus.WITHDRAWN,
         )
@@ -614,7 +666,7 @@ class TransportApplicationView(AppModelView):
             limit=QUEUE_LIMIT,
             year=year,
             year_options=_year_options(),
-            today=date.today(),
+            today=years.today(),
         )
 
 

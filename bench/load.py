@@ -1,70 +1,135 @@
-"""Load: signed-in users at once against gunicorn with 4 workers on PostgreSQL (issue 18).
+"""`python -m bench.load`: the panel under load in production shape (issue 18).
 
-Issue 18's target: at 32 concurrent signed-in users mixing lists, searches, details and edits,
-p95 under 500 ms with no errors, and the panel pages' throughput at least half of the sign-in
-page's on the same server in the same run. The harness starts ``gunicorn -w 4`` on the
-benchmark county's database (the README's production command), signs each user in over
-HTTP, and lets each user's thread loop for the run's length over a fixed mix:
+PostgreSQL (a throwaway server, or --pg-url), the demo county, the README's server command
+(`gunicorn -w 4`), and N signed-in users at once, each a thread with its own session, mixing
+what a working day is made of: lists, searches, case details and saved edits. In the same run,
+on the same server, the same number of anonymous clients fetch the sign-in page, the cheapest
+page the panel serves, as the anchor the panel pages' throughput is held against.
 
-- the three busy lists (transport applications, pupils, seat applications), first pages;
-- a search on each (a reference from the middle of the table);
-- a record's details page;
-- an edit: the form is opened and saved unchanged (a real POST with its CSRF token and the
-  version it was opened at, so each save is a transaction with its row lock and audit).
-
-Then the same number of threads ask for the sign-in page alone for the same length of time.
-Every response is timed at the client; an error is any 5xx or a refused connection (a 409 or
-a stale-save refusal, which only a race between two users' edits of one record gives, is
-counted apart). The figures are wall-clock on a shared machine: the client threads share the
-CPUs with the server, so compare runs on the same machine.
+The clients run on the same machine as the server, so part of the machine goes to them; the
+table says so. Figures: requests per second, p50/p95/p99 latency, errors (any 5xx, a refused
+sign-in, an unexpected redirect or a failed save). The table replaces the section between the
+load markers in bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import random
 import re
-import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, text
+import requests
+from sqlalchemy import create_engine, text
 
-from bench.measures import Figure, Unavailable
+from bench.sections import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKERS = 4
-LISTS = ("transport_application", "pupil", "concessionary_application")
-INPUT = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
-ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PASSWORD = "bench-load-passphrase-7"
+SEED = 2024
+
+
+@dataclass
+class Sample:
+    kind: str
+    seconds: float
+    ok: bool
 
 
 @dataclass
 class Tally:
-    """Each request's time (ms) and outcome, per kind of page."""
-
-    times: dict[str, list[float]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    refused: int = 0
+    samples: list[Sample] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    errors: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: str, ms: float, status: int | None, what: str) -> None:
+    def add(self, kind: str, seconds: float, ok: bool, why: str = "") -> None:
         with self.lock:
-            self.times.setdefault(kind, []).append(ms)
-            if status is None or status >= 500:
-                self.errors.append(f"{status} {what}")
-            elif status == 409:
-                self.refused += 1
+            self.samples.append(Sample(kind, seconds, ok))
+            if not ok:
+                self.errors[why or kind] = self.errors.get(why or kind, 0) + 1
 
-    def all_times(self) -> list[float]:
-        return [t for times in self.times.values() for t in times]
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
+    return ordered[k]
+
+
+class _Form(HTMLParser):
+    """The fields of the first form on an edit page, as the browser would send them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._select_value: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+        self._in_form = False
+        self._done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if self._done:
+            return
+        if (
+            tag == "form"
+            and a.get("method", "").lower() == "post"
+            and "admin-form" in a.get("class", "")
+        ):
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.fields.append((name, a.get("value", "y")))
+            elif kind not in ("submit", "button", "file"):
+                self.fields.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select, self._select_value, self._first_option = name, None, None
+        elif tag == "option" and self._select is not None:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+            if "selected" in a:
+                self._select_value = a.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select is not None:
+            if self._select_value is not None:
+                self.fields.append((self._select, self._select_value))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
+            self._textarea = None
+        elif tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -73,242 +138,326 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gunicorn(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The README's server command on a free port; returns the process and its base URL."""
+@dataclass
+class Targets:
+    """Ids and words taken from the county, so every request finds something real."""
+
+    applications: list[int]
+    pupils: list[int]
+    surnames: list[str]
+    references: list[str]
+    postcodes: list[str]
+
+
+def _targets(url: str) -> Targets:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        apps = [
+            r[0] for r in conn.execute(text("SELECT id FROM transport_application ORDER BY id"))
+        ]
+        pupils = [r[0] for r in conn.execute(text("SELECT id FROM pupil ORDER BY id"))]
+        surnames = [
+            r[0] for r in conn.execute(text("SELECT DISTINCT last_name FROM pupil LIMIT 200"))
+        ]
+        refs = [
+            r[0]
+            for r in conn.execute(text("SELECT reference FROM transport_application LIMIT 200"))
+        ]
+        codes = [r[0] for r in conn.execute(text("SELECT postcode FROM pupil LIMIT 200"))]
+    engine.dispose()
+    return Targets(apps, pupils, surnames, refs, [c for c in codes if c])
+
+
+class User:
+    """One signed-in member of staff: a session, and the mix of a working day."""
+
+    def __init__(self, base: str, username: str, targets: Targets, rng: random.Random) -> None:
+        self.base, self.username, self.t, self.rng = base, username, targets, rng
+        self.http = requests.Session()
+
+    def sign_in(self) -> bool:
+        page = self.http.get(f"{self.base}/login", timeout=30)
+        token = _CSRF.search(page.text)
+        data = {"username": self.username, "password": PASSWORD}
+        if token:
+            data["csrf_token"] = token.group(1)
+        answer = self.http.post(f"{self.base}/login", data=data, allow_redirects=False, timeout=30)
+        return answer.status_code == 302 and "/login" not in answer.headers.get("Location", "")
+
+    def one(self, tally: Tally) -> None:
+        r = self.rng.random()
+        if r < 0.85:
+            kind, call = (
+                ("list", self._list) if r < 0.35 else
+                ("search", self._search) if r < 0.60 else
+                ("details", self._details)
+            )  # fmt: skip
+            start = time.perf_counter()
+            try:
+                ok, why = call()
+            except requests.RequestException as error:
+                ok, why = False, f"{kind}: {type(error).__name__}"
+            tally.add(kind, time.perf_counter() - start, ok, why)
+        else:
+            self._edit(tally)
+
+    def _get(self, path: str, **params: str) -> tuple[bool, str]:
+        answer = self.http.get(
+            f"{self.base}{path}", params=params, timeout=30, allow_redirects=False
+        )
+        if answer.status_code != 200:
+            return False, f"GET {path.split('?')[0]}: HTTP {answer.status_code}"
+        return True, ""
+
+    def _list(self) -> tuple[bool, str]:
+        endpoint = self.rng.choice(
+            ["transport_application", "pupil", "school", "route", "concessionary_application"]
+        )
+        page = self.rng.choice(["0", "1", "2", "5"])
+        return self._get(f"/admin/{endpoint}/", page=page)
+
+    def _search(self) -> tuple[bool, str]:
+        choice = self.rng.random()
+        if choice < 0.4:
+            return self._get(
+                "/admin/transport_application/", search=self.rng.choice(self.t.references)
+            )
+        if choice < 0.8:
+            return self._get("/admin/pupil/", search=self.rng.choice(self.t.surnames))
+        return self._get("/admin/pupil/", search=self.rng.choice(self.t.postcodes))
+
+    def _details(self) -> tuple[bool, str]:
+        if self.rng.random() < 0.5:
+            return self._get(
+                "/admin/transport_application/details/",
+                id=str(self.rng.choice(self.t.applications)),
+            )
+        return self._get("/admin/pupil/details/", id=str(self.rng.choice(self.t.pupils)))
+
+    def _edit(self, tally: Tally) -> None:
+        """Open an application's edit form, then save it as it stands: the whole save path
+        (validation, audit, the decision trail's checks) with no change of meaning. Two
+        requests, each counted and timed by itself."""
+        app_id = str(self.rng.choice(self.t.applications))
+        url = f"{self.base}/admin/transport_application/edit/"
+        start = time.perf_counter()
+        try:
+            page = self.http.get(url, params={"id": app_id}, timeout=30)
+        except requests.RequestException as error:
+            tally.add("edit form", time.perf_counter() - start, False, type(error).__name__)
+            return
+        parser = _Form()
+        parser.feed(page.text)
+        ok = page.status_code == 200 and bool(parser.fields)
+        why = f"edit form: HTTP {page.status_code}" if page.status_code != 200 else "no form"
+        tally.add("edit form", time.perf_counter() - start, ok, why)
+        if not ok:
+            return
+        start = time.perf_counter()
+        try:
+            answer = self.http.post(
+                url, params={"id": app_id}, data=parser.fields, allow_redirects=False, timeout=30
+            )
+            ok = answer.status_code == 302
+            why = f"save: HTTP {answer.status_code} (the save was refused)"
+        except requests.RequestException as error:
+            ok, why = False, f"save: {type(error).__name__}"
+        tally.add("save", time.perf_counter() - start, ok, why)
+
+
+def _drive(workers: list[Callable[[Tally], None]], seconds: float) -> tuple[Tally, float]:
+    tally = Tally()
+    stop = time.perf_counter() + seconds
+    started = time.perf_counter()
+
+    def loop(step: Callable[[Tally], None]) -> None:
+        while time.perf_counter() < stop:
+            step(tally)
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return tally, time.perf_counter() - started
+
+
+def _sign_in_page(base: str) -> Callable[[Tally], None]:
+    http = requests.Session()
+
+    def step(tally: Tally) -> None:
+        start = time.perf_counter()
+        try:
+            answer = http.get(f"{base}/login", timeout=30)
+            ok, why = answer.status_code == 200, f"sign-in page: HTTP {answer.status_code}"
+        except requests.RequestException as error:
+            ok, why = False, f"sign-in page: {type(error).__name__}"
+        tally.add("sign-in page", time.perf_counter() - start, ok, why)
+
+    return step
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited before it answered")
+        try:
+            if requests.get(f"{base}/login", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer within a minute")
+
+
+def _prepare(url: str) -> None:
+    from app import create_app
+    from bench.run import migrate
+    from demo.county import build_county
+
+    migrate(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-load"})
+    with app.app_context():
+        build_county(SEED, "demo", password=PASSWORD)
+        from models import db
+
+        db.engine.dispose()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def run(url: str, users: int, seconds: float, workers: int) -> dict[str, object]:
+    _prepare(url)
+    targets = _targets(url)
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "SECRET_KEY": "bench-load-secret",
-        "PYTHONPATH": str(ROOT),
+        "SECRET_KEY": "bench-load-secret-0123456789abcdef",
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
-    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}"]
-        + ["--timeout", "30", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import requests
-
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/login", timeout=2).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    stop(process)
-    raise Unavailable("gunicorn did not answer within 60 s (bench/out/.../gunicorn.log)")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "app:create_app()"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def form_fields(page: str) -> dict[str, str]:
-    """The inputs a browser would send back unchanged (text, hidden, checked boxes)."""
-    data: dict[str, str] = {}
-    for tag in INPUT.findall(page):
-        attrs = dict(ATTR.findall(tag))
-        name, kind = attrs.get("name"), attrs.get("type", "text")
-        if not name or kind in {"submit", "button", "file"}:
-            continue
-        if kind in {"checkbox", "radio"}:
-            if "checked" in tag:
-                data[name] = attrs.get("value", "y")
-            continue
-        data[name] = attrs.get("value", "")
-    for name, value in re.findall(
-        r'<select[^>]*name="([^"]+)"[^>]*>.*?<option[^>]*value="([^"]*)"[^>]*selected',
-        page,
-        re.S,
-    ):
-        data.setdefault(name, value)
-    for name, value in re.findall(
-        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S
-    ):
-        data.setdefault(name, value.removeprefix("\r\n").removeprefix("\n"))
-    return data
-
-
-def _samples(engine: Engine) -> dict[str, dict[str, list[Any]]]:
-    """Ids and search terms from the county, spread over each table."""
-    out: dict[str, dict[str, list[Any]]] = {}
-    with engine.connect() as conn:
-        for table in LISTS:
-            rows = conn.execute(
-                text(f"SELECT id, reference FROM {table} ORDER BY id")  # noqa: S608 - fixed names
-            ).all()
-            if not rows:
-                raise Unavailable(f"the county has no {table} rows")
-            step = max(1, len(rows) // 50)
-            picked = rows[::step]
-            out[table] = {"ids": [r[0] for r in picked], "terms": [r[1] for r in picked]}
-    return out
-
-
-def _user(
-    base: str,
-    username: str,
-    password: str,
-    samples: dict[str, dict[str, list[Any]]],
-    until: list[float],
-    tally: Tally,
-    seed: int,
-    ready: threading.Barrier,
-) -> None:
-    import requests
-
-    rng = random.Random(seed)
-    session = requests.Session()
-    page = session.get(f"{base}/login", timeout=30).text
-    token = form_fields(page).get("csrf_token", "")
-    signed = session.post(
-        f"{base}/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if signed.status_code != 302:
-        tally.add("sign-in", 0.0, None, f"sign-in answered {signed.status_code}")
-    ready.wait(timeout=120)
-
-    def timed(kind: str, method: str, path: str, **kw: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            response = session.request(method, base + path, timeout=60, **kw)
-        except requests.RequestException as exc:
-            tally.add(kind, (time.perf_counter() - started) * 1000, None, f"{path}: {exc}")
-            return None
-        tally.add(kind, (time.perf_counter() - started) * 1000, response.status_code, path)
-        return response
-
-    while time.monotonic() < until[0]:
-        table = rng.choice(LISTS)
-        pick = samples[table]
-        roll = rng.random()
-        if roll < 0.35:
-            timed("list", "GET", f"/admin/{table}/")
-        elif roll < 0.6:
-            term = rng.choice(pick["terms"])
-            timed("search", "GET", f"/admin/{table}/?search={term}")
-        elif roll < 0.85:
-            timed("details", "GET", f"/admin/{table}/details/?id={rng.choice(pick['ids'])}")
-        else:
-            path = f"/admin/{table}/edit/?id={rng.choice(pick['ids'])}"
-            opened = timed("edit: open", "GET", path)
-            if opened is None or opened.status_code != 200:
-                continue
-            data = form_fields(opened.text)
-            saved = timed("edit: save", "POST", path, data=data, allow_redirects=False)
-            if saved is not None and saved.status_code == 200 and "Not saved" in saved.text:
-                with tally.lock:
-                    tally.refused += 1
-
-
-def _sign_in_page(base: str, until: list[float], tally: Tally, ready: threading.Barrier) -> None:
-    import requests
-
-    session = requests.Session()
-    ready.wait(timeout=120)
-    while time.monotonic() < until[0]:
-        started = time.perf_counter()
-        try:
-            status: int | None = session.get(f"{base}/login", timeout=60).status_code
-        except requests.RequestException:
-            status = None
-        tally.add("sign-in page", (time.perf_counter() - started) * 1000, status, "/login")
-
-
-def _race(
-    threads: list[threading.Thread], ready: threading.Barrier, until: list[float], seconds: float
-) -> float:
-    """Start the threads, let them all begin together, stop them after `seconds`."""
-    for t in threads:
-        t.start()
-    ready.wait(timeout=300)
-    started = time.monotonic()
-    until[0] = started + seconds
-    for t in threads:
-        t.join()
-    return time.monotonic() - started
-
-
-def p95(times: list[float]) -> float:
-    if len(times) < 2:
-        return times[0] if times else 0.0
-    return statistics.quantiles(times, n=100, method="inclusive")[94]
-
-
-def load(
-    url: str,
-    engine: Engine,
-    workdir: Path,
-    username: str,
-    password: str,
-    users: int = 32,
-    seconds: float = 20.0,
-) -> dict[str, Figure]:
-    """Run the mix, then the sign-in page alone; the figures for the results table."""
-    samples = _samples(engine)
-    process, base = start_gunicorn(url, workdir)
-    try:
-        # Everyone signs in first; the clock starts when the last one is in.
-        panel = Tally()
-        ready = threading.Barrier(users + 1)
-        until = [time.monotonic() + 3600]
-        threads = [
-            threading.Thread(
-                target=_user,
-                args=(base, username, password, samples, until, panel, 1000 + i, ready),
-                daemon=True,
-            )
-            for i in range(users)
-        ]
-        panel_elapsed = _race(threads, ready, until, seconds)
-
-        login = Tally()
-        ready = threading.Barrier(users + 1)
-        until = [time.monotonic() + 3600]
-        threads = [
-            threading.Thread(target=_sign_in_page, args=(base, until, login, ready), daemon=True)
-            for _ in range(users)
-        ]
-        login_elapsed = _race(threads, ready, until, seconds)
+        _wait_ready(base, server)
+        accounts = ["supervisor", "officer", "assistant"]
+        rng = random.Random(SEED)
+        staff = [User(base, accounts[i % 3], targets, random.Random(rng.random()))
+                 for i in range(users)]  # fmt: skip
+        refused = sum(0 if u.sign_in() else 1 for u in staff)
+        if refused:
+            raise RuntimeError(f"{refused} of {users} users could not sign in")
+        _drive([u.one for u in staff], min(5.0, seconds / 4))  # warm-up: caches, pools
+        panel, panel_s = _drive([u.one for u in staff], seconds)
+        anchor, anchor_s = _drive([_sign_in_page(base) for _ in range(users)], seconds)
     finally:
-        stop(process)
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {"panel": (panel, panel_s), "anchor": (anchor, anchor_s), "users": users,
+            "seconds": seconds, "workers": workers}  # fmt: skip
 
-    times = panel.all_times()
-    panel_rate = len(times) / panel_elapsed if panel_elapsed else 0.0
-    login_times = login.all_times()
-    login_rate = len(login_times) / login_elapsed if login_elapsed else 0.0
-    kinds = ", ".join(
-        f"{kind} {statistics.median(t):.0f}/{p95(t):.0f}"
-        for kind, t in sorted(panel.times.items())
-        if t and kind != "sign-in"
+
+def _row(label: str, tally: Tally, elapsed: float, kinds: list[str] | None = None) -> str:
+    samples = [s for s in tally.samples if kinds is None or s.kind in kinds]
+    times = [s.seconds * 1000 for s in samples]
+    errors = sum(1 for s in samples if not s.ok)
+    rate = len(samples) / elapsed if elapsed else 0.0
+    return (
+        f"| {label} | {len(samples):,} | {rate:.1f}/s | {percentile(times, 50):.0f} ms | "
+        f"{percentile(times, 95):.0f} ms | {percentile(times, 99):.0f} ms | {errors} |"
     )
-    errors = len(panel.errors)
-    return {
-        "load:p95": Figure(
-            p95(times), "ms", f"{len(times):,} requests, {users} users; median/p95 ms: {kinds}"
-        ),
-        "load:errors": Figure(
-            float(errors),
-            "errors",
-            (f"first: {panel.errors[0]}; " if errors else "")
-            + f"{panel.refused} stale or busy refusals",
-        ),
-        "load:throughput": Figure(panel_rate, "req/s", f"over {panel_elapsed:.0f} s"),
-        "load:sign-in": Figure(
-            login_rate, "req/s", f"p95 {p95(login_times):.0f} ms, {len(login.errors)} errors"
-        ),
-        "load:ratio": Figure(panel_rate / login_rate if login_rate else 0.0, "x"),
-    }
+
+
+def render(result: dict[str, object], command: str) -> str:
+    panel, panel_s = result["panel"]  # type: ignore[misc]
+    anchor, anchor_s = result["anchor"]  # type: ignore[misc]
+    users, workers = result["users"], result["workers"]
+    panel_rate = len(panel.samples) / panel_s
+    anchor_rate = len(anchor.samples) / anchor_s
+    p95 = percentile([s.seconds * 1000 for s in panel.samples], 95)
+    errors = sum(1 for s in panel.samples if not s.ok) + sum(1 for s in anchor.samples if not s.ok)
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        "## Issue 18: the panel under load (PostgreSQL, gunicorn)",
+        "",
+        f"`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit "
+        f"{_commit()}: the demo county on a throwaway PostgreSQL, `gunicorn -w {workers}`, "
+        f"{users} signed-in users for {result['seconds']:.0f} s each phase (after a warm-up), "
+        f"clients on the same {os.cpu_count()} cores as the server (load average after the "
+        f"run {load}). Mix: 35% lists (five lists, pages 1-6), 25% searches (reference, "
+        "surname, postcode), 25% case details (application or pupil), 15% edits (an "
+        "application's edit form, then saving it as it stands: two requests, each counted).",
+        "",
+        "| Requests | Count | Throughput | p50 | p95 | p99 | Errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        _row("panel, all", panel, panel_s),
+    ]
+    for kind in ("list", "search", "details", "edit form", "save"):
+        lines.append(_row(f"panel, {kind}", panel, panel_s, [kind]))
+    lines.append(_row("sign-in page (anchor)", anchor, anchor_s))
+    ratio = panel_rate / anchor_rate if anchor_rate else float("nan")
+    lines += [
+        "",
+        "| Target | Measured | Verdict |",
+        "| --- | --- | --- |",
+        f"| p95 under 500 ms at {users} users | {p95:.0f} ms | "
+        f"{'met' if p95 < 500 else '**missed**'} |",
+        f"| no errors | {errors} | {'met' if errors == 0 else '**missed**'} |",
+        f"| panel throughput ≥ ½ of the sign-in page's | {panel_rate:.1f}/s ÷ "
+        f"{anchor_rate:.1f}/s = {ratio:.2f} | {'met' if ratio >= 0.5 else '**missed**'} |",
+    ]
+    if panel.errors or anchor.errors:
+        lines += [
+            "",
+            "Errors: "
+            + "; ".join(f"{k} ×{v}" for k, v in sorted({**panel.errors, **anchor.errors}.items())),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                           capture_output=True, text=True)  # fmt: skip
+    return found.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0, help="per phase")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--pg-url", help="a running PostgreSQL server's base URL")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    command = "python -m bench.load" + "".join(
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
+    )
+    from tests.support import postgres
+
+    if args.pg_url:
+        result = run(postgres.create_database(args.pg_url, "bench_load"), args.users,
+                     args.seconds, args.workers)  # fmt: skip
+    else:
+        with postgres.running_server() as base:
+            url = postgres.create_database(base, "bench_load")
+            result = run(url, args.users, args.seconds, args.workers)
+    section = render(result, command)
+    print(section)
+    write_section("load", section, args.out)
+    print(f"written to {args.out}")
+    panel = result["panel"][0]  # type: ignore[index]
+    return 0 if panel.samples else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

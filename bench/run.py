@@ -32,7 +32,7 @@ OUT = ROOT / "bench" / "out"
 PROFILES = ROOT / "bench" / "profiles"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ENGINES = ("sqlite", "postgresql")
-STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network", "load")
+STEPS = ("rules", "floor", "assessment", "pages", "allocation", "import", "network")
 
 
 @dataclass
@@ -260,7 +260,6 @@ def run_engine(
     profile: set[str],
     workdir: Path,
     only: set[str] | None = None,
-    load_options: tuple[int, float] = (32, 20.0),
 ) -> None:
     """Build the county on one engine and take the measurements (all, or those in `only`)."""
 
@@ -389,44 +388,8 @@ def run_engine(
             )
             if routes and bare and routes.value and bare.value:
                 report.put("network:ratio", engine_name, Figure(routes.value / bare.value, "x"))
-    if wanted("load"):
-        _measure_load(report, engine_name, url, engine, workdir, username, password, load_options)
     engine.dispose()
     app_engine.dispose()
-
-
-LOAD_KEYS = ("load:p95", "load:errors", "load:throughput", "load:sign-in", "load:ratio")
-
-
-def _measure_load(
-    report: Report,
-    engine_name: str,
-    url: str,
-    engine: Engine,
-    workdir: Path,
-    username: str,
-    password: str,
-    options: tuple[int, float],
-) -> None:
-    """Issue 18's load run (bench/load.py): production shape, so PostgreSQL only."""
-    if engine_name != "postgresql":
-        for key in LOAD_KEYS:
-            report.put(key, engine_name, "PostgreSQL only (gunicorn -w 4)")
-        return
-    from bench import load as load_bench
-
-    users, seconds = options
-    try:
-        figures = load_bench.load(url, engine, workdir, username, password, users, seconds)
-    except Exception as error:  # noqa: BLE001 - a failing run is a finding, not a crash
-        message = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
-        for key in LOAD_KEYS:
-            report.put(key, engine_name, message)
-        print(f"  load: {message}", flush=True)
-        return
-    for key, figure in figures.items():
-        report.put(key, engine_name, figure)
-        print(f"  {key}: {_fmt(figure)}", flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,20 +440,6 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
     )
     report.row("network:bare", "Floor: one bare dijkstra per school (reversed driving graph)")
     report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
-    report.row(
-        "load:p95",
-        "Load (issue 18): signed-in users at once, gunicorn -w 4: p95 of every panel request",
-        "< 500 ms",
-        lambda v: v < 500,
-    )
-    report.row("load:errors", "Load: errors (5xx or no answer)", "0", lambda v: v == 0)
-    report.row(
-        "load:throughput", "Load: panel requests per second (lists, searches, details, edits)"
-    )
-    report.row("load:sign-in", "Load: sign-in page alone, requests per second, same server")
-    report.row(
-        "load:ratio", "Load: panel throughput ÷ sign-in page's", "≥ 0.5×", lambda v: v >= 0.5
-    )
 
 
 def render(
@@ -566,16 +515,7 @@ def _run_postgresql(
         version = str(conn.execute(text("SHOW server_version")).scalar_one())
     probe.dispose()
     run_engine(
-        report,
-        "postgresql",
-        url,
-        size,
-        args.seed,
-        args.repeat,
-        profile,
-        workdir,
-        set(args.only),
-        (args.load_users, args.load_seconds),
+        report, "postgresql", url, size, args.seed, args.repeat, profile, workdir, set(args.only)
     )
     return version
 
@@ -613,22 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         help="take only this measurement (repeatable); the county is still built. "
         "Without --out, the table goes to the run's workdir, not bench/RESULTS.md",
     )
-    parser.add_argument(
-        "--load-users",
-        type=int,
-        help="load step: signed-in users at once (32; 4 at --scale small)",
-    )
-    parser.add_argument(
-        "--load-seconds",
-        type=float,
-        help="load step: seconds of each phase (20; 3 at --scale small)",
-    )
     args = parser.parse_args(argv)
-    small = args.scale == "small"
-    if args.load_users is None:
-        args.load_users = 4 if small else 32
-    if args.load_seconds is None:
-        args.load_seconds = 3.0 if small else 20.0
     only = set(args.only)
     workdir: Path = args.workdir or OUT / f"run-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -655,7 +580,6 @@ def main(argv: list[str] | None = None) -> int:
             profile,
             workdir,
             only,
-            (args.load_users, args.load_seconds),
         )
 
     def write() -> None:

@@ -11,8 +11,10 @@ order; extra columns are ignored; * = required):
     address*, town, postcode*
     parish_code              the home parish (must be held: import areas first)
     easting, northing        home location, British National Grid metres
-    lives_in_county          yes/no (default yes)
+    lives_in_county          yes/no (default: the parish's "in county"; yes without a parish).
+                             A value that contradicts the parish is refused (A2).
     send, ehcp               yes/no (default no)
+    care_leaver              yes/no (default no): a post-16 student who has left care (A21)
     academic_year*           e.g. 2024/25 (the year must be set up in the panel)
     school_urn*              the school applied for (must be held: import schools first)
     received_on*             the date the application was received
@@ -22,6 +24,7 @@ order; extra columns are ignored; * = required):
     religion_or_belief       yes/no (A6, B1d)
     exceptional_circumstances yes/no (A11)
     full_time_hours          post-16 taught hours a week (A7b)
+    school_named_in_ehcp     yes/no (default no): the school is named in the EHCP (A2a)
     contact_...              a parent or carer to write to (see imports/contacts.py)
 
 Pupils are matched by reference: new ones inserted, changed details (a house move) updated.
@@ -29,15 +32,17 @@ An application whose reference is already held for the same pupil, year and scho
 alone (so re-importing an export changes nothing); one held for anything else is a clash and an
 error, because a decided application's facts are changed on its own screen, never by a file.
 
-Dates are checked against the academic year: received no later than today or the year's end
+Dates are checked against the academic year by services/applications.py, the checks (and the
+words) the pupil and application screens use too: received no later than today or the year's end
 and no earlier than a year before it starts; a date of birth that makes the child older than the
-policy's upper age (A8: SEND to 25) or younger than 3 at the start of the year is out of range
+policy's upper age (A8: SEND to 25) or younger than 2 at the start of the year is refused
 (project rule: a sanity check on keyed data). Any bad row imports nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -48,7 +53,10 @@ from sqlalchemy.exc import IntegrityError
 from models import AcademicYear, Parish, Pupil, School, TransportApplication, db
 from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
-from rules.parameters import parameters_for
+from services import applications as dates
+from services import years as clock
+from services.errors import ServiceError
+from services.policy import PolicyUnavailable, parameters_for_year
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
@@ -59,6 +67,7 @@ from .reading import (
     bulk_update,
     insert_rows,
     lookup,
+    parse_date,
     read_table,
     require_columns,
 )
@@ -87,6 +96,8 @@ UNSUITABLE = "route_unsuitable"
 RELIGION = "religion_or_belief"
 EXCEPTIONAL = "exceptional_circumstances"
 HOURS = "full_time_hours"
+CARE_LEAVER = "care_leaver"
+NAMED_IN_EHCP = "school_named_in_ehcp"
 
 REQUIRED = (APP_REF, PUPIL_REF, FIRST, LAST, DOB, ADDRESS, POSTCODE, YEAR, URN, RECEIVED)
 COLUMNS = (
@@ -113,6 +124,8 @@ COLUMNS = (
     RELIGION,
     EXCEPTIONAL,
     HOURS,
+    CARE_LEAVER,
+    NAMED_IN_EHCP,
 )
 
 PUPIL_FIELDS = (
@@ -128,6 +141,7 @@ PUPIL_FIELDS = (
     "lives_in_county",
     "send",
     "ehcp",
+    "care_leaver",
 )
 PUPIL_COLUMN = {
     "first_name": FIRST,
@@ -142,6 +156,7 @@ PUPIL_COLUMN = {
     "lives_in_county": IN_COUNTY,
     "send": SEND,
     "ehcp": EHCP,
+    "care_leaver": CARE_LEAVER,
 }
 # What a held pupil row is compared on and written with: the file's details, parish by id.
 STORED_FIELDS = (*(f for f in PUPIL_FIELDS if f != "parish_code"), "parish_id")
@@ -158,8 +173,8 @@ APPLICATION_COLUMNS = (
     "religion_or_belief",
     "exceptional_circumstances",
     "full_time_hours",
+    "school_named_in_ehcp",
 )
-YOUNGEST_AGE = 3  # project rule: a sanity bound on keyed dates of birth, not a policy figure
 
 # The checks of the pupil's fields other than the date of birth, and of the application's own
 # fields, as (column, Cells/Columns method, options), in the order a row's errors are listed:
@@ -174,9 +189,11 @@ PUPIL_CHECKS: tuple[Check, ...] = (
     (PARISH, "text", {"max_len": 20}),
     (EASTING, "integer", {"low": 0, "high": 800_000}),
     (NORTHING, "integer", {"low": 0, "high": 1_300_000}),
-    (IN_COUNTY, "boolean", {"default": True}),
+    # A2: blank means "as the parish says" (resolved once the parishes are looked up).
+    (IN_COUNTY, "boolean", {"default": None}),
     (SEND, "boolean", {}),
     (EHCP, "boolean", {}),
+    (CARE_LEAVER, "boolean", {}),
 )
 APPLICATION_CHECKS: tuple[Check, ...] = (
     (URN, "integer", {"required": True, "low": 1, "high": 99_999_999}),
@@ -186,6 +203,7 @@ APPLICATION_CHECKS: tuple[Check, ...] = (
     (RELIGION, "boolean", {}),
     (EXCEPTIONAL, "boolean", {}),
     (HOURS, "decimal", {"low": Decimal(0), "high": Decimal(80)}),
+    (NAMED_IN_EHCP, "boolean", {}),
 )
 
 
@@ -201,9 +219,10 @@ class PupilDetails(NamedTuple):
     parish_code: str | None
     easting: int | None
     northing: int | None
-    lives_in_county: bool
+    lives_in_county: bool | None  # None: as the parish says (A2)
     send: bool
     ehcp: bool
+    care_leaver: bool
 
 
 class Application(NamedTuple):
@@ -219,15 +238,21 @@ class Application(NamedTuple):
     religion_or_belief: bool
     exceptional_circumstances: bool
     full_time_hours: Decimal | None
+    school_named_in_ehcp: bool
 
 
 class Bounds(NamedTuple):
-    """The dates a row for one academic year may carry (see the module docstring)."""
+    """The dates a row for one academic year may carry (services/applications.py's bounds)."""
 
     born_from: date
     born_to: date
     received_from: date
     received_to: date
+    label: str
+    starts: date
+    ends: date
+    oldest: int
+    today: date
 
 
 Checked = tuple[str, str, PupilDetails, Application]
@@ -240,23 +265,35 @@ def _years(today: date) -> dict[str, Bounds]:
         select(AcademicYear.label, AcademicYear.starts, AcademicYear.ends)
     ):
         try:
-            oldest = parameters_for(label).send_max_age
-        except RulesError:
+            oldest = parameters_for_year(label).send_max_age
+        except (RulesError, PolicyUnavailable):
             continue
+        born = dates.birth_bounds(starts, oldest, today)
+        received = dates.received_bounds(starts, ends, today)
         years[label] = Bounds(
-            born_from=_years_before(starts, oldest + 1) + timedelta(days=1),
-            born_to=_years_before(starts, YOUNGEST_AGE),
-            received_from=_years_before(starts, 1),
-            received_to=min(today, ends),
+            born_from=born.earliest,
+            born_to=born.latest,
+            received_from=received.earliest,
+            received_to=received.latest,
+            label=label,
+            starts=starts,
+            ends=ends,
+            oldest=oldest,
+            today=today,
         )
     return years
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+def _as_value_error(check: Callable[[date], date]) -> Callable[[str], date]:
+    """A service's date check as a cell converter: its words become the report's."""
+
+    def convert(text: str) -> date:
+        try:
+            return check(parse_date(text))
+        except ServiceError as error:
+            raise ValueError(str(error)) from None
+
+    return convert
 
 
 def _run(target: Cells | Columns, checks: tuple[Check, ...]) -> list[Any]:
@@ -274,9 +311,24 @@ def _check_row(cells: Cells, years: dict[str, Bounds]) -> Checked | None:
     elif bounds is None:
         cells._fail(YEAR, f"{year!r} is not an academic year set up in the panel")
     if bounds:
-        dob = cells.date(DOB, required=True, earliest=bounds.born_from, latest=bounds.born_to)
-        received = cells.date(
-            RECEIVED, required=True, earliest=bounds.received_from, latest=bounds.received_to
+        b = bounds
+        dob = cells._checked(
+            DOB,
+            _as_value_error(
+                lambda born: dates.check_date_of_birth(
+                    born, year=b.label, starts=b.starts, oldest=b.oldest, today=b.today
+                )
+            ),
+            "a date is required",
+        )
+        received = cells._checked(
+            RECEIVED,
+            _as_value_error(
+                lambda day: dates.check_received_on(
+                    day, year=b.label, starts=b.starts, ends=b.ends, today=b.today
+                )
+            ),
+            "a date is required",
         )
     else:
         dob = cells.date(DOB, required=True)
@@ -336,7 +388,7 @@ def _check_columns(
 def import_applications(
     data: bytes, filename: str, *, commit: bool = True, today: date | None = None
 ) -> ImportReport:
-    today = today or date.today()
+    today = today or clock.today()
     report = ImportReport(kind="Pupils and applications")
     table = read_table(data, filename, report)
     if table is None or not require_columns(table, REQUIRED, report):
@@ -385,9 +437,14 @@ def import_applications(
     for row, app in apps.values():
         if app.urn not in schools:
             report.error(row, URN, f"unknown URN {app.urn} (import the school first)")
-    for row, pupil in pupils.values():
+    in_county = lookup(
+        Parish.code, Parish.in_county, {p.parish_code for _, p in pupils.values() if p.parish_code}
+    )
+    for ref, (row, pupil) in list(pupils.items()):
         if pupil.parish_code and pupil.parish_code not in parishes:
             report.error(row, PARISH, f"unknown parish code {pupil.parish_code!r}")
+            continue
+        pupils[ref] = (row, _resident(row, pupil, in_county, report))
 
     held_pupils = {
         r.reference: r
@@ -482,6 +539,7 @@ def import_applications(
                     app.religion_or_belief,
                     app.exceptional_circumstances,
                     app.full_time_hours,
+                    app.school_named_in_ehcp,
                 )
                 for ref, app in new_apps
             ],
@@ -505,3 +563,23 @@ def _stored(pupil: PupilDetails, parishes: dict[str, int]) -> tuple[Any, ...]:
     """The pupil's values in STORED_FIELDS order."""
     parish_id = parishes.get(pupil.parish_code) if pupil.parish_code else None
     return (*pupil[:6], *pupil[7:], parish_id)
+
+
+def _resident(
+    row: int, pupil: PupilDetails, in_county: dict[str, bool], report: ImportReport
+) -> PupilDetails:
+    """A2: residence from the home parish's "in county" when the file does not say; a file
+    that says otherwise than its parish is refused (the parish screen's promise)."""
+    parish = in_county.get(pupil.parish_code) if pupil.parish_code else None
+    said = pupil.lives_in_county
+    if said is None:
+        return pupil._replace(lives_in_county=True if parish is None else bool(parish))
+    if parish is not None and said != bool(parish):
+        where = "in" if parish else "outside"
+        report.error(
+            row,
+            IN_COUNTY,
+            f"says {'yes' if said else 'no'} but parish {pupil.parish_code} is {where} the "
+            "county (A2); correct the file or the parish",
+        )
+    return pupil

@@ -40,7 +40,7 @@ def pg_url(pg_base_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def bounded_app(pg_url: str) -> Flask:
+def bounded_app(pg_url: str) -> Iterator[Flask]:
     app = make_app(pg_url, DB_LOCK_TIMEOUT_MS=LOCK_MS, DB_STATEMENT_TIMEOUT_MS=STATEMENT_MS)
 
     def sleeps() -> str:
@@ -50,7 +50,17 @@ def bounded_app(pg_url: str) -> Flask:
         return "finished"
 
     app.add_url_rule("/sleeps-5-seconds", "sleeps", sleeps)
-    return app
+    yield app
+    _dispose(app)
+
+
+def _dispose(app: Flask) -> None:
+    """Close the pool's connections (an open one left to the garbage collector warns)."""
+    from models import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ checks run inside the transaction, so they hold when the two requests arrive at 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -57,12 +58,16 @@ def route_with_two_holders(app: Any) -> int:
 
 
 @pytest.fixture(scope="module")
-def pg_app(pg_base_url: str) -> Any:
+def pg_app(pg_base_url: str) -> Iterator[Any]:
     """PostgreSQL whatever --db says (SQLite has one writer, so it cannot race); in CI a
     missing PostgreSQL fails rather than skips (tests/conftest.py)."""
     url = postgres.create_database(pg_base_url, "double_submit")
     command.upgrade(alembic_config(url), "head")
-    return make_app(url)
+    app = make_app(url)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # an open connection left to the garbage collector warns
 
 
 def _active(route_id: int) -> int:

@@ -99,7 +99,7 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def outage_app(server: Server) -> Flask:
+def outage_app(server: Server) -> Iterator[Flask]:
     from auth.passwords import hash_password
     from models import User, UserRole, db
     from models.enums import Role
@@ -120,7 +120,10 @@ def outage_app(server: Server) -> Flask:
         db.session.add(user)
         f.route([f.school()], code="UP1")
         db.session.commit()
-    return app
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # an open connection left to the garbage collector warns
 
 
 def _database_records(records: list[logging.LogRecord]) -> list[logging.LogRecord]:

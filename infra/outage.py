@@ -8,7 +8,7 @@ gets one line per failed request, without a traceback. Recovery needs nothing: t
 tests each connection before use (``pool_pre_ping``, config.py) and replaces the dead ones.
 
 Other database errors keep their own handling: a statement or lock timeout has its message
-(services/db_timeouts.py); anything else is the panel's ordinary error page.
+(infra/db_timeouts.py); anything else is the panel's ordinary error page.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from services import db_timeouts
+from infra import db_timeouts
 
 log = logging.getLogger("panel.outage")
 
