@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_admin.form import rules
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
@@ -212,15 +212,16 @@ class OptimisticLockMixin:
 
     def create_model(self, form: Any) -> Any:
         token = form._fields.get(TOKEN_FIELD)
-        self._submission_token = (token.data or "").strip()[:64] if token is not None else ""
+        # Per request (flask.g), never on the view, which every request and thread shares.
+        g.submission_token = (token.data or "").strip()[:64] if token is not None else ""
         try:
             return super().create_model(form)  # type: ignore[misc]
         finally:
-            self._submission_token = ""
+            g.submission_token = ""
 
     def _on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         super()._on_model_change(form, model, is_created)  # type: ignore[misc]
-        token = getattr(self, "_submission_token", "") if is_created else ""
+        token = g.get("submission_token", "") if is_created else ""
         if token:
             # In the record's own transaction: a second save of the form fails on the key,
             # however close behind the first it comes.
