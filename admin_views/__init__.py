@@ -26,6 +26,7 @@ from . import (
     postcodes,
     pupils,
     refunds,
+    retention_settings,
     routes,
     schools,
     term_variations,
@@ -33,7 +34,7 @@ from . import (
     users,
     withdrawals,
 )
-from .base import SecuredIndexView
+from .home import HomeView
 from .imports import PAGE as IMPORTS_PAGE
 from .reports import PAGE as REPORTS_PAGE
 
@@ -59,6 +60,7 @@ MODULES = (
     term_variations,
     contribution_settings,
     policy_parameters,
+    retention_settings,
     users,
     audit,
 )
@@ -92,7 +94,7 @@ def init_admin(app: Flask) -> Admin:
         app,
         name="School transport",
         theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
-        index_view=SecuredIndexView(name="Home", url="/admin"),
+        index_view=HomeView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
     for module in MODULES:

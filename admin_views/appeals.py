@@ -24,6 +24,7 @@ from services.errors import ServiceError
 
 from .base import OFFICERS, AppModelView, refuse_on_field
 from .enum_support import choices, enum_formatter
+from .queue_filters import APPEAL_FILTER, AppealDueFilter
 
 
 class DecisionLoader(QueryAjaxModelLoader):
@@ -79,7 +80,14 @@ class AppealView(AppModelView):
     )
     column_default_sort = ("received_on", True)
     column_searchable_list = ("grounds",)
-    column_filters = ("stage", "outcome", "received_on", "decision_due", "decided_on")
+    column_filters = (
+        "stage",
+        "outcome",
+        "received_on",
+        "decision_due",
+        "decided_on",
+        AppealDueFilter(APPEAL_FILTER),
+    )
     column_sortable_list = (
         "stage",
         "received_on",

@@ -13,18 +13,31 @@ from services import years
 
 from .base import ASSISTANTS, AppModelView
 from .contributions import OverdueFilter
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 OVERDUE_BADGE = Markup('<span class="badge badge-danger">overdue</span>')
 
 
-class InstalmentView(AppModelView):
+class InstalmentView(MoneyNamesMixin, AppModelView):
     write_roles = ASSISTANTS
     # Made with the contribution by the rules, so they always add up (B1j).
     allow_create = False
     allow_edit = False
     allow_delete = False
 
-    column_list = ("contribution", "number", "due_on", "amount", "paid", "outstanding", "overdue")
+    column_list = (
+        "child",
+        "application_ref",
+        "contribution",
+        "number",
+        "due_on",
+        "amount",
+        "paid",
+        "outstanding",
+        "overdue",
+    )
+    column_labels = NAME_COLUMNS
+    column_searchable_list = (Instalment.number,)
     column_select_related_list = (Instalment.contribution,)
     column_filters = (
         Instalment.due_on,
@@ -49,8 +62,13 @@ class InstalmentView(AppModelView):
             )
         return f"£{getattr(found, name)}"
 
-    column_formatters = {"paid": _money, "outstanding": _money, "overdue": _money}
-    column_formatters_export = column_formatters
+    column_formatters = {
+        "paid": _money,
+        "outstanding": _money,
+        "overdue": _money,
+        **name_columns(),
+    }
+    column_formatters_export = {**column_formatters, **name_export_columns()}
 
 
 VIEW = (InstalmentView, Instalment, "Instalments", "Money")

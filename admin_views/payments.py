@@ -19,6 +19,7 @@ from services import years
 from services.errors import ServiceError
 
 from .base import ASSISTANTS, SUPERVISORS, AppModelView, refuse_on_field
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 
 class InstalmentLoader(AjaxModelLoader):
@@ -59,12 +60,25 @@ class InstalmentLoader(AjaxModelLoader):
         )
 
 
-class PaymentView(AppModelView):
+class PaymentView(MoneyNamesMixin, AppModelView):
     write_roles = ASSISTANTS
     delete_roles = SUPERVISORS
     allow_edit = False  # money received is corrected by a supervisor, not edited away
 
-    column_list = ("contribution", "instalment", "received_on", "amount", "method", "reference")
+    column_list = (
+        "child",
+        "application_ref",
+        "contribution",
+        "instalment",
+        "received_on",
+        "amount",
+        "method",
+        "reference",
+    )
+    column_labels = NAME_COLUMNS
+    column_searchable_list = (Payment.reference, Payment.method)
+    column_formatters = name_columns()
+    column_formatters_export = name_export_columns()
     column_select_related_list = (Payment.contribution, Payment.instalment)
     column_filters = (Payment.received_on, Payment.method)
     column_sortable_list = ("received_on", "amount")

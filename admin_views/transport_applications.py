@@ -21,7 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import joinedload
-from wtforms import SelectChoice, SelectField, ValidationError
+from wtforms import BooleanField, SelectChoice, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
 
 from models import (
@@ -37,6 +37,7 @@ from models import (
 )
 from models.enums import (
     ApplicationStatus,
+    AuditAction,
     DistanceMethod,
     MeasurementKind,
     MedicalWho,
@@ -45,13 +46,17 @@ from models.enums import (
 )
 from models.transport_application import DETERMINATION_FIELDS
 from rules.figures import FIGURES
-from services import applications, seats, years
+from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
+from services.audit import record_access
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
+from . import confirm
+from .assignment import AssignmentMixin, return_to
 from .base import ASSISTANTS, OFFICERS, AppModelView, refuse_on_field, user_has
 from .enum_support import choices, enum_formatter
+from .queue_filters import ASSIGNED_FILTER, B2_FILTER, AssignedFilter, B2Filter
 from .route_map import route_svg
 
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
@@ -59,6 +64,7 @@ CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
 # The bases a decision may rest on (RULES.md), for the list filter.
 BASES = ("A2", "A3", "A4", "A5", "A6", "A7", "A8", "A11", "A12", "A13", "A21", "A22")
 QUEUE_LIMIT = 500
+SECOND_FIELD = "confirm_second_application"
 QUEUES = {
     "measure": (
         Outcome.MEASURE,
@@ -143,9 +149,13 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     return text
 
 
-class TransportApplicationView(AppModelView):
+class TransportApplicationView(AssignmentMixin, AppModelView):
     write_roles = ASSISTANTS
-    action_roles = {"assess_eligibility": ASSISTANTS, "measure_routes": ASSISTANTS}
+    action_roles = {
+        "assess_eligibility": ASSISTANTS,
+        "measure_routes": ASSISTANTS,
+        "take": OFFICERS,
+    }
 
     list_template = "admin/transport_applications/list.html"
     details_template = "admin/transport_applications/details.html"
@@ -294,6 +304,7 @@ class TransportApplicationView(AppModelView):
     # Listed so the academic year (a plain foreign key, no relationship) is on the form too.
     form_columns = (
         *_APPLICATION,
+        SECOND_FIELD,
         *_DISTANCE,
         *_CLAIMS,
         *_POST16,
@@ -319,18 +330,57 @@ class TransportApplicationView(AppModelView):
         _CurrentDecisionFilter(
             EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
         ),
+        B2Filter(B2_FILTER),
+        AssignedFilter(ASSIGNED_FILTER),
     )
 
     # --- forms: grouped, and officers' determinations for officers only ----------------------
 
     form_rules = (
-        rules.FieldSet(_APPLICATION, "The application"),
+        rules.FieldSet((*_APPLICATION, SECOND_FIELD), "The application"),
         rules.FieldSet(_DISTANCE, "Distance from home to school (A3b)"),
         rules.FieldSet(_CLAIMS, "What the family has asked us to consider"),
         rules.FieldSet(_POST16, "Post-16 course (A7, A8, A16)"),
         _OfficersOnly(DETERMINATION_FIELDS, "Officer's determinations"),
         rules.FieldSet(_TRANSPORT, "Transport provided"),
     )
+
+    form_extra_fields = {
+        SECOND_FIELD: BooleanField(
+            "Save a second application for this child and year",
+            description="Only when the child already has an application for the year and this "
+            "one is really another (for example a different school).",
+        )
+    }
+
+    def validate_form(self, form: Any) -> bool:
+        """A second live application for the same child and year is flagged before it is
+        saved: the form comes back naming the first, and saves only once confirmed."""
+        valid = super().validate_form(form)
+        pupil = getattr(getattr(form, "pupil", None), "data", None)
+        year = getattr(getattr(form, "academic_year", None), "data", None)
+        confirm = getattr(form, SECOND_FIELD, None)
+        if not valid or pupil is None or not year or confirm is None or confirm.data:
+            return valid
+        current = casework.as_int(request.args.get("id"))
+        if current is not None:
+            stored = db.session.get(TransportApplication, current)
+            if stored is not None and (stored.pupil_id, stored.academic_year) == (
+                pupil.id,
+                year,
+            ):
+                return valid
+        other = casework.second_application(db.session, pupil.id, year, current)
+        if other is None:
+            return valid
+        form.pupil.errors = [
+            *form.pupil.errors,
+            f"{pupil.name} already has application {other.reference} for {year} (received "
+            f"{other.received_on:%d %b %Y}, {other.status.value}). If this is really a second "
+            "application, tick 'Save a second application for this child and year' and save "
+            "again.",
+        ]
+        return False
 
     def _strip_determinations(self, form: Any) -> Any:
         """An assistant's form has no determination fields, so none can be posted in."""
@@ -409,18 +459,25 @@ class TransportApplicationView(AppModelView):
         flash(f"Eligibility assessed: {summary.as_text()}", "success")
         return True
 
-    @action(
-        "assess_eligibility",
-        "Assess eligibility",
-        "Assess eligibility for the selected applications? Unchanged ones keep their decision.",
-    )
-    def action_assess_eligibility(self, ids: list[str]) -> None:
+    @action("assess_eligibility", "Assess eligibility", None)
+    def action_assess_eligibility(self, ids: list[str]) -> Any:
         try:
             wanted = [int(i) for i in ids]
         except ValueError:
             flash("Those applications could not be found; nothing was assessed.", "error")
-            return
+            return None
+        page = confirm.ask(
+            self,
+            "assess_eligibility",
+            ids,
+            title="Assess eligibility: what it will decide",
+            lines=confirm.assessment_preview(wanted, current_user.id),
+            button=f"Assess {len(wanted)} applications",
+        )
+        if page is not None:
+            return page
         self._run(ids=wanted)
+        return None
 
     @expose("/assess/<int:application_id>", methods=["POST"])
     def assess_one(self, application_id: int) -> Any:
@@ -429,7 +486,7 @@ class TransportApplicationView(AppModelView):
         if db.session.get(TransportApplication, application_id) is None:
             abort(404)
         self._run(ids=[application_id])
-        return redirect(url_for(".details_view", id=application_id))
+        return redirect(return_to(url_for(".details_view", id=application_id)))
 
     @expose("/assess-year/", methods=["POST"])
     def assess_year(self) -> Any:
@@ -459,19 +516,37 @@ class TransportApplicationView(AppModelView):
         if summary.changed_applications:
             self._run(ids=summary.changed_applications)
 
-    @action(
-        "measure_routes",
-        "Measure",
-        "Measure the route distance of the selected applications over the road network "
-        "(A4b), and assess again those whose distance changes?",
-    )
-    def action_measure_routes(self, ids: list[str]) -> None:
+    @action("measure_routes", "Measure", None)
+    def action_measure_routes(self, ids: list[str]) -> Any:
         try:
             wanted = [int(i) for i in ids]
         except ValueError:
             flash("Those applications could not be found; nothing was measured.", "error")
-            return
+            return None
+        have = db.session.scalar(
+            select(func.count())
+            .select_from(TransportApplication)
+            .where(
+                TransportApplication.id.in_(wanted),
+                TransportApplication.distance_m.is_not(None),
+            )
+        )
+        page = confirm.ask(
+            self,
+            "measure_routes",
+            ids,
+            title="Measure over the road network (A4b)",
+            lines=[
+                f"{len(wanted)} applications measured from home to school over the road network.",
+                f"{have or 0} of them already have a distance: it is replaced only if it changes.",
+                "Those whose distance changes are assessed again.",
+            ],
+            button=f"Measure {len(wanted)} applications",
+        )
+        if page is not None:
+            return page
         self._measure(wanted, "Measure action")
+        return None
 
     @expose("/measure/<int:application_id>", methods=["POST"])
     def measure_one(self, application_id: int) -> Any:
@@ -488,10 +563,7 @@ class TransportApplicationView(AppModelView):
         if not user_has(ASSISTANTS):
             abort(403)
         ta = TransportApplication
-        criterion = [
-            ta.current_decision.has(EligibilityDecision.outcome == Outcome.MEASURE),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        ]
+        criterion = [queues.outcome_queue(Outcome.MEASURE)]
         year = (request.form.get("year") or "").strip()
         if year:
             criterion.append(ta.academic_year == year)
@@ -637,13 +709,13 @@ class TransportApplicationView(AppModelView):
             abort(404)
         outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
-        criterion: tuple[ColumnElement[bool], ...] = (
-            ta.current_decision.has(EligibilityDecision.outcome == outcome),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        )
+        criterion: tuple[ColumnElement[bool], ...] = (queues.outcome_queue(outcome),)
         year = request.args.get("year") or None
         if year:
             criterion = (*criterion, ta.academic_year == year)
+        mine = request.args.get("mine") == "1"
+        if mine:
+            criterion = (*criterion, queues.assigned_to(current_user.id))
         total = db.session.scalar(select(func.count()).select_from(ta).where(*criterion)) or 0
         rows = db.session.scalars(
             select(ta)
@@ -656,6 +728,15 @@ class TransportApplicationView(AppModelView):
             .order_by(ta.received_on, ta.id)
             .limit(QUEUE_LIMIT)
         ).all()
+        # A queue lists pupils by name: a read of personal data, one trail row (issue 16).
+        record_access(
+            AuditAction.READ,
+            ta.__tablename__,
+            what=f"{self.endpoint} queue {queue_name}",
+            record_ids=[row.id for row in rows],
+            rows=len(rows),
+            filters={"queue": queue_name, "year": year, "matching": total},
+        )
         return self.render(
             "admin/transport_applications/queue.html",
             queue_name=queue_name,
@@ -667,6 +748,7 @@ class TransportApplicationView(AppModelView):
             year=year,
             year_options=_year_options(),
             today=years.today(),
+            mine=mine,
         )
 
 

@@ -30,3 +30,11 @@ def register_commands(app: Flask) -> None:
     from . import letter_commands
 
     app.cli.add_command(letter_commands.letters)
+
+    from . import retention_commands
+
+    app.cli.add_command(retention_commands.retention)
+
+    from . import payment_commands
+
+    app.cli.add_command(payment_commands.payments)

@@ -41,6 +41,7 @@ from models import (
     PolicyParameterSet,
     Postcode,
     Pupil,
+    RetentionSetting,
     Route,
     RouteSchool,
     School,
@@ -661,6 +662,21 @@ class _Builder:
         values = dataclasses.asdict(parameters_for(YEAR))
         row = {k: v for k, v in values.items() if k in columns}
         _put(PolicyParameterSet, [{"id": 1, **row}])
+        # The retention period in force from this year: the dated default (services/retention).
+        from services.retention import period_for
+
+        period = period_for(db.session, YEAR)
+        _put(
+            RetentionSetting,
+            [
+                {
+                    "id": 1,
+                    "academic_year": YEAR,
+                    "keep_years": period.keep_years,
+                    "legal_basis": period.legal_basis,
+                }
+            ],
+        )
 
     def users(self, password: str) -> None:
         from auth.passwords import hash_password

@@ -5,6 +5,9 @@ from .area import Parish, Postcode
 from .audit import AuditLog
 from .base import Base, db
 from .calendar import AcademicYear, Closure, Term
+from .case_assignment import CaseAssignment
+from .case_document import CaseDocument, CaseDocumentDownload
+from .case_note import CaseNote
 from .communication import Communication
 from .concessionary import ConcessionaryApplication, ConcessionarySeat
 from .contact import Contact
@@ -15,6 +18,7 @@ from .home_access_point import HomeAccessPoint
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
+from .retention import AuditRedaction, RetentionSetting
 from .road_network import RoadNetwork
 from .route import Route, RouteSchool
 from .route_measurement import RouteMeasurement
@@ -31,7 +35,12 @@ __all__ = [
     "AcademicYear",
     "Appeal",
     "AuditLog",
+    "AuditRedaction",
     "Base",
+    "CaseAssignment",
+    "CaseDocument",
+    "CaseDocumentDownload",
+    "CaseNote",
     "Closure",
     "ConcessionaryApplication",
     "ConcessionarySeat",
@@ -53,6 +62,7 @@ __all__ = [
     "Postcode",
     "Pupil",
     "Refund",
+    "RetentionSetting",
     "RoadNetwork",
     "Route",
     "RouteMeasurement",

@@ -3,8 +3,8 @@ same words (issue 12): the screens, the import, and the services that commands c
 
 Application and pupil dates: the transport-application and pupil screens against the
 pupils-and-applications import (services/applications.py). Payments (B1j): the payments screen
-against services.contributions.record_payment. Appeals (Appendix C): the appeals screen against
-services.appeals.check_appeal.
+and `flask payments record` against services.contributions.record_payment. Appeals (Appendix
+C): the appeals screen against services.appeals.check_appeal.
 """
 
 from __future__ import annotations
@@ -157,13 +157,14 @@ def test_a_date_of_birth_is_refused_alike_by_the_screen_and_the_import(
     ],
     ids=["over-outstanding", "before-the-application", "future"],
 )
-def test_a_payment_is_refused_alike_by_the_screen_and_the_service_b1j(
+def test_a_payment_is_refused_alike_by_the_screen_the_command_and_the_service_b1j(
     app: Flask, client_as: Any, received_on: date, extra: Decimal, words: str
 ) -> None:
     with app.app_context():
         cid, _ = _allocated_contribution()
         first = _instalments(cid)[0]
         first_id, amount = first.id, first.amount + extra
+        pupil = first.contribution.pupil.reference
         with pytest.raises(FieldError) as refused:
             money.record_payment(first_id, amount, received_on=received_on, method="card")
         db.session.rollback()
@@ -178,8 +179,30 @@ def test_a_payment_is_refused_alike_by_the_screen_and_the_service_b1j(
     }
     page = _page_text(client_as("assistant").post("/admin/payment/new/", data=form))
     assert said in page
+    command = app.test_cli_runner().invoke(
+        args=["payments", "record", pupil, "2024/25", "1", str(amount)]
+        + ["--received-on", received_on.isoformat(), "--method", "card", "--user", "assistant"]
+    )
+    assert command.exit_code == 2
+    assert f"error: {said}" in command.output
     with app.app_context():
         assert _count(Payment) == 0
+
+
+def test_the_payments_command_records_what_the_rule_allows_b1j(app: Flask, users: Any) -> None:
+    with app.app_context():
+        cid, _ = _allocated_contribution()
+        first = _instalments(cid)[0]
+        pupil, amount = first.contribution.pupil.reference, first.amount
+    command = app.test_cli_runner().invoke(
+        args=["payments", "record", pupil, "2024/25", "1", str(amount)]
+        + ["--received-on", "2024-09-01", "--method", "card", "--user", "assistant"]
+    )
+    assert command.exit_code == 0, command.output
+    with app.app_context():
+        payment = db.session.scalar(select(Payment))
+        assert payment is not None and payment.amount == amount
+        assert payment.recorded_by_id == users["assistant"]
 
 
 def _refusal(officer_id: int, decided: date) -> EligibilityDecision:

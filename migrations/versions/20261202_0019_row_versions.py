@@ -1,7 +1,7 @@
 """row_version on every editable table; withdrawal.request_token; submitted_form (issue 18)
 
 Revision ID: 0019
-Revises: 0024
+Revises: 0023
 Create Date: 2026-12-02 16:00:00
 
 The ORM's version_id_col raises the counter with every UPDATE (models/base.py, Versioned); the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -33,6 +33,7 @@ TABLES = (
     "postcode",
     "pupil",
     "refund",
+    "retention_setting",
     "route",
     "school",
     "term_date_variation",
