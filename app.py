@@ -58,6 +58,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     install_record_versions()  # set-based UPDATEs raise the rows' versions (issue 18)
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
     set_request_actor(request_actor)  # the signed-in user, for rows written in a request
+    from infra.documents import documents_root
+    from services.anonymise import set_documents_root
+
+    set_documents_root(documents_root)  # the evidence documents' store, for anonymising
     init_security(app)  # security headers, CSP nonce, friendly error pages
     from infra import outage
 
