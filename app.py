@@ -44,12 +44,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    from infra import db_timeouts
+
+    with app.app_context():
+        db_timeouts.bind(db.engine, app)  # statement and lock timeouts per request (issue 18)
 
     from infra.audit_actor import request_actor
     from infra.security import init_security
     from services.audit import install as install_audit
     from services.audit import set_request_actor
+    from services.record_versions import install as install_record_versions
 
+    install_record_versions()  # set-based UPDATEs raise the rows' versions (issue 18)
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
     set_request_actor(request_actor)  # the signed-in user, for rows written in a request
     from infra.documents import documents_root
@@ -57,6 +63,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     set_documents_root(documents_root)  # the evidence documents' store, for anonymising
     init_security(app)  # security headers, CSP nonce, friendly error pages
+    from infra import outage
+
+    outage.install(app)  # database down: a static 503 page and one log line (issue 18)
 
     from auth import bp as auth_bp
     from auth import login_manager

@@ -52,9 +52,40 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def _milliseconds(name: str, default: int) -> int:
+    return max(0, int(os.environ.get(name, str(default))))
+
+
+def database_bounds() -> dict[str, int]:
+    """PostgreSQL's statement and lock timeouts for requests, below gunicorn's worker timeout.
+
+    A request stopped by the database gets a plain message (infra/db_timeouts.py); one
+    killed by gunicorn's WORKER TIMEOUT got a bare 500 and said nothing (issue 18). Outside a
+    request (commands, background jobs) there is no worker timeout, so no limit by default.
+    """
+    worker_ms = int(float(os.environ.get("WORKER_TIMEOUT_S", "30")) * 1000)
+    statement_ms = _milliseconds("DB_STATEMENT_TIMEOUT_MS", 20_000)
+    lock_ms = _milliseconds("DB_LOCK_TIMEOUT_MS", 5_000)
+    if not 0 < statement_ms < worker_ms or not 0 < lock_ms < worker_ms:
+        raise ValueError(
+            "DB_STATEMENT_TIMEOUT_MS and DB_LOCK_TIMEOUT_MS must be above 0 and below "
+            f"WORKER_TIMEOUT_S ({worker_ms} ms), or the worker is killed first."
+        )
+    return {
+        "WORKER_TIMEOUT_S": worker_ms // 1000,
+        "DB_STATEMENT_TIMEOUT_MS": statement_ms,
+        "DB_LOCK_TIMEOUT_MS": lock_ms,
+        "DB_BACKGROUND_STATEMENT_TIMEOUT_MS": _milliseconds(
+            "DB_BACKGROUND_STATEMENT_TIMEOUT_MS", 0
+        ),
+        "DB_BACKGROUND_LOCK_TIMEOUT_MS": _milliseconds("DB_BACKGROUND_LOCK_TIMEOUT_MS", 0),
+    }
+
+
 def from_environment() -> dict[str, object]:
     secure = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     return {
+        **database_bounds(),
         "SQLALCHEMY_DATABASE_URI": database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SECRET_KEY": secret_key(),

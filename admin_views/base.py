@@ -27,6 +27,7 @@ from services import spreadsheets
 from services.audit import record_access
 from services.errors import ServiceError
 
+from .concurrency import OptimisticLockMixin
 from .dates import london_minute, long_date
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
 from .guarded_delete import GuardedDeleteMixin, integrity_message
@@ -153,8 +154,12 @@ class SecuredIndexView(AdminIndexView):
         return self.render("admin/home.html")
 
 
-class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
-    """A Flask-Admin ModelView with per-role access enforced for every endpoint."""
+class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin, ModelView):
+    """A Flask-Admin ModelView with per-role access enforced for every endpoint.
+
+    Every edit form carries the record's version; a save from a stale form is refused and
+    says what changed meanwhile (OptimisticLockMixin, admin_views/concurrency.py, issue 18).
+    """
 
     model_form_converter = EnumValueModelConverter
     column_type_formatters = SHOWN

@@ -23,7 +23,7 @@ from .copy_forward import CopyForwardMixin
 FIELDS = tuple(
     attr.key
     for attr in PolicyParameterSet.__mapper__.column_attrs
-    if attr.key not in {"id", "created_at", "updated_at"}
+    if attr.key not in {"id", "created_at", "updated_at", "row_version"}
 )
 
 

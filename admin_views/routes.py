@@ -11,6 +11,7 @@ only ever use spare seats).
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from typing import Any
 
@@ -25,7 +26,14 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import String, cast, select
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import AcademicYear, Route, RouteSchool, School, db
@@ -98,6 +106,10 @@ class WithdrawForm(FlaskForm):
         "The families will be told of the withdrawal and their right to appeal (A10)",
         validators=[DataRequired("Confirm the families will be told of their right to appeal.")],
     )
+    # A double submit sends the same token and the same seats seen: the second frees nothing
+    # (issue 18; services/seats/withdrawal.py).
+    request_token = HiddenField(default=lambda: secrets.token_urlsafe(24))
+    seats_seen = HiddenField()
 
 
 class RouteView(AppModelView):
@@ -291,6 +303,7 @@ class RouteView(AppModelView):
         form.academic_year.choices = [(label, label) for label in labels]
         if request.method == "GET":
             form.academic_year.data = years.current_year_label(db.session, years.today())
+            form.seats_seen.data = seats.seats_state(db.session, route.id)
         if request.method == "POST" and form.validate():
             try:
                 report = seats.withdraw(
@@ -301,9 +314,18 @@ class RouteView(AppModelView):
                     reason=form.reason.data.strip(),
                     family_told_of_appeal=bool(form.family_told_of_appeal.data),
                     decided_by_id=current_user.id,
+                    request_token=form.request_token.data or None,
+                    seats_seen=form.seats_seen.data or None,
                 )
+            except seats.AlreadyDone as done:
+                db.session.rollback()
+                flash(str(done), "info")
+                return redirect(url_for(".index_view"))
             except (ServiceError, IntegrityError) as exc:
-                flash(f"{_why(exc)} Nothing was withdrawn.", "error")
+                db.session.rollback()
+                # Sending the page again acts on the seats it shows now.
+                form.seats_seen.data = seats.seats_state(db.session, route.id)
+                flash(_refusal(exc), "error")
             else:
                 flash_report(report, "Seats withdrawn (Appendix F)")
                 return redirect(url_for(".index_view"))
@@ -318,6 +340,11 @@ class RouteView(AppModelView):
             if year
             else None,
         )
+
+
+def _refusal(exc: Exception) -> str:
+    text = _why(exc)
+    return text if "Nothing was withdrawn" in text else f"{text} Nothing was withdrawn."
 
 
 def _why(exc: Exception) -> str:

@@ -26,6 +26,7 @@ from .route_measurement import RouteMeasurement
 from .school import School
 from .school_gate import SchoolGate
 from .settings import ContributionSetting, PolicyParameterSet
+from .submitted_form import SubmittedForm
 from .term_variation import TermDateVariation
 from .transport_application import TransportApplication
 from .user import User, UserRole
@@ -71,6 +72,7 @@ __all__ = [
     "RouteSchool",
     "School",
     "SchoolGate",
+    "SubmittedForm",
     "Term",
     "TermDateVariation",
     "TransportApplication",

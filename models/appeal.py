@@ -7,13 +7,13 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .eligibility_decision import EligibilityDecision
 from .enums import AppealOutcome, AppealStage, enum_column
 from .user import User
 
 
-class Appeal(Timestamped, Base):
+class Appeal(Timestamped, Versioned, Base):
     __tablename__ = "appeal"
     __table_args__ = (
         UniqueConstraint("decision_id", "stage"),

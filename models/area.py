@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 
 # A UK postcode in its canonical spaced form, e.g. "LN1 1YL" (checked again in forms).
 POSTCODE_CHECK = "length(postcode) BETWEEN 6 AND 8 AND postcode LIKE '% %'"
 
 
-class Parish(Timestamped, Base):
+class Parish(Timestamped, Versioned, Base):
     __tablename__ = "parish"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,7 +26,7 @@ class Parish(Timestamped, Base):
         return self.name
 
 
-class Postcode(Timestamped, Base):
+class Postcode(Timestamped, Versioned, Base):
     __tablename__ = "postcode"
     __table_args__ = (CheckConstraint(POSTCODE_CHECK, name="format"),)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Index, MetaData, Numeric, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import DateTime, Index, Integer, MetaData, Numeric, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,3 +94,23 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+VERSION_COLUMN = "row_version"
+
+
+class Versioned:
+    """A counter raised by every UPDATE of the row, so a save from a stale form is refused.
+
+    SQLAlchemy's ``version_id_col`` adds ``WHERE row_version = <the version read>`` to every
+    UPDATE the ORM flushes and raises StaleDataError when no row matched: two sessions can
+    never both write the same version. The edit screens carry the version the user saw and
+    refuse a save made from an older one (admin_views/base.py, OptimisticLockMixin); set-based
+    UPDATEs raise it too (services/record_versions.py). Issue 18: "nothing lost silently".
+    """
+
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.row_version}

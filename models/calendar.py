@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 
 
-class AcademicYear(Timestamped, Base):
+class AcademicYear(Timestamped, Versioned, Base):
     """One row per year ("2024/25"); casework rows point at its label."""
 
     __tablename__ = "academic_year"

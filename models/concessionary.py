@@ -7,14 +7,14 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped, trigram_index
+from .base import Base, Timestamped, Versioned, trigram_index
 from .enums import ConcessionaryStatus, PaymentPlan, SeatStatus, Sessions, enum_column
 from .pupil import Pupil
 from .route import Route
 from .school import School
 
 
-class ConcessionaryApplication(Timestamped, Base):
+class ConcessionaryApplication(Timestamped, Versioned, Base):
     """Appendix F: re-application is annual, so an application belongs to one academic year."""
 
     __tablename__ = "concessionary_application"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import MONEY, Base, Timestamped
+from .base import MONEY, Base, Timestamped, Versioned
 from .concessionary import ConcessionarySeat
 from .enums import ContributionKind, PaymentPlan, enum_column
 from .pupil import Pupil
@@ -118,7 +118,7 @@ class Payment(Timestamped, Base):
         return f"£{self.amount} on {self.received_on:%d %b %Y}"
 
 
-class Refund(Timestamped, Base):
+class Refund(Timestamped, Versioned, Base):
     __tablename__ = "refund"
     __table_args__ = (CheckConstraint("amount > 0", name="amount"),)
 

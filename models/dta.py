@@ -6,12 +6,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .area import Parish, Postcode
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .enums import DtaCategory, enum_column
 from .school import School
 
 
-class DesignatedTransportArea(Timestamped, Base):
+class DesignatedTransportArea(Timestamped, Versioned, Base):
     __tablename__ = "dta"
     __table_args__ = (UniqueConstraint("school_id", "category"),)
 

@@ -9,14 +9,14 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .area import Parish
-from .base import Base, Timestamped, trigram_index
+from .base import Base, Timestamped, Versioned, trigram_index
 from .enums import CareBy, Placement, enum_column
 
 if TYPE_CHECKING:
     from .contact import Contact
 
 
-class Pupil(Timestamped, Base):
+class Pupil(Timestamped, Versioned, Base):
     __tablename__ = "pupil"
     __table_args__ = (
         CheckConstraint("easting IS NULL OR easting >= 0", name="easting"),
@@ -75,7 +75,7 @@ class Pupil(Timestamped, Base):
         return f"{self.name} ({self.reference})"
 
 
-class LowIncomeEvidence(Timestamped, Base):
+class LowIncomeEvidence(Timestamped, Versioned, Base):
     """A5c: low-income status is evidenced each academic year."""
 
     __tablename__ = "low_income_evidence"

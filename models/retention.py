@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Timestamped, utcnow
+from .base import Base, Timestamped, Versioned, utcnow
 
 
-class RetentionSetting(Timestamped, Base):
+class RetentionSetting(Timestamped, Versioned, Base):
     __tablename__ = "retention_setting"
     __table_args__ = (CheckConstraint("keep_years >= 1", name="keep_years"),)
 

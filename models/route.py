@@ -7,11 +7,11 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .school import School
 
 
-class Route(Timestamped, Base):
+class Route(Timestamped, Versioned, Base):
     __tablename__ = "route"
     __table_args__ = (
         CheckConstraint("seats >= 0", name="seats"),

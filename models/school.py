@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .enums import EstablishmentType, Phase, SixthForm, enum_column
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def has_post16_provision(phase: Phase, sixth_form: SixthForm) -> bool:
     return phase in POST16_PHASES or sixth_form is not SixthForm.DOES_NOT_HAVE
 
 
-class School(Timestamped, Base):
+class School(Timestamped, Versioned, Base):
     __tablename__ = "school"
     __table_args__ = (
         CheckConstraint("urn > 0 AND urn < 100000000", name="urn_range"),

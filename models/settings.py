@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import MONEY, Base, Timestamped
+from .base import MONEY, Base, Timestamped, Versioned
 from .enums import PaymentPlan
 
 PLAN_WORDS = {
@@ -21,7 +21,7 @@ PLAN_WORDS = {
 }
 
 
-class ContributionSetting(Timestamped, Base):
+class ContributionSetting(Timestamped, Versioned, Base):
     __tablename__ = "contribution_setting"
     __table_args__ = (
         CheckConstraint("post16_contribution >= 0", name="post16"),
@@ -53,7 +53,7 @@ class ContributionSetting(Timestamped, Base):
         return f"Contributions {self.academic_year}"
 
 
-class PolicyParameterSet(Timestamped, Base):
+class PolicyParameterSet(Timestamped, Versioned, Base):
     """One academic year's figures, column for column the rules' PolicyParameters.
 
     What each figure is, its unit and its clause are in rules/figures.toml (one place).

@@ -7,12 +7,12 @@ from datetime import date, time
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .enums import VariationStatus, enum_column
 from .school import School
 
 
-class TermDateVariation(Timestamped, Base):
+class TermDateVariation(Timestamped, Versioned, Base):
     __tablename__ = "term_date_variation"
     __table_args__ = (
         CheckConstraint(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped, trigram_index
+from .base import Base, Timestamped, Versioned, trigram_index
 from .enums import (
     ApplicationStatus,
     DistanceMethod,
@@ -42,7 +42,7 @@ DETERMINATION_FIELDS = (
 )
 
 
-class TransportApplication(Timestamped, Base):
+class TransportApplication(Timestamped, Versioned, Base):
     __tablename__ = "transport_application"
     __table_args__ = (
         CheckConstraint("distance_m IS NULL OR distance_m >= 0", name="distance"),

@@ -8,11 +8,11 @@ from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKey, String, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamped
+from .base import Base, Timestamped, Versioned
 from .enums import Role, enum_column
 
 
-class User(UserMixin, Timestamped, Base):
+class User(UserMixin, Timestamped, Versioned, Base):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,14 +8,14 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, Versioned, utcnow
 from .concessionary import ConcessionarySeat
 from .eligibility_decision import EligibilityDecision
 from .enums import WithdrawalKind, enum_column
 from .user import User
 
 
-class Withdrawal(Base):
+class Withdrawal(Versioned, Base):
     __tablename__ = "withdrawal"
     __table_args__ = (
         CheckConstraint(
@@ -46,6 +46,9 @@ class Withdrawal(Base):
         ForeignKey("user_account.id", ondelete="RESTRICT")
     )
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The withdraw page's one-time token: a second submit of the same page frees nothing
+    # (issue 18). Several rows share it when one request withdraws several seats.
+    request_token: Mapped[str | None] = mapped_column(String(64), index=True)
 
     concessionary_seat: Mapped[ConcessionarySeat | None] = relationship()
     decision: Mapped[EligibilityDecision | None] = relationship()

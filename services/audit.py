@@ -50,7 +50,7 @@ MASK = "***"
 # Never copied into the trail: the trail is readable by every supervisor.
 MASKED_FIELDS = frozenset({"password_hash"})
 # Bookkeeping the row itself already carries; listing it on every update is noise.
-IGNORED_FIELDS = frozenset({"updated_at", "created_at"})
+IGNORED_FIELDS = frozenset({"updated_at", "created_at", "row_version"})  # bookkeeping
 BULK_RECORD_ID = "*"
 # In a trail row written for a set-based statement: which kind of statement it was.
 STATEMENT_KEY = "_statement"

@@ -22,11 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import PolicyParameterSet, db
+from models.base import VERSION_COLUMN
 from rules.errors import RulesError
 from rules.parameters import PolicyParameters, parameters_for
 
 # The row's own bookkeeping, not policy figures.
-_ROW_ONLY = frozenset({"id", "academic_year", "created_at", "updated_at"})
+_ROW_ONLY = frozenset({"id", "academic_year", "created_at", "updated_at", VERSION_COLUMN})
 
 STORED_FIELDS: tuple[str, ...] = tuple(
     name

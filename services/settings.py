@@ -228,7 +228,7 @@ def copy_forward(
         list(session.scalars(select(model).where(model.id.in_(list(ids))))),
     )
     existing = set(session.scalars(select(model.academic_year)))
-    skip = {"id", "academic_year", "created_at", "updated_at"}
+    skip = {"id", "academic_year", "created_at", "updated_at", "row_version"}
     created: list[str] = []
     skipped: list[str] = []
     for row in sorted(rows, key=lambda r: r.academic_year):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from services.migration_guards import refuse_data_loss
+
 revision: str = '0004'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
@@ -52,6 +54,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Issue 18: a year whose deadlines differ from the figures the upgrade fills in would lose
+    # them; say so, and stop.
+    differs = " OR ".join(f"{name} <> {value}" for name, value in FIGURES.items())
+    refuse_data_loss(
+        revision,
+        "the appeal and decision deadlines (Appendix C, B2) of policy parameter sets, by year:",
+        f"SELECT academic_year FROM policy_parameter_set WHERE {differs} ORDER BY academic_year",
+    )
     with op.batch_alter_table('policy_parameter_set', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_policy_parameter_set_busy_months'), type_='check')
         batch_op.drop_constraint(op.f('ck_policy_parameter_set_working_days'), type_='check')

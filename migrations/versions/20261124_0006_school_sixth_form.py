@@ -19,12 +19,23 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from services.migration_guards import refuse_data_loss
+
 revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VALUES = ('has_sixth_form', 'no_sixth_form', 'not_applicable', 'not_recorded')
+# What the upgrade fills in from phase and ages; a school holding anything else (GIAS's
+# official value, a correction) would lose it on downgrade.
+DERIVED = (
+    "CASE "
+    "WHEN phase IN ('nursery', 'primary', 'sixth_form', 'fe_college') THEN 'not_applicable' "
+    "WHEN statutory_high_age IS NULL THEN 'not_recorded' "
+    "WHEN statutory_high_age > 16 THEN 'has_sixth_form' "
+    "ELSE 'no_sixth_form' END"
+)
 
 
 def upgrade() -> None:
@@ -37,13 +48,7 @@ def upgrade() -> None:
                 server_default='not_recorded',
             )
         )
-    op.execute(
-        "UPDATE school SET sixth_form = CASE "
-        "WHEN phase IN ('nursery', 'primary', 'sixth_form', 'fe_college') THEN 'not_applicable' "
-        "WHEN statutory_high_age IS NULL THEN 'not_recorded' "
-        "WHEN statutory_high_age > 16 THEN 'has_sixth_form' "
-        "ELSE 'no_sixth_form' END"
-    )
+    op.execute(f"UPDATE school SET sixth_form = {DERIVED}")
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.alter_column('sixth_form', server_default=None)
         batch_op.create_check_constraint(
@@ -52,6 +57,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Issue 18: say so, and stop, rather than drop values the upgrade cannot rebuild.
+    refuse_data_loss(
+        revision,
+        "the sixth-form value (A7b) of schools, by URN:",
+        f"SELECT urn FROM school WHERE sixth_form <> {DERIVED} ORDER BY urn",
+    )
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_school_sixth_form'), type_='check')
         batch_op.drop_column('sixth_form')

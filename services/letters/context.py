@@ -26,7 +26,9 @@ from .council import Council
 
 METRES_PER_MILE = Decimal("1609.344")
 # Columns that are the panel's bookkeeping, not something a family is told.
-_NEVER_SHOWN = frozenset({"facts", "facts_hash", "created_at", "updated_at", "password_hash"})
+_NEVER_SHOWN = frozenset(
+    {"facts", "facts_hash", "created_at", "updated_at", "password_hash", "row_version"}
+)
 
 
 def record_fields(obj: object | None) -> dict[str, Any]:

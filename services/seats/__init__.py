@@ -24,11 +24,12 @@ from services.seats.capacity import (
 from services.seats.common import CA, CS, REFUSAL_TEXT, SESSION_KEYS, SeatError
 from services.seats.guards import check_entitled_pupil_fits, check_seats_fit
 from services.seats.register_facts import Candidate, exam_course_year, gather_candidates
-from services.seats.withdrawal import withdraw
+from services.seats.withdrawal import AlreadyDone, seats_state, withdraw
 from services.seats.year_end import lapse
 
 __all__ = [
     "CA",
+    "AlreadyDone",
     "CS",
     "REFUSAL_TEXT",
     "SESSION_KEYS",
@@ -47,6 +48,7 @@ __all__ = [
     "offer_next",
     "over_capacity",
     "over_capacity_ids",
+    "seats_state",
     "spare_seats",
     "spare_seats_stmt",
     "usage_stmt",

@@ -6,6 +6,7 @@ with notice and the settlement of RULES.md v2 (Appendix F, A9; `rules.withdraw`,
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -55,6 +56,8 @@ def withdraw(
     family_told_of_appeal: bool,
     decided_by_id: int | None,
     session: Session | None = None,
+    request_token: str | None = None,
+    seats_seen: str | None = None,
 ) -> SeatReport:
     """Free seats for entitled children (Appendix F: concessionary seats "can be withdrawn at
     short notice if a seat is needed for an entitled child").
@@ -67,6 +70,11 @@ def withdraw(
     could travel and no more (RULES.md v2, `rules.refund`): unpaid instalments are cancelled,
     what was paid beyond the cost of the days used is refunded, and a shortfall falls due as
     one final instalment on the effective date.
+
+    Idempotent against a double submit (issue 18): under the route's lock, a request whose
+    `request_token` already made withdrawals is refused (AlreadyDone), and one made from a
+    page that showed other seats than the route has now (`seats_seen`, from `seats_state`)
+    is refused too, so two identical requests free one set of seats, never two.
     """
     s = session or db.session
     for key in SESSION_KEYS:
@@ -80,6 +88,19 @@ def withdraw(
         route = s.get(Route, route_id)
         if route is None:
             raise SeatError("That route no longer exists.")
+        if request_token and s.scalar(
+            select(Withdrawal.id).where(Withdrawal.request_token == request_token).limit(1)
+        ):
+            raise AlreadyDone(
+                "These seats were already withdrawn: the same request was sent twice. "
+                "Nothing more was withdrawn."
+            )
+        if seats_seen is not None and seats_seen != seats_state(s, route_id):
+            raise SeatError(
+                "The seats on this route changed after you opened this page (another "
+                "withdrawal or allocation was made). Nothing was withdrawn; check the spare "
+                "seats shown now and send the request again if it is still needed."
+            )
         params = policy_for(year, s)
         effective = rules.add_working_days(on, params.concessionary_withdrawal_notice_days)
         rr = RouteReport(route.code, spare_seats(s, year, on, [route_id]).get(route_id, {}))
@@ -135,6 +156,7 @@ def withdraw(
                 refund_amount=Decimal("0.00"),
                 family_told_of_appeal=family_told_of_appeal,
                 decided_by_id=decided_by_id,
+                request_token=request_token,
             )
             s.add(withdrawal)
             s.flush()  # the refund names the withdrawal it comes from
@@ -377,6 +399,22 @@ def withdraw_eligibilities(
             made.append(withdrawal)
     s.flush()
     return made
+
+
+class AlreadyDone(SeatError):
+    """The same request was carried out before (a double submit); nothing more was done."""
+
+
+def seats_state(s: Session, route_id: int) -> str:
+    """A digest of the route's active seats (all years): what a withdraw page was shown.
+
+    Any withdrawal or allocation on the route changes it, so a request made from an older
+    page is refused rather than applied to seats its sender never saw.
+    """
+    ids = s.scalars(
+        select(CS.id).where(CS.route_id == route_id, CS.status == SeatStatus.ACTIVE).order_by(CS.id)
+    ).all()
+    return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
 
 
 def _contributions_by_seat(s: Session, seat_ids: list[int]) -> dict[int, Contribution]:
