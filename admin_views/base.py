@@ -302,6 +302,23 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         return super().handle_view_exception(exc)
 
 
+def year_options() -> list[tuple[str, str]]:
+    """Every academic year, newest first, for a year picker."""
+    from sqlalchemy import select
+
+    from models import AcademicYear
+
+    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
+    return [(label, label) for label in labels]
+
+
+def current_year() -> str | None:
+    """The year a picker starts on: the one containing today (issue 15), not the newest."""
+    from services import years
+
+    return years.current_year_label(db.session, years.today())
+
+
 class AcademicYearChoiceMixin:
     """Offer the academic-year label columns (foreign keys to academic_year.label) as a list.
 
@@ -319,17 +336,14 @@ class AcademicYearChoiceMixin:
         return form_class
 
     def _with_year_choices(self, form):  # type: ignore[no-untyped-def]
-        from sqlalchemy import select
-
-        from models import AcademicYear
-
-        labels = db.session.scalars(
-            select(AcademicYear.label).order_by(AcademicYear.starts.desc())
-        ).all()
+        options = year_options()
+        default = current_year()
         for name in self.year_fields:
             field = getattr(form, name, None)
             if field is not None:
-                field.choices = [(label, label) for label in labels]
+                field.choices = options
+                if not field.data:
+                    field.data = default
         return form
 
     def create_form(self, obj=None):  # type: ignore[no-untyped-def]

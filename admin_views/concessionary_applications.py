@@ -29,7 +29,7 @@ from models.settings import PLAN_WORDS
 from services import seats, years
 from services.errors import ServiceError
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, current_year, user_has, year_options
 from .low_income import PUPIL_LOOKUP
 from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
 
@@ -171,15 +171,8 @@ class ConcessionaryApplicationView(AppModelView):
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
-            kwargs.setdefault(
-                "year_options",
-                [
-                    (label, label)
-                    for label in db.session.scalars(
-                        select(AcademicYear.label).order_by(AcademicYear.starts.desc())
-                    )
-                ],
-            )
+            kwargs.setdefault("year_options", year_options())
+            kwargs.setdefault("current_year", current_year())
         return super().render(template, **kwargs)
 
     @action(

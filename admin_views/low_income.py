@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_admin.model.form import InlineFormAdmin
@@ -11,6 +10,7 @@ from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
 from models import AcademicYear, LowIncomeEvidence, Pupil, db
+from services import years
 
 from .base import ASSISTANTS, AppModelView
 
@@ -40,7 +40,7 @@ def check_academic_year(_form: Form, field: Field) -> None:
 
 
 def check_verified_on(_form: Form, field: Field) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > years.today():
         raise ValidationError("Evidence cannot be verified on a date in the future.")
     if field.data and field.data.year < 2000:
         raise ValidationError("Check the year: evidence this old is not current (A5c).")

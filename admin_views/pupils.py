@@ -14,6 +14,7 @@ from wtforms.validators import NumberRange, ValidationError
 
 from models import Contact, LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
+from services import years
 
 from .base import ASSISTANTS, AppModelView
 from .contacts import ContactInline
@@ -41,7 +42,7 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
     born = field.data
     if born is None:
         return
-    today = date.today()
+    today = years.today()
     if born > today:
         raise ValidationError("A date of birth cannot be in the future.")
     if born > _years_before(today, YOUNGEST_YEARS):

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from models import db
-from services import reports
+from services import reports, years
 
 from .base import ASSISTANTS, user_has
 
@@ -79,9 +79,9 @@ class ReportsView(BaseView):
             abort(404)
         on_text = request.args.get("on", "")
         try:
-            on = date.fromisoformat(on_text) if on_text else date.today()
+            on = date.fromisoformat(on_text) if on_text else years.today()
         except ValueError:
-            on = date.today()
+            on = years.today()
         report = reports.build(db.session, key, year, on) if year else None
         fmt = request.args.get("format", "")
         if fmt and report is not None:

@@ -9,7 +9,7 @@ server, not by hiding inputs. Assessment itself is `services.assessment`, the sa
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -49,7 +49,7 @@ from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, current_year, user_has, year_options
 from .enum_support import choices, enum_formatter
 from .route_map import route_svg
 
@@ -114,8 +114,7 @@ class _OfficersOnly(rules.FieldSet):
 
 
 def _year_options() -> list[tuple[str, str]]:
-    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.label.desc()))
-    return [(label, label) for label in labels]
+    return year_options()
 
 
 def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
@@ -575,6 +574,7 @@ class TransportApplicationView(AppModelView):
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
             kwargs.setdefault("year_options", _year_options())
+            kwargs.setdefault("current_year", current_year())
         return super().render(template, **kwargs)
 
     # --- queues: what an officer must do next ------------------------------------------------
@@ -614,7 +614,7 @@ class TransportApplicationView(AppModelView):
             limit=QUEUE_LIMIT,
             year=year,
             year_options=_year_options(),
-            today=date.today(),
+            today=years.today(),
         )
 
 
