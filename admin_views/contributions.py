@@ -18,7 +18,7 @@ from models import Contribution, Instalment, Pupil, db
 from services import contributions as money
 from services import years
 
-from .base import ASSISTANTS, AppModelView
+from .base import ASSISTANTS, AppModelView, pounds
 
 
 class OverdueFilter(BaseSQLAFilter):
@@ -85,15 +85,16 @@ class ContributionView(AppModelView):
 
     def _money(self, _context: Any, model: Contribution, name: str) -> Any:
         found = getattr(g, "contribution_money", {}).get(model.id)
-        return "" if found is None else f"£{getattr(found, name)}"
+        return "" if found is None else pounds(getattr(found, name))
 
-    column_formatters = {
-        "paid": _money,
-        "outstanding": _money,
-        "overdue": _money,
-        "refunded": _money,
-    }
-    column_formatters_export = column_formatters
+    def _money_export(self, _context: Any, model: Contribution, name: str) -> Any:
+        found = getattr(g, "contribution_money", {}).get(model.id)
+        return None if found is None else getattr(found, name)
+
+    money_columns = ("annual_amount", "amount", "paid", "outstanding", "overdue", "refunded")
+    column_formatters = dict.fromkeys(money_columns[2:], _money)
+    # Exports carry the amounts as numbers (issue 15), for the finance team's sums.
+    column_formatters_export = dict.fromkeys(money_columns[2:], _money_export)
 
 
 VIEW = (ContributionView, Contribution, "Contributions", "Money")
