@@ -51,10 +51,29 @@ SHOWN = {
 EXPORTED = {type(None): lambda _v, _value, _n: "", bool: _yes_no, enum.Enum: _words}
 
 
-
 def pounds(value: Decimal | None) -> str:
     """Money on screen, to the penny: "£1,234.50". Exports keep the Decimal, a number."""
     return "" if value is None else f"£{value:,.2f}"
+
+
+# Column names as the team says them, where a label is not given (issue 15).
+FIELD_WORDS = {
+    "last_name": "surname",
+    "first_name": "first name",
+    "urn": "URN",
+    "postcode": "postcode",
+    "reference": "reference",
+    "code": "code",
+}
+
+
+def _label_of_model(name: str) -> str:
+    """ "ConcessionaryApplication" -> "seat application"; others split into lower-case words."""
+    spoken = {"ConcessionaryApplication": "seat application", "TransportApplication":
+              "application", "DesignatedTransportArea": "DTA"}  # fmt: skip
+    if name in spoken:
+        return spoken[name]
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
 
 
 STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
@@ -278,6 +297,40 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         form_class = super().scaffold_form()
         bound_numbers(form_class, self.model)
         return form_class
+
+    def _field_words(self, name: str) -> str:
+        """A column's label, else its name in words ("last_name" -> "last name"), in lower
+        case for use mid-sentence unless it starts with an abbreviation ("TRA number")."""
+        said = str((self.column_labels or {}).get(name) or FIELD_WORDS.get(name, name))
+        said = said.replace("_", " ")
+        return said if said[:2].isupper() else said[:1].lower() + said[1:]
+
+    def search_placeholder(self) -> str | None:
+        """The search box names what it searches in words, once each (issue 15: it read
+        "reference, reference, last_name"): "Search by reference, pupil's surname, ..."."""
+        if not self.column_searchable_list:
+            return None
+        words: list[str] = []
+        for searchable in self.column_searchable_list:
+            key = getattr(searchable, "key", None) or str(searchable).rsplit(".", 1)[-1]
+            table = getattr(getattr(searchable, "class_", None), "__name__", None)
+            said = (
+                self._field_words(key).lower()
+                if table in (None, self.model.__name__)
+                else (f"{_label_of_model(table)}'s {FIELD_WORDS.get(key, key).replace('_', ' ')}")
+            )
+            if said not in words:
+                words.append(said)
+        return "Search by " + ", ".join(words)
+
+    def _process_ajax_references(self):  # type: ignore[no-untyped-def]
+        """Every look-up box says what to type (never Flask-Admin's "Please select model")."""
+        loaders = super()._process_ajax_references()
+        for name, loader in loaders.items():
+            if "placeholder" not in loader.options:
+                words = self._field_words(name)
+                loader.options = {**loader.options, "placeholder": f"Type to find the {words}"}
+        return loaders
 
     def _export_csv(self, return_url: str):  # type: ignore[no-untyped-def]
         """CSV through the panel's one writer, built whole while the request's session is open.
