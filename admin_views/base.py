@@ -7,6 +7,7 @@ the control. Reading, writing, deleting, exporting and each bulk action have the
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
@@ -65,6 +67,86 @@ FIELD_WORDS = {
     "reference": "reference",
     "code": "code",
 }
+
+
+# Tables as the team names them (the audit trail names the table a change was made in).
+TABLE_WORDS = {
+    "concessionary_application": "Seat application",
+    "concessionary_seat": "Seat",
+    "user_account": "Staff account",
+    "user_role": "Staff role",
+    "dta": "DTA",
+    "dta_area": "DTA area",
+    "eligibility_decision": "Decision",
+}
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+")
+
+
+def name_in_words(name: str) -> str:
+    """A field or table name from the code in words: "distance_m" -> "Distance (metres)",
+    "contribution_id" -> "Contribution", "concessionary_seat" -> "Seat" (issue 15)."""
+    if name in TABLE_WORDS:
+        return TABLE_WORDS[name]
+    said = FIELD_WORDS.get(name)
+    if said is None:
+        said = name.removesuffix("_id")
+        for suffix, unit in (("_m", " (metres)"), ("_at", ""), ("_on", " (date)")):
+            if said.endswith(suffix) and len(said) > len(suffix):
+                said = said.removesuffix(suffix) + unit
+                break
+        said = said.replace("_", " ")
+    return said[:1].upper() + said[1:]
+
+
+def value_in_words(value: Any) -> str:
+    """A stored value as a person reads it: Yes/No, dates in UK form, times to the minute in
+    England, codes in words ("not_eligible" -> "Not eligible"), nothing as "Not recorded"."""
+    if value is None or value == "":
+        return "Not recorded"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return london_minute(value)
+    if isinstance(value, date):
+        return long_date(value)
+    if isinstance(value, enum.Enum):
+        return _label(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(value_in_words(v) for v in value) or "None"
+    if isinstance(value, str):
+        if _ISO_MOMENT.match(value):
+            try:
+                return london_minute(datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        if _ISO_DAY.fullmatch(value):
+            try:
+                return long_date(date.fromisoformat(value))
+            except ValueError:
+                return value
+        if _CODE.fullmatch(value):
+            return _label(value)
+    return str(value)
+
+
+def summary_list(mapping: dict[str, Any]) -> Markup:
+    """A GOV.UK-style summary list (key, value rows) of a stored mapping, nested ones nested;
+    keys starting "_" are the panel's own bookkeeping and left out."""
+    rows = []
+    for key, value in sorted(mapping.items()):
+        if key.startswith("_"):
+            continue
+        shown = summary_list(value) if isinstance(value, dict) else escape(value_in_words(value))
+        rows.append(
+            Markup('<div class="summary-list__row"><dt class="summary-list__key">')
+            + escape(name_in_words(key))
+            + Markup('</dt><dd class="summary-list__value">')
+            + shown
+            + Markup("</dd></div>")
+        )
+    return Markup('<dl class="summary-list">') + Markup("").join(rows) + Markup("</dl>")
 
 
 def _label_of_model(name: str) -> str:

@@ -7,7 +7,6 @@ ended by A2 or a withdrawal, never edited or deleted from a screen, by anyone: a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
@@ -17,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from models import EligibilityDecision, TransportApplication
 from models.enums import Charge, Outcome
 
-from .base import STAFF, AppModelView
+from .base import STAFF, AppModelView, summary_list
 from .transport_applications import BASES
 
 
@@ -45,8 +44,9 @@ def _lines(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> 
 
 
 def _json(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> Markup:
-    text = json.dumps(getattr(model, name), indent=2, sort_keys=True)
-    return Markup(f"<pre>{escape(text)}</pre>")
+    """The facts the rules were given, as a summary list in words (issue 15, not JSON)."""
+    value = getattr(model, name)
+    return summary_list(value) if isinstance(value, dict) else Markup(escape(str(value)))
 
 
 def _clauses(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
