@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
+from wtforms.validators import ValidationError
 
 from models import db
 from models.enums import Role
@@ -31,8 +32,30 @@ from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _la
 from .guarded_delete import GuardedDeleteMixin, integrity_message
 from .search import SubquerySearchMixin
 
+# Statuses and outcomes are shown as tags (GOV.UK "tag"): the words carry the meaning, the
+# colour only repeats it (WCAG 1.4.1).
+STATUS_COLUMNS = frozenset({"status", "outcome"})
+TAG_COLOURS = {
+    "green": {"decided", "allocated", "active", "eligible", "upheld", "accepted", "sent", "done",
+              "printed"},
+    "red": {"refused", "not_eligible", "failed", "overturned"},
+    "yellow": {"received", "pending", "waiting", "refer", "measure", "requested", "queued",
+               "running"},
+    "grey": {"withdrawn", "lapsed", "cancelled"},
+}  # fmt: skip
 
-def _words(_view: Any, value: Any, _name: str) -> str:
+
+def status_tag(value: Any) -> Markup:
+    """A status in words as a tag, coloured by what it means."""
+    code = str(getattr(value, "value", value))
+    colour = next((c for c, codes in TAG_COLOURS.items() if code in codes), None)
+    css = "status-tag" + (f" status-tag--{colour}" if colour else "")
+    return Markup('<strong class="{}">{}</strong>').format(css, _label(value))
+
+
+def _words(_view: Any, value: Any, name: str) -> Any:
+    if name in STATUS_COLUMNS:
+        return status_tag(value)
     return _label(value)
 
 
@@ -50,7 +73,11 @@ SHOWN = {
     enum.Enum: _words,
     list: lambda _v, values, _n: ", ".join(str(v) for v in values),
 }
-EXPORTED = {type(None): lambda _v, _value, _n: "", bool: _yes_no, enum.Enum: _words}
+EXPORTED = {
+    type(None): lambda _v, _value, _n: "",
+    bool: _yes_no,
+    enum.Enum: lambda _v, value, _n: _label(value),
+}
 
 
 def pounds(value: Decimal | None) -> str:
@@ -92,7 +119,7 @@ def name_in_words(name: str) -> str:
     said = FIELD_WORDS.get(name)
     if said is None:
         said = name.removesuffix("_id")
-        for suffix, unit in (("_m", " (metres)"), ("_at", ""), ("_on", " (date)")):
+        for suffix, unit in (("_m", " (metres)"), ("_at", "")):
             if said.endswith(suffix) and len(said) > len(suffix):
                 said = said.removesuffix(suffix) + unit
                 break
@@ -169,6 +196,55 @@ MAX_PAGE_SIZE = 1_000
 INTEGER_LIMIT = 2**31 - 1  # PostgreSQL's INTEGER
 
 
+class FieldError(ValidationError):
+    """A refusal found after the form's own checks (on saving), naming the fields it is about
+    so the error summary links to them and each field shows it (issue 15)."""
+
+    def __init__(self, fields: str | Iterable[str], message: str) -> None:
+        super().__init__(message)
+        self.fields = (fields,) if isinstance(fields, str) else tuple(fields)
+        self.message = message
+
+
+def in_label_words(message: str, labels: dict[str, str]) -> str:
+    """A message naming fields by their code names, in the fields' label words instead:
+    "secondary_walking_distance_m: must not be less than primary_walking_distance_m" ->
+    "Secondary walking distance (metres) must not be less than primary walking distance
+    (metres)"."""
+    head, sep, rest = message.partition(": ")
+    if sep and head in labels:
+        message = f"{labels[head]} {rest}"
+    for name in sorted(labels, key=len, reverse=True):
+        said = labels[name]
+        message = re.sub(
+            rf"\b{re.escape(name)}\b",
+            said if message.startswith(name) else said[:1].lower() + said[1:],
+            message,
+        )
+    return message
+
+
+class PennyPlaces:
+    """No more decimal places than the column keeps: money to the penny or refused (a half
+    penny would otherwise be rounded silently by the database)."""
+
+    def __init__(self, places: int, money: bool) -> None:
+        self.places = places
+        self.money = money
+
+    def __call__(self, _form: Any, field: Any) -> None:
+        value = field.data
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return
+        if value != value.quantize(Decimal(1).scaleb(-self.places)):
+            if self.money:
+                raise ValidationError(
+                    "Enter an amount in pounds and pence, to the penny (for example 456.00); "
+                    "a fraction of a penny cannot be charged or paid."
+                )
+            raise ValidationError(f"Enter a number with at most {self.places} decimal places.")
+
+
 def bound_numbers(form_class: Any, model: Any) -> None:
     """Every number field refuses values its column cannot hold, as a form error, not a 500.
 
@@ -187,10 +263,14 @@ def bound_numbers(form_class: Any, model: Any) -> None:
         ):
             continue
         validators = list(unbound.kwargs.get("validators") or [])
-        if any(isinstance(v, NumberRange) for v in validators):
-            continue
         column = columns.get(name)
         kind = getattr(column, "type", None)
+        if isinstance(kind, Numeric) and kind.scale is not None:
+            money = kind.scale == 2 and kind.precision == 10  # models.base.MONEY
+            validators.append(PennyPlaces(kind.scale, money))
+            unbound.kwargs["validators"] = validators
+        if any(isinstance(v, NumberRange) for v in validators):
+            continue
         if isinstance(kind, Numeric) and kind.precision is not None:
             top = Decimal(10) ** (kind.precision - (kind.scale or 0)) - Decimal(1)
             validators.append(NumberRange(min=-top, max=top))
@@ -238,6 +318,7 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
     export_types = ["csv", "xlsx"]
     export_max_rows = 100_000
     details_modal = False
+    details_template = "admin/details.html"  # a summary list (issue 15)
     create_modal = False
     edit_modal = False
 
@@ -454,8 +535,42 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
 
+    def _prettify_name(self, name: str) -> str:
+        """Column headings, where no label is given, in words: "distance_m" -> "Distance
+        (metres)", "route_id" -> "Route" (Flask-Admin's would be "Distance M")."""
+        return name_in_words(name)
+
+    def prettify_name(self, name: str) -> str:
+        """The same words for form labels (Flask-Admin's form converter asks for this)."""
+        return name_in_words(name)
+
+    def create_model(self, form: Any) -> Any:
+        g.admin_form = form
+        return super().create_model(form)
+
+    def update_model(self, form: Any, model: Any) -> Any:
+        g.admin_form = form
+        return super().update_model(form, model)
+
+    def field_labels(self, form: Any) -> dict[str, str]:
+        """Each field's name and its label as the form shows it."""
+        return {name: str(field.label.text) for name, field in form._fields.items()}
+
     def handle_view_exception(self, exc: Exception) -> bool:
-        """A refused delete or a clash with a unique key is a message, never a 500."""
+        """A refused delete or a clash with a unique key is a message, never a 500; a refusal
+        on saving goes to the fields it names and the form's error summary (issue 15), not a
+        banner naming a column."""
+        form = g.pop("admin_form", None)
+        if isinstance(exc, ValidationError) and form is not None:
+            db.session.rollback()
+            labels = self.field_labels(form)
+            message = in_label_words(str(getattr(exc, "message", None) or exc), labels)
+            fields = [form._fields[n] for n in getattr(exc, "fields", ()) if n in form._fields]
+            for field in fields:
+                field.errors = [*field.errors, message]
+            if not fields:
+                form.form_errors.append(message)
+            return True
         if isinstance(exc, IntegrityError):
             db.session.rollback()
             flash(integrity_message(exc), "error")

@@ -16,7 +16,7 @@ from models import PolicyParameterSet
 from rules.errors import RulesError
 from rules.parameters import PolicyParameters, parameters_for
 
-from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
+from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView, FieldError
 from .copy_forward import CopyForwardMixin
 
 FIELDS = tuple(
@@ -33,14 +33,14 @@ def validate_parameters(model: PolicyParameterSet) -> None:
     """
     missing = [name for name in FIELDS if getattr(model, name) is None]
     if missing:
-        raise ValidationError(f"Every figure is required; missing: {', '.join(missing)}.")
+        raise FieldError(missing, "Enter this figure: every figure is required.")
     try:
         base = parameters_for(model.academic_year)
         values = dataclasses.asdict(base)
         values.update({name: getattr(model, name) for name in FIELDS})
         PolicyParameters.from_mapping(values)
     except RulesError as error:
-        raise ValidationError(str(error)) from error
+        raise FieldError(error.field.split(".")[-1], str(error)) from error
     except TypeError as error:
         raise ValidationError(f"Every figure is required: {error}") from error
 

@@ -172,3 +172,114 @@ def test_the_reader_finds_what_it_should() -> None:
         '<script>var x = "RECEIVED_X";</script>'
     )
     assert developer_words(page) == {"PENDING", "last_name", "False", "10:00:00.123456"}
+
+
+def _policy_form(year: str, **changes: str) -> dict[str, str]:
+    import dataclasses
+
+    from rules.parameters import parameters_for
+
+    values = dataclasses.asdict(parameters_for(year))
+    form = {k: str(v) for k, v in values.items() if not isinstance(v, bool)}
+    form.update({k: "y" for k, v in values.items() if v is True})
+    form["academic_year"] = year
+    form.update(changes)
+    return form
+
+
+def test_a_refusal_on_saving_names_its_field_in_words_in_one_error_summary(
+    county: Flask, supervisor: FlaskClient
+) -> None:
+    """Issue 15: not "secondary_walking_distance_m: must not be less than
+    primary_walking_distance_m" in a "Failed to create record." banner."""
+    from models import PolicyParameterSet
+
+    with county.app_context():
+        before = db.session.query(PolicyParameterSet).count()
+        year = "2027/28"  # next year has no figures yet
+    form = _policy_form(
+        year, primary_walking_distance_m="5000", secondary_walking_distance_m="4000"
+    )
+    page = supervisor.post("/admin/policy_parameter_set/new/", data=form).get_data(as_text=True)
+    assert page.count('class="error-summary"') == 1
+    assert 'href="#secondary_walking_distance_m"' in page
+    assert (
+        "Secondary walking distance (metres) must not be less than primary walking distance "
+        "(metres)"
+    ) in page
+    assert "Failed to create record" not in page
+    assert developer_words(page) == set()
+    with county.app_context():
+        assert db.session.query(PolicyParameterSet).count() == before
+
+
+def test_every_field_in_error_is_in_the_summary_with_a_link(supervisor: FlaskClient) -> None:
+    page = supervisor.post(
+        "/admin/school/new/", data={"urn": "", "name": "", "postcode": "not a postcode"}
+    ).get_data(as_text=True)
+    summary = page[
+        page.index('class="error-summary"') : page.index("</ul>", page.index("error-summary"))
+    ]
+    links = re.findall(r'<a href="#([a-z_]+)">', summary)
+    assert {"urn", "name", "postcode"} <= set(links), summary
+    # Each link's target exists on the page, so following it reaches the field.
+    assert all(f'id="{target}"' in page for target in links)
+
+
+def test_a_half_penny_charge_is_refused_naming_the_field(
+    county: Flask, supervisor: FlaskClient
+) -> None:
+    from models import ContributionSetting
+
+    with county.app_context():
+        before = db.session.query(ContributionSetting).count()
+    page = supervisor.post(
+        "/admin/contribution_setting/new/",
+        data={
+            "academic_year": "2027/28",
+            "post16_contribution": "456.00",
+            "concessionary_annual_charge": "456.005",
+            "offers_full": "y",
+        },
+    ).get_data(as_text=True)
+    assert 'href="#concessionary_annual_charge"' in page
+    assert (
+        "Concessionary seat annual charge (A9, Appendix F): Enter an amount in pounds and pence"
+        in page
+    )
+    with county.app_context():
+        assert db.session.query(ContributionSetting).count() == before
+
+
+def test_the_messages_of_an_action_are_one_notification_banner(supervisor: FlaskClient) -> None:
+    with supervisor.session_transaction() as session:
+        session["_flashes"] = [
+            ("success", "Allocated 3 seats on LN0001."),
+            ("success", "Allocated 2 seats on LN0002."),
+            ("error", "LN0003: no spare seats."),
+        ]
+    html = supervisor.get("/admin/concessionary_application/").get_data(as_text=True)
+    assert html.count('notification-banner"') == 2  # one success banner, one error banner
+    assert html.count('role="status"') == 1 and html.count('role="alert"') == 1
+    done = html[html.index('role="status"') : html.index("</div>", html.index('role="status"'))]
+    assert "<li>Allocated 3 seats on LN0001.</li>" in done
+    assert "<li>Allocated 2 seats on LN0002.</li>" in done
+
+
+def test_statuses_are_tags_and_records_are_summary_lists(
+    county: Flask, supervisor: FlaskClient
+) -> None:
+    seats = supervisor.get("/admin/concessionary_application/").get_data(as_text=True)
+    assert '<strong class="status-tag status-tag--yellow">Pending</strong>' in seats
+    lapsed = supervisor.get("/admin/concessionary_seat/").get_data(as_text=True)
+    assert '<strong class="status-tag status-tag--grey">Lapsed</strong>' in lapsed
+    with county.app_context():
+        from models import Pupil
+
+        pupil_id = db.session.scalar(select(Pupil.id).order_by(Pupil.id))
+    record = supervisor.get(f"/admin/pupil/details/?id={pupil_id}").get_data(as_text=True)
+    assert 'class="summary-list summary-list--record"' in record
+    assert '<dt class="summary-list__key">' in record
+    assert "table-bordered searchable" not in record
+    exported = supervisor.get("/admin/concessionary_application/export/csv/").get_data(as_text=True)
+    assert "status-tag" not in exported and "Pending" in exported
