@@ -96,6 +96,20 @@ FIELD_WORDS = {
 }
 
 
+# Words inside code names that read better spelt out or as the team writes them.
+WORD_WORDS = {
+    "post16": "post-16",
+    "send": "SEND",
+    "ehcp": "EHCP",
+    "am": "AM",
+    "pm": "PM",
+    "min": "minimum",
+    "max": "maximum",
+    "la": "LA",
+    "dta": "DTA",
+    "urn": "URN",
+    "tra": "TRA",
+}
 # Tables as the team names them (the audit trail names the table a change was made in).
 TABLE_WORDS = {
     "concessionary_application": "Seat application",
@@ -123,7 +137,7 @@ def name_in_words(name: str) -> str:
             if said.endswith(suffix) and len(said) > len(suffix):
                 said = said.removesuffix(suffix) + unit
                 break
-        said = said.replace("_", " ")
+        said = " ".join(WORD_WORDS.get(word, word) for word in said.split("_"))
     return said[:1].upper() + said[1:]
 
 
