@@ -17,6 +17,7 @@ from models import EligibilityDecision, TransportApplication
 from models.enums import Charge, Outcome
 
 from .base import STAFF, AppModelView, summary_list
+from .enum_support import _label
 from .transport_applications import BASES
 
 
@@ -58,7 +59,7 @@ def _pupil(_view: Any, _context: Any, model: EligibilityDecision, _name: str) ->
 
 
 def _charge(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
-    return "" if model.charge is None else model.charge.value.replace("_", " ")
+    return "" if model.charge is None else _label(model.charge)
 
 
 def _when(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> str:
@@ -161,20 +162,20 @@ class EligibilityDecisionView(AppModelView):
         FilterEqual(
             EligibilityDecision.outcome,
             "Outcome",
-            options=[(o.value, o.value.replace("_", " ")) for o in Outcome],
+            options=[(o.value, _label(o)) for o in Outcome],
         ),
         FilterEqual(EligibilityDecision.basis, "Deciding clause", options=[(b, b) for b in BASES]),
         FilterEqual(
             EligibilityDecision.charge,
             "Charge",
-            options=[(c.value, c.value.replace("_", " ")) for c in Charge],
+            options=[(c.value, _label(c)) for c in Charge],
         ),
         FilterEqual("application.academic_year", "Academic year (e.g. 2024/25)"),
         _CurrentFilter(),
         "ended_on",
         "decided_at",
     )
-    column_choices = {"outcome": [(o.value, o.value.replace("_", " ")) for o in Outcome]}
+    column_choices = {"outcome": [(o.value, _label(o)) for o in Outcome]}
     column_select_related_list = (EligibilityDecision.decided_by,)
 
     def get_query(self) -> Any:

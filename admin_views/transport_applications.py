@@ -49,8 +49,17 @@ from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, current_year, user_has, year_options
-from .enum_support import choices, enum_formatter
+from .base import (
+    ASSISTANTS,
+    OFFICERS,
+    AppModelView,
+    current_year,
+    status_tag,
+    user_has,
+    year_options,
+)
+from .dates import long_date
+from .enum_support import _label, choices, enum_formatter
 from .route_map import route_svg
 
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
@@ -121,11 +130,11 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     decision = model.current_decision
     if decision is None:
         return Markup('<span class="text-muted">not assessed</span>')
-    text = decision.outcome.value.replace("_", " ")
+    text = status_tag(decision.outcome)
     if decision.basis:
         text += f" ({decision.basis})"
     if decision.ended_on:
-        text += f", ended {decision.ended_on:%d %b %Y}"
+        text += f", ended {long_date(decision.ended_on)}"
     return text
 
 
@@ -293,7 +302,7 @@ class TransportApplicationView(AppModelView):
         _CurrentDecisionFilter(
             EligibilityDecision.outcome,
             "Current decision: outcome",
-            [(o.value, o.value.replace("_", " ")) for o in Outcome],
+            [(o.value, _label(o)) for o in Outcome],
         ),
         _CurrentDecisionFilter(
             EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
