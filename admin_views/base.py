@@ -574,12 +574,19 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         """A refused delete or a clash with a unique key is a message, never a 500; a refusal
         on saving goes to the fields it names and the form's error summary (issue 15), not a
         banner naming a column."""
+        from rules.errors import RulesError
+        from services.errors import ServiceError
+
         form = g.pop("admin_form", None)
-        if isinstance(exc, ValidationError) and form is not None:
+        if isinstance(exc, ValidationError | ServiceError | RulesError) and form is not None:
             db.session.rollback()
             labels = self.field_labels(form)
-            message = in_label_words(str(getattr(exc, "message", None) or exc), labels)
-            fields = [form._fields[n] for n in getattr(exc, "fields", ()) if n in form._fields]
+            named = getattr(exc, "fields", None) or (getattr(exc, "field", "") or "",)
+            message = (
+                str(exc) if isinstance(exc, RulesError) else str(exc.args[0] if exc.args else exc)
+            )
+            message = in_label_words(message, labels)
+            fields = [form._fields[n] for n in named if n in form._fields]
             for field in fields:
                 field.errors = [*field.errors, message]
             if not fields:
