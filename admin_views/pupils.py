@@ -53,6 +53,17 @@ def check_date_of_birth(_form: Form, field: Field) -> None:
         )
 
 
+def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
+    """A2: the parish decides when it is outside the county (services/schools.py `resident`);
+    a record that says otherwise is flagged, not silently believed."""
+    parish = model.parish
+    if parish is not None and not parish.in_county:
+        if model.lives_in_county:
+            return f"No: recorded yes, but {parish.name} is outside the county (A2)"
+        return "No"
+    return "Yes" if model.lives_in_county else "No"
+
+
 class PupilView(AppModelView):
     write_roles = ASSISTANTS
 
@@ -81,6 +92,7 @@ class PupilView(AppModelView):
         "send",
         "care_by",
         "care_placement",
+        "care_leaver",
         "date_of_birth",
         "town",
     )
@@ -111,20 +123,25 @@ class PupilView(AppModelView):
         "care_by": "In care of",
         "care_placement": "Care placement",
         "care_home_la": "Placing council",
+        "care_leaver": "Care leaver",
         "low_income": "Low-income evidence",
         "contacts": "Parents and carers",
     }
     column_descriptions = {
         "year_group_override": "Only for a child taught outside their age group: 0 is "
         "Reception, 1-13 Years 1 to 13. Otherwise the year group comes from the date of birth.",
-        "lives_in_county": "A2: transport is for children resident in the county.",
         "ehcp": "Has an Education, Health and Care Plan (A4, A8).",
         "care_by": "A21 (this council) or A22 (another council) for a child in care.",
         "care_home_la": "A22: the council that placed the child.",
+        "care_leaver": "A21: a post-16 student who has left this or another council's care "
+        "pays no contribution.",
+        "lives_in_county": "A2: transport is for children resident in the county. A home in a "
+        "parish marked outside the county is not resident, whatever this says.",
     }
     column_formatters = {
         "care_by": enum_formatter("care_by"),
         "care_placement": enum_formatter("care_placement"),
+        "lives_in_county": _residence_cell,
     }
     column_export_list = (
         "reference",
@@ -140,6 +157,7 @@ class PupilView(AppModelView):
         "ehcp",
         "care_by",
         "care_placement",
+        "care_leaver",
     )
     form_columns = (
         "reference",
@@ -159,6 +177,7 @@ class PupilView(AppModelView):
         "care_by",
         "care_placement",
         "care_home_la",
+        "care_leaver",
         "low_income",
         "contacts",
     )

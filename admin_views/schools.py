@@ -67,6 +67,7 @@ class SchoolView(AppModelView):
         "main_site",
         "follows_council_term_dates",
         "is_open",
+        "location",
     )
     column_select_related_list = (School.main_site,)
     column_default_sort = "name"
@@ -80,6 +81,7 @@ class SchoolView(AppModelView):
         "follows_council_term_dates",
         "town",
         "religious_character",
+        "easting",
     )
     column_sortable_list = (
         "urn",
@@ -114,6 +116,7 @@ class SchoolView(AppModelView):
         "is_open": "Open",
         "close_date": "Closed on",
         "gates": "Gates (A4b)",
+        "location": "Location",
     }
     column_descriptions = {
         "urn": "The Department for Education's unique reference number (6 to 8 digits).",
@@ -125,8 +128,15 @@ class SchoolView(AppModelView):
         "follows_council_term_dates": "Unticked when the school has its own term dates "
         "(Appendix H: community and voluntary-controlled schools may not vary them).",
         "is_open": "Untick when a school closes; a school in use cannot be deleted.",
+        "location": "A school without a location is left out of the nearest-school rankings "
+        "until it has one (filter: Easting (m) is empty).",
+        "religious_character": "From GIAS. A6: the nearest school of this character to the "
+        "home, chosen on grounds of religion or belief.",
     }
     column_formatters = {
+        "location": lambda _v, _c, model, _n: (
+            "ranked" if model.has_location else "unrankable: no location"
+        ),
         "phase": enum_formatter("phase"),
         "establishment_type": enum_formatter("establishment_type"),
         "sixth_form": enum_formatter("sixth_form"),

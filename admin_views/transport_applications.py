@@ -172,6 +172,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_circumstances": "Exceptional circumstances claimed (A11)",
         "exceptional_accepted": "Exceptional circumstances: officer's determination",
         "purchase_order": "Home council's purchase order (child in another council's care, A22)",
+        "school_named_in_ehcp": "This school is named in the child's EHCP (A2a)",
         "full_time_hours": "Taught hours a week (A7: at least 12.5)",
         "higher_education": "Higher education course",
         "apprenticeship": "Apprenticeship",
@@ -259,7 +260,13 @@ class TransportApplicationView(AppModelView):
     }
     _APPLICATION = ("reference", "pupil", "academic_year", "school", "received_on")
     _DISTANCE = ("distance_m", "distance_method", "distance_measured_on")
-    _CLAIMS = ("religion_or_belief", "medical_who", "exceptional_circumstances", "purchase_order")
+    _CLAIMS = (
+        "religion_or_belief",
+        "medical_who",
+        "exceptional_circumstances",
+        "purchase_order",
+        "school_named_in_ehcp",
+    )
     _POST16 = (
         "full_time_hours",
         "higher_education",

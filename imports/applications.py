@@ -11,8 +11,10 @@ order; extra columns are ignored; * = required):
     address*, town, postcode*
     parish_code              the home parish (must be held: import areas first)
     easting, northing        home location, British National Grid metres
-    lives_in_county          yes/no (default yes)
+    lives_in_county          yes/no (default: the parish's "in county"; yes without a parish).
+                             A value that contradicts the parish is refused (A2).
     send, ehcp               yes/no (default no)
+    care_leaver              yes/no (default no): a post-16 student who has left care (A21)
     academic_year*           e.g. 2024/25 (the year must be set up in the panel)
     school_urn*              the school applied for (must be held: import schools first)
     received_on*             the date the application was received
@@ -22,6 +24,7 @@ order; extra columns are ignored; * = required):
     religion_or_belief       yes/no (A6, B1d)
     exceptional_circumstances yes/no (A11)
     full_time_hours          post-16 taught hours a week (A7b)
+    school_named_in_ehcp     yes/no (default no): the school is named in the EHCP (A2a)
     contact_...              a parent or carer to write to (see imports/contacts.py)
 
 Pupils are matched by reference: new ones inserted, changed details (a house move) updated.
@@ -87,6 +90,8 @@ UNSUITABLE = "route_unsuitable"
 RELIGION = "religion_or_belief"
 EXCEPTIONAL = "exceptional_circumstances"
 HOURS = "full_time_hours"
+CARE_LEAVER = "care_leaver"
+NAMED_IN_EHCP = "school_named_in_ehcp"
 
 REQUIRED = (APP_REF, PUPIL_REF, FIRST, LAST, DOB, ADDRESS, POSTCODE, YEAR, URN, RECEIVED)
 COLUMNS = (
@@ -113,6 +118,8 @@ COLUMNS = (
     RELIGION,
     EXCEPTIONAL,
     HOURS,
+    CARE_LEAVER,
+    NAMED_IN_EHCP,
 )
 
 PUPIL_FIELDS = (
@@ -128,6 +135,7 @@ PUPIL_FIELDS = (
     "lives_in_county",
     "send",
     "ehcp",
+    "care_leaver",
 )
 PUPIL_COLUMN = {
     "first_name": FIRST,
@@ -142,6 +150,7 @@ PUPIL_COLUMN = {
     "lives_in_county": IN_COUNTY,
     "send": SEND,
     "ehcp": EHCP,
+    "care_leaver": CARE_LEAVER,
 }
 # What a held pupil row is compared on and written with: the file's details, parish by id.
 STORED_FIELDS = (*(f for f in PUPIL_FIELDS if f != "parish_code"), "parish_id")
@@ -158,6 +167,7 @@ APPLICATION_COLUMNS = (
     "religion_or_belief",
     "exceptional_circumstances",
     "full_time_hours",
+    "school_named_in_ehcp",
 )
 YOUNGEST_AGE = 3  # project rule: a sanity bound on keyed dates of birth, not a policy figure
 
@@ -174,9 +184,11 @@ PUPIL_CHECKS: tuple[Check, ...] = (
     (PARISH, "text", {"max_len": 20}),
     (EASTING, "integer", {"low": 0, "high": 800_000}),
     (NORTHING, "integer", {"low": 0, "high": 1_300_000}),
-    (IN_COUNTY, "boolean", {"default": True}),
+    # A2: blank means "as the parish says" (resolved once the parishes are looked up).
+    (IN_COUNTY, "boolean", {"default": None}),
     (SEND, "boolean", {}),
     (EHCP, "boolean", {}),
+    (CARE_LEAVER, "boolean", {}),
 )
 APPLICATION_CHECKS: tuple[Check, ...] = (
     (URN, "integer", {"required": True, "low": 1, "high": 99_999_999}),
@@ -186,6 +198,7 @@ APPLICATION_CHECKS: tuple[Check, ...] = (
     (RELIGION, "boolean", {}),
     (EXCEPTIONAL, "boolean", {}),
     (HOURS, "decimal", {"low": Decimal(0), "high": Decimal(80)}),
+    (NAMED_IN_EHCP, "boolean", {}),
 )
 
 
@@ -201,9 +214,10 @@ class PupilDetails(NamedTuple):
     parish_code: str | None
     easting: int | None
     northing: int | None
-    lives_in_county: bool
+    lives_in_county: bool | None  # None: as the parish says (A2)
     send: bool
     ehcp: bool
+    care_leaver: bool
 
 
 class Application(NamedTuple):
@@ -219,6 +233,7 @@ class Application(NamedTuple):
     religion_or_belief: bool
     exceptional_circumstances: bool
     full_time_hours: Decimal | None
+    school_named_in_ehcp: bool
 
 
 class Bounds(NamedTuple):
@@ -385,9 +400,14 @@ def import_applications(
     for row, app in apps.values():
         if app.urn not in schools:
             report.error(row, URN, f"unknown URN {app.urn} (import the school first)")
-    for row, pupil in pupils.values():
+    in_county = lookup(
+        Parish.code, Parish.in_county, {p.parish_code for _, p in pupils.values() if p.parish_code}
+    )
+    for ref, (row, pupil) in list(pupils.items()):
         if pupil.parish_code and pupil.parish_code not in parishes:
             report.error(row, PARISH, f"unknown parish code {pupil.parish_code!r}")
+            continue
+        pupils[ref] = (row, _resident(row, pupil, in_county, report))
 
     held_pupils = {
         r.reference: r
@@ -482,6 +502,7 @@ def import_applications(
                     app.religion_or_belief,
                     app.exceptional_circumstances,
                     app.full_time_hours,
+                    app.school_named_in_ehcp,
                 )
                 for ref, app in new_apps
             ],
@@ -505,3 +526,23 @@ def _stored(pupil: PupilDetails, parishes: dict[str, int]) -> tuple[Any, ...]:
     """The pupil's values in STORED_FIELDS order."""
     parish_id = parishes.get(pupil.parish_code) if pupil.parish_code else None
     return (*pupil[:6], *pupil[7:], parish_id)
+
+
+def _resident(
+    row: int, pupil: PupilDetails, in_county: dict[str, bool], report: ImportReport
+) -> PupilDetails:
+    """A2: residence from the home parish's "in county" when the file does not say; a file
+    that says otherwise than its parish is refused (the parish screen's promise)."""
+    parish = in_county.get(pupil.parish_code) if pupil.parish_code else None
+    said = pupil.lives_in_county
+    if said is None:
+        return pupil._replace(lives_in_county=True if parish is None else bool(parish))
+    if parish is not None and said != bool(parish):
+        where = "in" if parish else "outside"
+        report.error(
+            row,
+            IN_COUNTY,
+            f"says {'yes' if said else 'no'} but parish {pupil.parish_code} is {where} the "
+            "county (A2); correct the file or the parish",
+        )
+    return pupil

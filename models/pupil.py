@@ -50,6 +50,9 @@ class Pupil(Timestamped, Base):
     care_by: Mapped[CareBy | None] = mapped_column(enum_column(CareBy, "care_by"))
     care_placement: Mapped[Placement | None] = mapped_column(enum_column(Placement, "placement"))
     care_home_la: Mapped[str | None] = mapped_column(String(120))  # A22: the placing council
+    # A21 "Post 16 students, in or leaving care, will not be subject to a charge": a student
+    # who has left this or another council's care.
+    care_leaver: Mapped[bool] = mapped_column(default=False)
 
     parish: Mapped[Parish | None] = relationship()
     low_income: Mapped[list[LowIncomeEvidence]] = relationship(

@@ -87,6 +87,12 @@ class School(Timestamped, Base):
     )
 
     @property
+    def has_location(self) -> bool:
+        """RULES.md v2: a school without a location is left out of the nearest-school
+        rankings (services/schools.py) and shown as unrankable until it has one."""
+        return self.easting is not None and self.northing is not None
+
+    @property
     def is_independent(self) -> bool:
         return self.establishment_type == EstablishmentType.INDEPENDENT
 

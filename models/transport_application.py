@@ -81,6 +81,9 @@ class TransportApplication(Timestamped, Base):
     # A11: exceptional circumstances claimed, and the officer's determination.
     exceptional_circumstances: Mapped[bool] = mapped_column(default=False)
     exceptional_accepted: Mapped[bool | None]
+    # A2a: the school is named in the child's EHCP (an independent school so named is not
+    # fee-paying for the family and is the suitable school for that child).
+    school_named_in_ehcp: Mapped[bool] = mapped_column(default=False)
     # A22: another council's purchase order for a child in its care.
     purchase_order: Mapped[str | None] = mapped_column(String(60))
     # A7, A8, A16: the post-16 course.

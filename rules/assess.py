@@ -11,7 +11,9 @@ How a case is decided:
   an EHCP, whose transport turns on that council's purchase order alone (A22).
 * Then every basis in the order A3, A7, A8, A5, A6, A12, A4, A13, A21, A11 is evaluated to one
   of: holds, fails, pending (an officer's determination is awaited), unknown (a distance that
-  would settle it has not been measured). A22's recharge is tried only when none holds.
+  would settle it has not been measured). For another council's child A5, A6 and A11 do not
+  award (A22: free only to the DTA school or a nearer school); A22's recharge is tried only
+  when none holds.
 * The first basis that holds decides; `clauses` lists every one that holds, in that order.
 * With none holding: `refer` when something is pending, else `measure` when something is
   unknown, else `not_eligible` with the stage's own clause (A3, A7, or A8 with an EHCP). Refer
@@ -157,6 +159,7 @@ class _Facts:
         "nearest",
         "school_counts",
         "in_council_care",
+        "in_other_la_care",
     )
 
     def __init__(self, case: Case, p: PolicyParameters, year: AcademicYear) -> None:
@@ -189,6 +192,7 @@ class _Facts:
             self.school_counts = None
         care = case.care
         self.in_council_care = care is not None and care.by == CareBy.COUNCIL
+        self.in_other_la_care = care is not None and care.by == CareBy.OTHER_LA
 
     @property
     def pupil(self) -> str:
@@ -226,6 +230,8 @@ def assess(case: Case, params: PolicyParameters | None = None) -> Decision:
     for clause, evaluate in _BASES:
         result = evaluate(f)
         if result is not None:
+            if clause in _NOT_FOR_OTHER_LA and f.in_other_la_care:
+                result = _a22_excludes(clause)
             evaluated.append((clause, result[0], result[1]))
     held = [item for item in evaluated if item[1] == _HOLDS]
     if not held:
@@ -259,9 +265,7 @@ def _year_and_defaults(label: str) -> tuple[AcademicYear, PolicyParameters]:
 def _pre_check(f: _Facts) -> Decision | None:
     """The refusals (and A22's EHCP rule) settled before any basis is tried."""
     case = f.case
-    if case.school_type == SchoolType.INDEPENDENT and not (
-        case.ehcp and case.school_named_in_ehcp
-    ):
+    if case.school_type == SchoolType.INDEPENDENT and not (case.ehcp and case.school_named_in_ehcp):
         return _refusal(
             "A2", ["The policy does not apply to independent fee-paying schools (A2a)."]
         )
@@ -823,6 +827,23 @@ def _a11(f: _Facts) -> _Result:
         ]
     return _HOLDS, [
         "Exceptional circumstances accepted by the transport eligibility officer (A11d)."
+    ]
+
+
+# A22: "entitled to free school transport provision only if they are attending their designated
+# transport area school or a nearer school subject to the distance criteria". The school-choice
+# bases that reach beyond the DTA or a nearer school (A5 three nearest, A6 religion or belief)
+# and A11's discretion do not award another council's child; its transport to any other school
+# is that council's to buy (the recharge below).
+_NOT_FOR_OTHER_LA = frozenset({"A5", "A6", "A11"})
+
+
+def _a22_excludes(clause: str) -> tuple[int, list[str]]:
+    """A basis A22 does not extend to another council's child: it fails, never pends."""
+    return _FAILS, [
+        f"A child in another council's care has free transport only to the designated transport "
+        f"area (DTA) school or a nearer school, on the distance criteria; {clause} does not "
+        "apply (A22)."
     ]
 
 

@@ -6,10 +6,12 @@ or three miles are calculated using the shortest driving route ... from the chil
 where the property meets the public highway) to the nearest accessible school gate."
 
 For each application the chosen school is measured (its main site: A3f, A4f), then every
-school that could be nearer: any open main site whose straight line from home is no longer
-than the chosen school's route (a route is never shorter than its straight line), so the
-nearest-school ranking compares routes with routes. Which of those are *suitable* schools is
-the ranking's business (services/eligibility_facts.py); measuring a few more costs little.
+school that could be nearer: the schools that compete with it in the ranking
+(`services.schools`: suitable to the child, of its stage and kind, its age range fitting)
+whose straight line from home is no longer than the chosen school's route (a route is never
+shorter than its straight line), so the nearest-school ranking compares routes with routes
+(RULES.md v2 "like for like"). Schools that cannot compete are not measured: a secondary
+pupil's route to every primary school in reach would be six rows in seven of the table.
 
 Idempotent: a measurement equal to the current one writes nothing, so re-running on an
 unchanged network writes nothing. A different one supersedes the current row (kept). The
@@ -47,6 +49,7 @@ from services.assessment import assess_applications
 from services.network.routing import Gate, Job, Result
 from services.policy import PolicyUnavailable, parameters_for_years
 from services.road_networks import current_network, measurer_for
+from services.schools import SchoolTable, measured_routes
 
 LONDON = ZoneInfo("Europe/London")
 ID_CHUNK = 500
@@ -91,9 +94,9 @@ def london_today() -> date:
     return datetime.now(LONDON).date()
 
 
-def _school_gates(session: Session) -> tuple[dict[int, list[Gate]], dict[int, int], Any]:
+def _school_gates(session: Session) -> tuple[dict[int, list[Gate]], dict[int, int]]:
     """Open main sites' open gates (the school's location when no gate is recorded; none
-    when every recorded gate is closed), each school's main site, and the sites as arrays."""
+    when every recorded gate is closed), and each school's main site."""
     schools = session.execute(
         select(School.id, School.easting, School.northing, School.main_site_id, School.is_open)
     ).all()
@@ -101,8 +104,13 @@ def _school_gates(session: Session) -> tuple[dict[int, list[Gate]], dict[int, in
     recorded: dict[int, list[Gate]] = defaultdict(list)
     any_gate: set[int] = set()
     for g in session.execute(
-        select(SchoolGate.id, SchoolGate.school_id, SchoolGate.easting, SchoolGate.northing,
-               SchoolGate.is_open).order_by(SchoolGate.id)
+        select(
+            SchoolGate.id,
+            SchoolGate.school_id,
+            SchoolGate.easting,
+            SchoolGate.northing,
+            SchoolGate.is_open,
+        ).order_by(SchoolGate.id)
     ):
         any_gate.add(g.school_id)
         if g.is_open:
@@ -115,21 +123,24 @@ def _school_gates(session: Session) -> tuple[dict[int, list[Gate]], dict[int, in
             gates[s.id] = recorded.get(s.id, [])
         elif s.easting is not None and s.northing is not None:
             gates[s.id] = [Gate(None, float(s.easting), float(s.northing))]
-    sites = [
-        (s.id, float(s.easting), float(s.northing))
-        for s in schools
-        if s.main_site_id is None and s.is_open and s.easting is not None and gates.get(s.id)
-    ]
-    return gates, main, sites
+    return gates, main
 
 
 def _rows(session: Session, where: ColumnElement[bool]) -> Sequence[Any]:
     ta = TransportApplication
     return session.execute(
         select(
-            ta.id, ta.academic_year, ta.school_id, ta.distance_m, ta.distance_method,
-            ta.distance_measured_on, Pupil.id.label("pupil_id"), Pupil.easting, Pupil.northing,
-            Pupil.date_of_birth, Pupil.year_group_override,
+            ta.id,
+            ta.academic_year,
+            ta.school_id,
+            ta.distance_m,
+            ta.distance_method,
+            ta.distance_measured_on,
+            Pupil.id.label("pupil_id"),
+            Pupil.easting,
+            Pupil.northing,
+            Pupil.date_of_birth,
+            Pupil.year_group_override,
             HomeAccessPoint.easting.label("override_e"),
             HomeAccessPoint.northing.label("override_n"),
         )
@@ -142,9 +153,18 @@ def _rows(session: Session, where: ColumnElement[bool]) -> Sequence[Any]:
 
 # The columns a re-measurement compares: equal on all of them means nothing to write.
 _COMPARED = (
-    "method", "distance_m", "walk_distance_m", "network_id", "gate_id", "gate_easting",
-    "gate_northing", "access_easting", "access_northing", "snap_distance_m",
-    "access_overridden", "geometry",
+    "method",
+    "distance_m",
+    "walk_distance_m",
+    "network_id",
+    "gate_id",
+    "gate_easting",
+    "gate_northing",
+    "access_easting",
+    "access_northing",
+    "snap_distance_m",
+    "access_overridden",
+    "geometry",
 )
 
 
@@ -212,10 +232,12 @@ def _measure(
         params = parameters_for_years({r.academic_year for r in rows}, sess)
     except PolicyUnavailable as error:
         raise MeasurementError(str(error)) from None
-    gates, main, sites = _school_gates(sess)
+    gates, main = _school_gates(sess)
+    table = SchoolTable.load(sess)
     homes: list[tuple[float, float]] = []
     jobs: list[Job] = []
     job_row: dict[int, Any] = {}
+    kinds: dict[int, tuple[Any, ...]] = {}  # home index -> the kind of pupil (its competitors)
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
@@ -224,9 +246,7 @@ def _measure(
             continue
         school = main.get(r.school_id, r.school_id)
         if not gates.get(school):
-            summary.problems[r.id] = (
-                "the school has no open gate and no location to measure to"
-            )
+            summary.problems[r.id] = "the school has no open gate and no location to measure to"
             continue
         try:
             year = parse_academic_year(r.academic_year)
@@ -238,21 +258,16 @@ def _measure(
             group = year_group(r.date_of_birth, year)
         walking = params[r.academic_year].walking_distance_m(stage_of(group))
         job = Job(len(homes), school, walking)
+        kinds[job.home] = table.kind_of(school, group)
         homes.append((float(point[0]), float(point[1])))
         jobs.append(job)
         job_row[id(job)] = r
     if not jobs:
         return summary
     home_xy = np.array(homes, dtype=np.float64)
-    site_ids = np.array([s[0] for s in sites], dtype=np.int64)
-    site_x = np.array([s[1] for s in sites])
-    site_y = np.array([s[2] for s in sites])
 
     def candidates(job: Job, within: float) -> list[tuple[int, float]]:
-        hx, hy = home_xy[job.home]
-        d = np.hypot(site_x - hx, site_y - hy)
-        near = np.flatnonzero(d <= within)
-        return [(int(site_ids[i]), float(d[i])) for i in near]
+        return table.competitors(kinds[job.home], homes[job.home], within)
 
     results = measurer_for(sess, network).run(home_xy, gates, jobs, candidates, progress)
     # Candidate jobs carry the home index of their chosen job, so of its application.
@@ -349,8 +364,12 @@ def _write(
                         }
                     )
                 app_updates.append(
-                    {"id": row.id, "distance_m": res.distance_m, "distance_method": method,
-                     "distance_measured_on": today}
+                    {
+                        "id": row.id,
+                        "distance_m": res.distance_m,
+                        "distance_method": method,
+                        "distance_measured_on": today,
+                    }
                 )
     rm = RouteMeasurement
     for start in range(0, len(supersede), ID_CHUNK):
@@ -389,15 +408,26 @@ def record_hand_measurement(
     rm = RouteMeasurement
     now = datetime.now(UTC)
     session.execute(
-        update(rm).where(
-            rm.application_id == application.id, rm.school_id == school,
-            rm.kind == MeasurementKind.HAND, rm.superseded_at.is_(None),
-        ).values(superseded_at=now)
+        update(rm)
+        .where(
+            rm.application_id == application.id,
+            rm.school_id == school,
+            rm.kind == MeasurementKind.HAND,
+            rm.superseded_at.is_(None),
+        )
+        .values(superseded_at=now)
     )
     row = RouteMeasurement(
-        application_id=application.id, school_id=school, kind=MeasurementKind.HAND,
-        method=method, distance_m=distance_m, measured_on=london_today(), measured_at=now,
-        measured_by_id=user_id, measured_via="hand measurement", reason=reason.strip(),
+        application_id=application.id,
+        school_id=school,
+        kind=MeasurementKind.HAND,
+        method=method,
+        distance_m=distance_m,
+        measured_on=london_today(),
+        measured_at=now,
+        measured_by_id=user_id,
+        measured_via="hand measurement",
+        reason=reason.strip(),
     )
     session.add(row)
     application.distance_m = distance_m
@@ -411,22 +441,14 @@ def measured_distances(
     application_ids: Iterable[int], session: Session | None = None
 ) -> dict[tuple[int, int], int]:
     """The current route distance per (application_id, school_id) for the ranking (A3a, A5a):
-    an officer's hand measurement where one is in force, else the computed route."""
+    an officer's hand measurement where one is in force, else the computed route. The one
+    reading of RouteMeasurement is `services.schools.measured_routes`, which the rankings use."""
     sess = cast(Session, session if session is not None else db.session)
-    wanted = sorted(set(application_ids))
-    out: dict[tuple[int, int], int] = {}
-    rm = RouteMeasurement
-    for start in range(0, len(wanted), ID_CHUNK):
-        for app_id, school_id, kind, distance in sess.execute(
-            select(rm.application_id, rm.school_id, rm.kind, rm.distance_m).where(
-                rm.application_id.in_(wanted[start : start + ID_CHUNK]),
-                rm.superseded_at.is_(None),
-            )
-        ):
-            key = (app_id, school_id)
-            if kind is MeasurementKind.HAND or key not in out:
-                out[key] = distance
-    return out
+    return {
+        (app_id, school_id): metres
+        for app_id, by_school in measured_routes(sess, application_ids).items()
+        for school_id, metres in by_school.items()
+    }
 
 
 def handler(params: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
@@ -450,4 +472,3 @@ def handler(params: dict[str, Any], progress: Callable[[int, int], None]) -> dic
         assessed = assess_applications(ids=summary.changed_applications, user_id=user_id)
         out["assessment"] = assessed.as_text()
     return out
-

@@ -8,9 +8,10 @@ splitting the segment there (the part of a segment beyond that point is not walk
 
 Phase one searches every chosen school; its route gives each home its distance D. A candidate
 school "could be nearer" when its straight line is at most D (a route is never shorter than
-its straight line); its route is read off phase one's search of that school when there was one
-that reached the home, else that school is searched again without a limit. Candidates' routes
-are measured but their geometry is not drawn (README).
+its straight line); its route is read off phase one's search of that school when that search
+reached the home, else the school is searched once, as far as the farthest D it is compared
+with. Each school is searched at most twice, and a school nobody chose only when it is some
+home's candidate. Candidates' routes are measured but their geometry is not drawn (README).
 """
 
 from __future__ import annotations
@@ -119,9 +120,7 @@ class ModeGraph:
         a_tail = np.concatenate((prev, node[last]))
         a_head = np.concatenate((node, d.v[e][last]))
         a_edge = np.concatenate((e, e[last]))
-        a_len = np.maximum(
-            np.concatenate((t - prev_t, 1.0 - t[last])) * d.length[a_edge], 0.001
-        )
+        a_len = np.maximum(np.concatenate((t - prev_t, 1.0 - t[last])) * d.length[a_edge], 0.001)
         afw = fw[a_edge]
         abw = bw[a_edge]
         tails += [a_tail[afw], a_head[abw]]
@@ -137,9 +136,7 @@ class ModeGraph:
         self.xs = np.concatenate((d.x, points.x))
         self.ys = np.concatenate((d.y, points.y))
 
-    def search(
-        self, sources: Sequence[int], limit: float
-    ) -> tuple[FloatArray, IntArray, IntArray]:
+    def search(self, sources: Sequence[int], limit: float) -> tuple[FloatArray, IntArray, IntArray]:
         assert self.graph is not None
         dist, pred, src = dijkstra(
             self.graph,
@@ -270,20 +267,17 @@ class Measurer:
             if gates.get(job.school):
                 by_school[job.school].append(job)
         reach: dict[int, _Reach] = {}
-        # Every school with a gate is searched once, chosen or not: any may be a candidate.
-        everyone = sorted(run.gate_nodes)
-        total = len(everyone) + 1
-        for done, school in enumerate(everyone, start=1):
-            mine = by_school.get(school, [])
-            limit = DRIVE_SEARCH_MIN_M
-            if mine:
-                own = homes[[j.home for j in mine]]
-                g0 = np.array([[g.x, g.y] for g in gates[school]])
-                far = float(
-                    np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
-                                           own[:, None, 1] - g0[None, :, 1]), axis=1))
-                )
-                limit = max(limit, far * DRIVE_SEARCH_FACTOR)
+        chosen = sorted(by_school)
+        total = 2 * len(chosen) + 1
+        for done, school in enumerate(chosen, start=1):
+            mine = by_school[school]
+            own = homes[[j.home for j in mine]]
+            g0 = np.array([[g.x, g.y] for g in gates[school]])
+            far = float(
+                np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
+                                       own[:, None, 1] - g0[None, :, 1]), axis=1))
+            )  # fmt: skip
+            limit = max(DRIVE_SEARCH_MIN_M, far * DRIVE_SEARCH_FACTOR)
             reach[school] = self._search(run, school, limit, mine, results)
             if progress:
                 progress(done, total)
@@ -295,7 +289,7 @@ class Measurer:
                 missed[job.school].append(job)
         for school, mine in missed.items():
             reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
-        cand = self._candidates(run, jobs, results, reach, gates, candidates)
+        cand = self._candidates(run, jobs, results, reach, gates, candidates, progress, total)
         if progress:
             progress(total, total)
         return [results[id(j)] for j in jobs] + cand
@@ -308,12 +302,16 @@ class Measurer:
         reach: dict[int, _Reach],
         gates: dict[int, list[Gate]],
         candidates: Callable[[Job, float], list[tuple[int, float]]],
+        progress: Callable[[int, int], None] | None,
+        total: int,
     ) -> list[Result]:
         """Every school whose straight line is at most the chosen school's route D. Its route
-        is read off phase one's search; a school never searched, or whose search stopped
-        short of the home, is searched again (without a limit only when it must be)."""
+        is read off the search already made of that school when it reached far enough; any
+        other school is searched once, only as far as the farthest chosen route it is compared
+        with (a school farther than that by road is not nearer, and is left unmeasured:
+        README)."""
         out: list[Result] = []
-        again: dict[int, list[Job]] = defaultdict(list)
+        pending: dict[int, list[Job]] = defaultdict(list)
         needed: dict[int, float] = defaultdict(float)
         for job in jobs:
             res = results[id(job)]
@@ -335,18 +333,19 @@ class Measurer:
                 elif r is not None and res.distance_m <= r.drive_limit:
                     cres.problem = "farther by road than the chosen school"
                 else:
-                    again[school].append(cres.job)
+                    pending[school].append(cres.job)
                     needed[school] = max(needed[school], float(res.distance_m))
         by_id = {id(c.job): c for c in out}
-        for school, mine in again.items():
-            # Only as far as the farthest chosen route it is compared with: a school farther
-            # than that by road is not nearer, and is left unmeasured (README).
+        base = total - len(pending) - 1
+        for done, (school, mine) in enumerate(sorted(pending.items()), start=1):
             self._search(run, school, needed[school] + 1.0, mine, by_id, geometry=False,
-                         walk=reach[school])
+                         walk=reach.get(school))  # fmt: skip
             for job in mine:
                 res = by_id[id(job)]
                 if res.method is None:
                     res.problem = "farther by road than the chosen school"
+            if progress:
+                progress(min(total - 1, base + done), total)
         return out
 
     def _search(

@@ -1,41 +1,31 @@
 """The facts of the Appendix F priority register for each concessionary application.
+
+Appendix F's 3rd tier ("attending the designated or nearest school or college") and 5th tier
+("living furthest from their designated or nearest school or college") are A3's facts, so they
+come from `services.schools`, the one definition eligibility uses (RULES.md v2 "Facts the panel
+gathers"): the DTA of the right category for the pupil's stage, satellites as their main site,
+the selective and age filters, post-16 sixth forms and colleges ranked apart, and distances
+compared like for like with the routes measured for the pupil's transport application.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    exists,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 import rules
-from models import (
-    DesignatedTransportArea,
-    DtaArea,
-    Postcode,
-    Pupil,
-    School,
-    TransportApplication,
+from models import Parish, Postcode, Pupil, TransportApplication
+from models.enums import ApplicationStatus, ConcessionaryStatus, PaymentPlan
+from services.schools import (
+    SchoolContext,
+    SchoolQuestion,
+    measured_routes,
+    resident,
+    school_facts,
 )
-from models.enums import (
-    ConcessionaryStatus,
-    EstablishmentType,
-    PaymentPlan,
-    Phase,
-)
-from models.school import has_post16_provision
 from services.seats.common import CA
 
 
@@ -53,22 +43,6 @@ class Candidate:
     applicant: rules.Applicant
 
 
-# A school "suitable" as the nearest for a year group: the phases that teach it. Special
-# schools and alternative provision are suitable only for particular children, so they are
-# never "the nearest" for the register.
-_PHASES_FOR = {
-    "primary": {Phase.PRIMARY, Phase.ALL_THROUGH},
-    "secondary": {Phase.SECONDARY, Phase.ALL_THROUGH},
-    "post16": {Phase.SECONDARY, Phase.ALL_THROUGH, Phase.SIXTH_FORM, Phase.FE_COLLEGE},
-}
-
-
-def _stage(group: int) -> str:
-    if group <= 6:
-        return "primary"
-    return "secondary" if group <= 11 else "post16"
-
-
 def exam_course_year(group: int) -> bool:
     """Appendix F 4th tier, "part way through an exam course": the second year of a two-year
     course, i.e. Year 11 (GCSE) or Year 13 (A level / level 3). Project rule: the policy does
@@ -76,26 +50,18 @@ def exam_course_year(group: int) -> bool:
     return group in (11, 13)
 
 
-def _straight_line(e1: int | None, n1: int | None, e2: int | None, n2: int | None) -> int | None:
-    if None in (e1, n1, e2, n2):
-        return None
-    return round(math.hypot(e1 - e2, n1 - n2))  # type: ignore[operator]
-
-
 def gather_candidates(
     session: Session, where: Sequence[ColumnElement[bool]], year: str
 ) -> list[Candidate]:
     """The applications matching `where`, with their Appendix F facts, in a fixed few queries.
 
-    Facts: living in the county (the pupil record); sessions; attending the designated or
-    nearest school (the school's DTA lists the home's parish or postcode, or the school is the
-    nearest open school of a phase that teaches the pupil's year group, by straight line);
-    part way through an exam course (Year 11 or 13, see `exam_course_year`); distance to
-    that school (the measured route distance of the pupil's transport application to the same
-    school this year, else the straight line; for a pupil not at the designated or nearest
-    school, the straight line to the nearest one: the 5th tier measures from "their
-    designated or nearest school"); date of birth; date received.
+    Facts: living in the county (A2, the same test as eligibility: the pupil record, unless the
+    home's parish is outside the county); sessions; attending the designated or nearest school
+    and the distance to the designated or nearest school (`services.schools`, with the routes
+    measured for the pupil's transport application this year, preferring the one to the same
+    school); part way through an exam course (`exam_course_year`); date of birth; received.
     """
+    home_parish = Parish.__table__.alias("home_parish")
     rows = session.execute(
         select(
             CA.id,
@@ -114,88 +80,76 @@ def gather_candidates(
             Pupil.year_group_override,
             Pupil.easting,
             Pupil.northing,
-            School.easting.label("school_e"),
-            School.northing.label("school_n"),
+            Pupil.parish_id,
+            Postcode.id.label("postcode_id"),
+            Postcode.parish_id.label("postcode_parish_id"),
+            home_parish.c.in_county.label("parish_in_county"),
         )
         .join(Pupil, Pupil.id == CA.pupil_id)
-        .join(School, School.id == CA.school_id)
+        .outerjoin(Postcode, Postcode.postcode == Pupil.postcode)
+        .outerjoin(
+            home_parish,
+            home_parish.c.id == func.coalesce(Pupil.parish_id, Postcode.parish_id),
+        )
         .where(CA.academic_year == year, *where)
     ).all()
     if not rows:
         return []
+    ctx = SchoolContext.load(session)
 
-    # In the DTA of the school attended (A14: the home's parish or postcode listed), one query.
-    in_dta_stmt = (
-        select(CA.id)
-        .join(Pupil, Pupil.id == CA.pupil_id)
-        .outerjoin(Postcode, Postcode.postcode == Pupil.postcode)
-        .where(CA.academic_year == year, *where)
-        .where(
-            exists()
-            .where(DesignatedTransportArea.school_id == CA.school_id)
-            .where(DtaArea.dta_id == DesignatedTransportArea.id)
-            .where(
-                or_(
-                    and_(Pupil.parish_id.is_not(None), DtaArea.parish_id == Pupil.parish_id),
-                    DtaArea.postcode_id == Postcode.id,
-                )
-            )
-        )
-    )
-    in_dta = set(session.scalars(in_dta_stmt))
-
-    # Measured distances (A3b) of the same pupil to the same school this year.
+    # The pupil's transport applications this year carry the measured routes (A3b) from home.
     ta = TransportApplication
-    measured: dict[tuple[int, int], int] = {}
-    pairs = (
-        select(CA.pupil_id, CA.school_id).where(CA.academic_year == year, *where).distinct()
-    ).subquery("pairs")
-    for pupil_id, school_id, distance in session.execute(
-        select(ta.pupil_id, ta.school_id, func.min(ta.distance_m))
-        .join(pairs, and_(pairs.c.pupil_id == ta.pupil_id, pairs.c.school_id == ta.school_id))
-        .where(ta.academic_year == year, ta.distance_m.is_not(None))
-        .group_by(ta.pupil_id, ta.school_id)
-    ):
-        measured[(pupil_id, school_id)] = distance
-
-    schools = session.execute(
-        select(School.id, School.phase, School.sixth_form, School.easting, School.northing).where(
-            School.is_open.is_(True),
-            School.establishment_type != EstablishmentType.INDEPENDENT,
-            School.easting.is_not(None),
-            School.northing.is_not(None),
+    pupils = select(CA.pupil_id).where(CA.academic_year == year, *where)
+    applications: dict[int, list[tuple[int, int, int | None]]] = {}
+    for app_id, pupil_id, school_id, distance in session.execute(
+        select(ta.id, ta.pupil_id, ta.school_id, ta.distance_m)
+        .where(
+            ta.academic_year == year,
+            ta.status != ApplicationStatus.WITHDRAWN,
+            ta.pupil_id.in_(pupils),
         )
-    ).all()
-    by_stage: dict[str, list[tuple[int, int, int]]] = {
-        stage: [
-            (s.id, s.easting, s.northing)
-            for s in schools
-            if s.phase in phases
-            # A7b: a post-16 student's nearest school is one "with a sixth form provision".
-            and (stage != "post16" or has_post16_provision(s.phase, s.sixth_form))
-        ]
-        for stage, phases in _PHASES_FOR.items()
-    }
+        .order_by(ta.id)
+    ):
+        applications.setdefault(pupil_id, []).append(
+            (app_id, ctx.schools.main_of(school_id), distance)
+        )
+    routes = measured_routes(session, [a[0] for apps in applications.values() for a in apps])
     academic = rules.parse_academic_year(year)
 
-    groups = [
-        r.year_group_override
-        if r.year_group_override is not None
-        else rules.year_group(r.date_of_birth, academic)
-        for r in rows
-    ]
-    nearest_of = _nearest_schools(rows, groups, by_stage, skip=in_dta)
-
+    groups: list[int] = []
+    questions: list[SchoolQuestion] = []
+    for r in rows:
+        group = (
+            r.year_group_override
+            if r.year_group_override is not None
+            else rules.year_group(r.date_of_birth, academic)
+        )
+        groups.append(group)
+        main = ctx.schools.main_of(r.school_id)
+        apps = applications.get(r.pupil_id, [])
+        # The application to the same school decides as eligibility does (its distance is
+        # the chosen school's route); another school's application still has the routes.
+        same = [a for a in apps if a[1] == main]
+        app = (same or apps or [None])[0]
+        measured = dict(routes.get(app[0], {})) if app is not None else {}
+        route_m = app[2] if app is not None and app[1] == main else measured.get(main)
+        measured.pop(main, None)
+        questions.append(
+            SchoolQuestion(
+                home=(r.easting, r.northing)
+                if r.easting is not None and r.northing is not None
+                else None,
+                school_id=r.school_id,
+                year_group=group,
+                parish_id=r.parish_id if r.parish_id is not None else r.postcode_parish_id,
+                postcode_id=r.postcode_id,
+                route_m=route_m,
+                routes=measured,
+                tier5=True,
+            )
+        )
     found: list[Candidate] = []
-    for r, group in zip(rows, groups, strict=True):
-        nearest = nearest_of.get(r.id)  # (school id, metres), None without a location
-        attends = r.id in in_dta or (nearest is not None and nearest[0] == r.school_id)
-        if attends:
-            distance = measured.get((r.pupil_id, r.school_id))
-            if distance is None:
-                distance = _straight_line(r.easting, r.northing, r.school_e, r.school_n)
-        else:
-            distance = nearest[1] if nearest is not None else None
+    for r, group, facts in zip(rows, groups, school_facts(ctx, questions), strict=True):
         found.append(
             Candidate(
                 application_id=r.id,
@@ -207,47 +161,15 @@ def gather_candidates(
                 plan=r.payment_plan,
                 applicant=rules.Applicant(
                     id=r.reference,
-                    lives_in_county=r.lives_in_county,
+                    lives_in_county=resident(r.lives_in_county, r.parish_in_county),
                     sessions=rules.Sessions(r.sessions.value),
-                    attends_designated_or_nearest=attends,
+                    attends_designated_or_nearest=facts.attends_designated_or_nearest,
                     part_way_through_exam_course=exam_course_year(group),
                     # No location and no measurement: ranked as nearest (project rule).
-                    distance_m=distance or 0,
+                    distance_m=facts.designated_or_nearest_m or 0,
                     date_of_birth=r.date_of_birth,
                     received=r.received_on,
                 ),
             )
         )
-    return found
-
-
-def _nearest_schools(
-    rows: Sequence[Any],
-    groups: Sequence[int],
-    by_stage: dict[str, list[tuple[int, int, int]]],
-    skip: set[int],
-) -> dict[int, tuple[int, int]]:
-    """Nearest suitable school (straight line) per application, vectorised per stage.
-
-    Only needed where the DTA has not already settled the 3rd tier; thousands of homes against
-    a few hundred schools is a small matrix, far quicker than a Python loop.
-    """
-    wanted: dict[str, list[Any]] = defaultdict(list)
-    for r, group in zip(rows, groups, strict=True):
-        if r.id not in skip and r.easting is not None and r.northing is not None:
-            wanted[_stage(group)].append(r)
-    found: dict[int, tuple[int, int]] = {}
-    for stage, homes in wanted.items():
-        schools = by_stage[stage]
-        if not schools:
-            continue
-        ids = np.array([sid for sid, _, _ in schools])
-        xy = np.array([(e, n) for _, e, n in schools], dtype=float)
-        for chunk in range(0, len(homes), 2000):
-            part = homes[chunk : chunk + 2000]
-            here = np.array([(r.easting, r.northing) for r in part], dtype=float)
-            metres = np.hypot(here[:, None, 0] - xy[None, :, 0], here[:, None, 1] - xy[None, :, 1])
-            best = metres.argmin(axis=1)
-            for r, k, row in zip(part, best, metres, strict=True):
-                found[r.id] = (int(ids[k]), round(float(row[k])))
     return found

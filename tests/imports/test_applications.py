@@ -352,3 +352,73 @@ def test_the_bulk_inserts_are_in_the_audit_trail(reference) -> None:
         ("transport_application", "insert"),
     ]
     assert all(t.record_id != "*" and t.changes["reference"][0] is None for t in trail)
+
+
+# --- issue 11: residence from the parish (A2); care leavers (A21); school named in EHCP (A2a) ---
+
+V2_HEADER = [
+    *HEADER,
+    "lives_in_county",
+    "care_leaver",
+    "ehcp",
+    "school_named_in_ehcp",
+]
+
+
+def v2_row(ref: str, pupil: str, parish: str, in_county: str, **kw: str) -> list[str]:
+    row = bad(0, ref)
+    row[1], row[8] = pupil, parish
+    return [*row, in_county, kw.get("care_leaver", ""), kw.get("ehcp", ""), kw.get("named", "")]
+
+
+@pytest.fixture
+def outside(reference):  # type: ignore[no-untyped-def]
+    factories.parish(code="E04000002", name="Over the border", in_county=False)
+    db.session.commit()
+
+
+def test_a2_residence_comes_from_the_parish_when_the_file_is_blank(outside) -> None:
+    rows = [
+        v2_row("TRA0000011", "P000011", "E04000001", ""),
+        v2_row("TRA0000012", "P000012", "E04000002", ""),
+        v2_row("TRA0000013", "P000013", "", ""),
+    ]
+    report = import_applications(csv_bytes(V2_HEADER, rows), "a.csv", today=TODAY)
+    assert report.ok, report.errors
+    got = dict(db.session.execute(select(Pupil.reference, Pupil.lives_in_county)).all())
+    assert got == {"P000011": True, "P000012": False, "P000013": True}
+
+
+@pytest.mark.parametrize(
+    ("parish", "said"), [("E04000002", "yes"), ("E04000001", "no")], ids=["out-yes", "in-no"]
+)
+def test_a2_a_file_that_contradicts_its_parish_is_refused(outside, parish, said) -> None:
+    rows = [
+        v2_row("TRA0000011", "P000011", "E04000001", ""),
+        v2_row("TRA0000012", "P000012", parish, said),
+    ]
+    report = import_applications(csv_bytes(V2_HEADER, rows), "a.csv", today=TODAY)
+    assert not report.ok and not report.committed
+    assert [(e.row, e.column) for e in report.errors] == [(3, "lives_in_county")]
+    assert "county (A2)" in report.errors[0].reason
+    assert counts() == (0, 0)
+
+
+def test_care_leaver_and_school_named_in_ehcp_are_imported(reference) -> None:
+    rows = [
+        v2_row("TRA0000011", "P000011", "", "", care_leaver="yes", ehcp="yes", named="yes"),
+        v2_row("TRA0000012", "P000012", "", ""),
+    ]
+    report = import_applications(csv_bytes(V2_HEADER, rows), "a.csv", today=TODAY)
+    assert report.ok, report.errors
+    leavers = dict(db.session.execute(select(Pupil.reference, Pupil.care_leaver)).all())
+    assert leavers == {"P000011": True, "P000012": False}
+    named = dict(
+        db.session.execute(
+            select(TransportApplication.reference, TransportApplication.school_named_in_ehcp)
+        ).all()
+    )
+    assert named == {"TRA0000011": True, "TRA0000012": False}
+    bad_rows = [v2_row("TRA0000013", "P000013", "", "", care_leaver="perhaps")]
+    refused = import_applications(csv_bytes(V2_HEADER, bad_rows), "b.csv", today=TODAY)
+    assert [(e.row, e.column) for e in refused.errors] == [(2, "care_leaver")]

@@ -155,9 +155,9 @@ def test_insert_rows_writes_what_the_orm_reads_back_and_is_audited(held) -> None
     rows = [
         ("TRA1", held["pupil"], "2024/25", held["school"], date(2024, 3, 1))
         + (ApplicationStatus.RECEIVED, 4200, DistanceMethod.DRIVING_ROUTE, True, False, True)
-        + (Decimal("22.50"),),
+        + (Decimal("22.50"), True),
         ("007", held["pupil"], "2024/25", held["school"], date(2024, 2, 29))
-        + (ApplicationStatus.RECEIVED, None, None, False, False, False, None),
+        + (ApplicationStatus.RECEIVED, None, None, False, False, False, None, False),
     ]
     insert_rows(TransportApplication, columns, rows)
     db.session.commit()
@@ -170,6 +170,7 @@ def test_insert_rows_writes_what_the_orm_reads_back_and_is_audited(held) -> None
     assert first.distance_m == 4200 and first.distance_method is DistanceMethod.DRIVING_ROUTE
     assert first.route_unsuitable is True and first.exceptional_circumstances is True
     assert first.full_time_hours == Decimal("22.50")
+    assert first.school_named_in_ehcp is True  # A2a (issue 11)
     assert first.higher_education is False and first.created_at is not None  # column defaults
     second = got[0]
     assert second.received_on == date(2024, 2, 29)

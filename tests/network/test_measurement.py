@@ -18,7 +18,7 @@ from models import (
     TransportApplication,
     db,
 )
-from models.enums import DistanceMethod, MeasurementKind, Phase
+from models.enums import DistanceMethod, EstablishmentType, MeasurementKind, Phase
 from services.measurement import (
     MeasurementError,
     handler,
@@ -137,7 +137,8 @@ def test_hand_measurement_is_kept_beside_and_wins(world) -> None:
 
 
 def test_nearer_candidate_school_is_measured_too(world) -> None:
-    near = f.school(easting=501000, northing=300400, phase=Phase.PRIMARY)
+    near = f.school(easting=501000, northing=300400, phase=Phase.PRIMARY,
+                    statutory_low_age=4, statutory_high_age=11)
     db.session.commit()
     app = world["app"]
     measure_applications(ids=[app.id], via="test")
@@ -146,6 +147,24 @@ def test_nearer_candidate_school_is_measured_too(world) -> None:
     # 50 m up the cul-de-sac, then 100 m along the footpath to (1000, 400).
     assert got[(app.id, world["school"].id)] == 2750
     assert got[(app.id, near.id)] == 150
+
+
+def test_schools_that_cannot_compete_are_not_measured(world) -> None:
+    """Only the ranking's competitors are measured (services.schools): a secondary school, a
+    special school or a selective one beside a primary child's home is never its nearest
+    suitable school (RULES.md v2 "Candidates"), so no route to it is written."""
+    for kw in (
+        {"phase": Phase.SECONDARY},
+        {"phase": Phase.SPECIAL, "establishment_type": EstablishmentType.SPECIAL,
+         "statutory_low_age": 4, "statutory_high_age": 19},
+        {"phase": Phase.PRIMARY, "statutory_low_age": 4, "statutory_high_age": 11,
+         "selective": True},
+    ):
+        f.school(easting=501000, northing=300400, **kw)
+    db.session.commit()
+    app = world["app"]
+    measure_applications(ids=[app.id], via="test")
+    assert measured_distances([app.id]) == {(app.id, world["school"].id): 2750}
 
 
 def test_whole_year_handler_reports_progress_and_assesses(world) -> None:

@@ -836,6 +836,101 @@ CASES = [
         no("A3"),
         id="A21-is-this-council-only",
     ),
+    # A22 "free school transport provision only if they are attending their designated
+    # transport area school or a nearer school subject to the distance criteria": the wider
+    # choices of A5 and A6 and A11's discretion do not award another council's child.
+    P(
+        case(
+            9,
+            distance_m=6000,
+            low_income=True,
+            nearest_suitable_rank=3,
+            care=care("other_la", "permanent"),
+        ),
+        no("A3"),
+        id="A22-A5-third-nearest-does-not-award",
+    ),
+    P(
+        case(
+            9,
+            distance_m=6000,
+            low_income=True,
+            nearest_suitable_rank=3,
+            care=care("other_la", "permanent", "PO-5"),
+        ),
+        ok("A22", charge="home_la"),
+        id="A22-A5-school-with-purchase-order-is-recharged",
+    ),
+    P(
+        case(
+            9,
+            distance_m=12000,
+            low_income=True,
+            religion_or_belief=True,
+            care=care("other_la", "permanent"),
+        ),
+        no("A3"),
+        id="A22-A6-religion-or-belief-does-not-award",
+    ),
+    P(
+        case(
+            9,
+            distance_m=8000,
+            exceptional_circumstances=exceptional(),
+            care=care("other_la", "permanent"),
+        ),
+        no("A3"),
+        id="A22-A11-accepted-does-not-award",
+    ),
+    P(
+        case(
+            9,
+            distance_m=8000,
+            exceptional_circumstances=exceptional(None),
+            care=care("other_la", "permanent"),
+        ),
+        no("A3"),
+        id="A22-A11-pending-is-not-referred",
+    ),
+    P(
+        case(
+            9,
+            distance_m=6000,
+            nearer_than_dta_school=True,
+            low_income=True,
+            nearest_suitable_rank=2,
+            care=care("other_la", "permanent"),
+        ),
+        ok("A3", until="2027-08-31"),
+        id="A22-nearer-than-the-DTA-school-free-under-A3",
+    ),
+    P(
+        case(
+            9,
+            distance_m=6000,
+            is_dta_school=True,
+            medical=medical(),
+            care=care("other_la", "permanent"),
+        ),
+        ok("A3", clauses=["A3", "A13"], until="2027-08-31"),
+        id="A22-DTA-school-A13-as-for-anyone",
+    ),
+    P(
+        case(
+            9,
+            distance_m=2000,
+            is_dta_school=True,
+            route_unsuitable=True,
+            care=care("other_la", "permanent"),
+        ),
+        ok("A12", until="2027-08-31"),
+        id="A22-A12-as-for-anyone",
+    ),
+    P(
+        case(9, distance_m=6000, low_income=True, nearest_suitable_rank=3),
+        ok("A5"),
+        id="A5-third-nearest-awards-without-A22",
+    ),
     # --- refer, measure and what wins ---
     P(
         case(
@@ -988,7 +1083,10 @@ def test_A21_care_leaver_post16_pays_nothing() -> None:
 def test_A2a_independent_school_named_in_ehcp_is_nearest_suitable() -> None:
     """A2a is about fee-paying schools: one named in the EHCP is the suitable school."""
     facts = case(
-        8, ehcp=True, school_type=SchoolType.INDEPENDENT, school_named_in_ehcp=True,
+        8,
+        ehcp=True,
+        school_type=SchoolType.INDEPENDENT,
+        school_named_in_ehcp=True,
         distance_m=7000,
     )
     assert decision_to_json(assess(facts))["outcome"] == "eligible"
@@ -1014,8 +1112,11 @@ def test_A7h_A15_course_tests_bind_every_basis() -> None:
     facts = case(12, distance_m=8000, care=care(), post16=post16(apprenticeship=True))
     decision = decision_to_json(assess(facts))
     assert (decision["outcome"], decision["basis"], decision["clauses"]) == (
-        "not_eligible", "A7", ["A7"],
+        "not_eligible",
+        "A7",
+        ["A7"],
     )
-    ehcp = decision_to_json(assess(case(12, ehcp=True, medical=medical(),
-                                        post16=post16(higher_education=True))))
+    ehcp = decision_to_json(
+        assess(case(12, ehcp=True, medical=medical(), post16=post16(higher_education=True)))
+    )
     assert (ehcp["outcome"], ehcp["basis"]) == ("not_eligible", "A8")
