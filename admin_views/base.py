@@ -17,6 +17,7 @@ from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -548,6 +549,28 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             headers={"Content-Disposition": f"attachment;filename={filename}"},
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
+
+    def _money_column(self, name: str) -> bool:
+        from sqlalchemy import Numeric
+
+        column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
+        kind = getattr(column, "type", None)
+        return isinstance(kind, Numeric) and kind.precision == 10 and kind.scale == 2
+
+    @pass_context
+    def get_list_value(self, context: Any, model: Any, name: str) -> Any:
+        """Money columns on screen in pounds to the penny ("£456.00"); exports keep numbers."""
+        value = super().get_list_value(context, model, name)
+        if isinstance(value, Decimal) and name not in (self.column_formatters or {}):
+            return pounds(value) if self._money_column(name) else value
+        return value
+
+    @pass_context
+    def get_detail_value(self, context: Any, model: Any, name: str) -> Any:
+        value = super().get_detail_value(context, model, name)
+        if isinstance(value, Decimal) and self._money_column(name):
+            return pounds(value)
+        return value
 
     def _prettify_name(self, name: str) -> str:
         """Column headings, where no label is given, in words: "distance_m" -> "Distance

@@ -283,3 +283,10 @@ def test_statuses_are_tags_and_records_are_summary_lists(
     assert "table-bordered searchable" not in record
     exported = supervisor.get("/admin/concessionary_application/export/csv/").get_data(as_text=True)
     assert "status-tag" not in exported and "Pending" in exported
+
+
+def test_money_is_shown_in_pounds_and_exported_as_a_number(supervisor: FlaskClient) -> None:
+    shown = supervisor.get("/admin/contribution/").get_data(as_text=True)
+    assert "£456.00" in shown  # the annual amount (A9), as the team writes money
+    exported = supervisor.get("/admin/contribution/export/csv/").get_data(as_text=True)
+    assert "£" not in exported and ",456.00," in exported
