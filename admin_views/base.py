@@ -221,6 +221,14 @@ class FieldError(ValidationError):
         self.message = message
 
 
+class FieldErrors(ValidationError):
+    """Several refusals found on saving, one message per field, all shown at once."""
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__("; ".join(messages.values()))
+        self.messages = dict(messages)
+
+
 def in_label_words(message: str, labels: dict[str, str]) -> str:
     """A message naming fields by their code names, in the fields' label words instead:
     "secondary_walking_distance_m: must not be less than primary_walking_distance_m" ->
@@ -604,6 +612,14 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         if isinstance(exc, ValidationError | ServiceError | RulesError) and form is not None:
             db.session.rollback()
             labels = self.field_labels(form)
+            for name, text in getattr(exc, "messages", {}).items():
+                said = in_label_words(text, labels)
+                if name in form._fields:
+                    form._fields[name].errors = [*form._fields[name].errors, said]
+                else:
+                    form.form_errors.append(said)
+            if getattr(exc, "messages", None):
+                return True
             named = getattr(exc, "fields", None) or (getattr(exc, "field", "") or "",)
             message = (
                 str(exc) if isinstance(exc, RulesError) else str(exc.args[0] if exc.args else exc)

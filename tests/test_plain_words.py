@@ -290,3 +290,21 @@ def test_money_is_shown_in_pounds_and_exported_as_a_number(supervisor: FlaskClie
     assert "£456.00" in shown  # the annual amount (A9), as the team writes money
     exported = supervisor.get("/admin/contribution/export/csv/").get_data(as_text=True)
     assert "£" not in exported and ",456.00," in exported
+
+
+def test_every_refused_figure_is_in_the_summary_at_once(supervisor: FlaskClient) -> None:
+    """Two figures the rules refuse: both in the error summary, each at its field."""
+    form = _policy_form(
+        "2027/28",
+        primary_walking_distance_m="5000",
+        secondary_walking_distance_m="4000",
+        post16_max_age="30",
+        send_max_age="25",
+    )
+    page = supervisor.post("/admin/policy_parameter_set/new/", data=form).get_data(as_text=True)
+    summary = page[
+        page.index('class="error-summary"') : page.index("</ul>", page.index("error-summary"))
+    ]
+    assert 'href="#secondary_walking_distance_m"' in summary
+    assert 'href="#send_max_age"' in summary
+    assert "SEND maximum age must not be less than post-16 maximum age" in summary
