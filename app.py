@@ -45,10 +45,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
+    from infra.audit_actor import request_actor
+    from infra.security import init_security
     from services.audit import install as install_audit
-    from services.security import init_security
+    from services.audit import set_request_actor
 
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
+    set_request_actor(request_actor)  # the signed-in user, for rows written in a request
     init_security(app)  # security headers, CSP nonce, friendly error pages
 
     from auth import bp as auth_bp

@@ -74,4 +74,9 @@ def from_environment() -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_ABSOLUTE_HOURS": float(os.environ.get("SESSION_ABSOLUTE_HOURS", "10")),
+        # Evidence documents uploaded to cases (services/casework.py): outside the database,
+        # owner-only; back it up with the database.
+        "CASE_DOCUMENTS_DIR": os.environ.get(
+            "CASE_DOCUMENTS_DIR", str(INSTANCE / "case-documents")
+        ),
     }

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from services.security import csp_nonce
+from infra.security import csp_nonce
 
 from . import (
     appeals,
@@ -35,7 +35,7 @@ from . import (
     users,
     withdrawals,
 )
-from .base import SecuredIndexView
+from .home import HomeView
 from .imports import PAGE as IMPORTS_PAGE
 from .reports import PAGE as REPORTS_PAGE
 
@@ -126,7 +126,7 @@ def init_admin(app: Flask) -> Admin:
         app,
         name="School transport",
         theme=Bootstrap4Theme(base_template="admin/app_base.html", fluid=True),
-        index_view=SecuredIndexView(name="Home", url="/admin"),
+        index_view=HomeView(name="Home", url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
     for module in MODULES:

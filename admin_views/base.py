@@ -27,6 +27,7 @@ from wtforms.validators import ValidationError
 from models import db
 from models.enums import Role
 from services import spreadsheets
+from services.errors import ServiceError
 
 from .dates import london_minute, long_date
 from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _label
@@ -211,16 +212,6 @@ MAX_PAGE_SIZE = 1_000
 INTEGER_LIMIT = 2**31 - 1  # PostgreSQL's INTEGER
 
 
-class FieldError(ValidationError):
-    """A refusal found after the form's own checks (on saving), naming the fields it is about
-    so the error summary links to them and each field shows it (issue 15)."""
-
-    def __init__(self, fields: str | Iterable[str], message: str) -> None:
-        super().__init__(message)
-        self.fields = (fields,) if isinstance(fields, str) else tuple(fields)
-        self.message = message
-
-
 class FieldErrors(ValidationError):
     """Several refusals found on saving, one message per field, all shown at once."""
 
@@ -305,6 +296,21 @@ def bound_numbers(form_class: Any, model: Any) -> None:
 WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
 
+def refuse_on_field(form: Any, error: ServiceError) -> None:
+    """A service's refusal shown against the field it names (FieldError), else the form's.
+
+    The only thing a Flask-Admin hook does with a business check: the check itself lives in
+    the service, where the import and the commands call it too (issue 12).
+    """
+    name = getattr(error, "field", None)
+    field = getattr(form, name, None) if name else None
+    if field is None:
+        raise ValidationError(str(error)) from None
+    if not isinstance(field.errors, list):
+        field.errors = list(field.errors)
+    field.errors.append(str(error))
+
+
 def user_has(roles: Iterable[Role]) -> bool:
     """No roles named means nobody (not even a supervisor): an empty tuple closes a door."""
     wanted = tuple(roles)
@@ -345,13 +351,15 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
     create_modal = False
     edit_modal = False
 
+    model: Any  # the mapped class this view lists
+    _auto_joins: Any  # set by Flask-Admin, emptied below
+
     def __init__(self, model: type, *args: object, **kwargs: object) -> None:
         super().__init__(model, db, *args, **kwargs)
         # Related rows are joined to the page's rows only (see get_list), not by Flask-Admin
         # to every row an OFFSET skips.
-        self._page_loads = tuple(
-            getattr(model, j) if isinstance(j, str) else j for j in self._auto_joins
-        )
+        joins: tuple[Any, ...] = tuple(self._auto_joins)
+        self._page_loads = tuple(getattr(model, j) if isinstance(j, str) else j for j in joins)
         self._auto_joins = ()
 
     def get_list(  # type: ignore[override]

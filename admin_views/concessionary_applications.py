@@ -26,11 +26,13 @@ from models import (
     db,
 )
 from models.settings import PLAN_WORDS
-from services import seats, years
+from services import casework, seats, waiting_list, years
 from services.errors import ServiceError
 
+from . import confirm
 from .base import ASSISTANTS, OFFICERS, AppModelView, current_year, user_has, year_options
 from .low_income import PUPIL_LOOKUP
+from .queue_filters import WAITING_FILTER, WaitingWithSeatFilter
 from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
 
 ROUTE_LOOKUP = {
@@ -91,6 +93,7 @@ class ConcessionaryApplicationView(AppModelView):
         Route.code,
         School.name,
         CA.received_on,
+        WaitingWithSeatFilter(WAITING_FILTER),
     )
     column_sortable_list = (
         "reference",
@@ -136,14 +139,14 @@ class ConcessionaryApplicationView(AppModelView):
             found[year].add(route_id)
         return found
 
-    @action(
-        "allocate",
-        "Allocate",
-        "Allocate seats to the selected pending applications (grouped by route), by the "
-        "Appendix F priority register?",
-    )
-    def action_allocate(self, ids: list[str]) -> None:
+    @action("allocate", "Allocate", None)
+    def action_allocate(self, ids: list[str]) -> Any:
         wanted = _ints(ids)
+        page = self._confirm(
+            "allocate", ids, "Allocate seats by the Appendix F register", "Allocate"
+        )
+        if page is not None:
+            return page
         for year in sorted(self._years_and_routes(wanted)):
             try:
                 report = seats.allocate(year, on=years.today(), application_ids=wanted)
@@ -151,6 +154,44 @@ class ConcessionaryApplicationView(AppModelView):
                 flash(f"{year}: {_why(exc)} Nothing was allocated.", "error")
                 continue
             flash_report(report, f"Seats allocated ({year})")
+        return None
+
+    def _confirm(self, action_name: str, ids: list[str], title: str, button: str) -> Any:
+        """The selection as it stands (how many, in which status, on which routes)."""
+        rows = db.session.execute(
+            select(CA.status, Route.code)
+            .join(Route, Route.id == CA.route_id)
+            .where(CA.id.in_(_ints(ids)))
+        ).all()
+        routes = sorted({code for _status, code in rows})
+        return confirm.ask(
+            self, action_name, ids, title=title,
+            lines=[*confirm.counted((s for s, _c in rows), "application(s)"),
+                   f"Routes: {', '.join(routes[:20])}{' ...' if len(routes) > 20 else ''}"],
+            button=f"{button} ({len(rows)} applications)",
+        )  # fmt: skip
+
+    @expose("/register/")
+    def register_view(self) -> Any:
+        """A route's waiting list for a year in Appendix F order, each place explained."""
+        routes = db.session.execute(select(Route.id, Route.code).order_by(Route.code)).all()
+        year_labels = list(
+            db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
+        )
+        route_id = casework.as_int(request.args.get("route"))
+        year = request.args.get("year") or (year_labels[0] if year_labels else None)
+        places = []
+        route = db.session.get(Route, route_id) if route_id else None
+        if route is not None and year in year_labels:
+            places = waiting_list.route_register(db.session, route.id, year)
+        return self.render(
+            "admin/seats/register.html",
+            routes=routes,
+            year_labels=year_labels,
+            route=route,
+            year=year,
+            places=places,
+        )
 
     @expose("/allocate-year/", methods=("POST",))
     def allocate_year(self) -> Any:
@@ -175,13 +216,13 @@ class ConcessionaryApplicationView(AppModelView):
             kwargs.setdefault("current_year", current_year())
         return super().render(template, **kwargs)
 
-    @action(
-        "offer_next",
-        "Offer next",
-        "Offer any freed seat on the selected applications' routes to the highest waiting "
-        "applicant whose sessions fit?",
-    )
-    def action_offer_next(self, ids: list[str]) -> None:
+    @action("offer_next", "Offer next", None)
+    def action_offer_next(self, ids: list[str]) -> Any:
+        page = self._confirm(
+            "offer_next", ids, "Offer freed seats to the waiting lists", "Offer next"
+        )
+        if page is not None:
+            return page
         for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
             try:
                 report = seats.offer_next(year, on=years.today(), route_ids=route_ids)
@@ -190,13 +231,11 @@ class ConcessionaryApplicationView(AppModelView):
                 continue
             flash_report(report, f"Waiting lists ({year})")
 
-    @action(
-        "lapse_year",
-        "Lapse finished year",
-        "Lapse every seat and open application of the selected applications' academic years? "
-        "Only a year that has ended can lapse (Appendix F: re-application is annual).",
-    )
-    def action_lapse_year(self, ids: list[str]) -> None:
+    @action("lapse_year", "Lapse finished year", None)
+    def action_lapse_year(self, ids: list[str]) -> Any:
+        page = self._confirm("lapse_year", ids, "Lapse the finished year (Appendix F)", "Lapse")
+        if page is not None:
+            return page
         for year in sorted(self._years_and_routes(_ints(ids))):
             try:
                 counts = seats.lapse(year, on=years.today())
@@ -208,6 +247,7 @@ class ConcessionaryApplicationView(AppModelView):
                 "lapsed at the end of the academic year (Appendix F).",
                 "success",
             )
+        return None
 
 
 VIEW = (

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from models import ContributionSetting
+from services.errors import FieldError
 
-from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView, FieldError
+from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
 from .copy_forward import CopyForwardMixin
 
 

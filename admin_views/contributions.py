@@ -19,6 +19,7 @@ from services import contributions as money
 from services import years
 
 from .base import ASSISTANTS, AppModelView, pounds
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 
 class OverdueFilter(BaseSQLAFilter):
@@ -40,14 +41,15 @@ class OverdueFilter(BaseSQLAFilter):
         return "is"
 
 
-class ContributionView(AppModelView):
+class ContributionView(MoneyNamesMixin, AppModelView):
     write_roles = ASSISTANTS
     allow_create = False
     allow_edit = False
     allow_delete = False
 
     column_list = (
-        "pupil",
+        "child",
+        "application_ref",
         "kind",
         "academic_year",
         "concessionary_seat",
@@ -60,12 +62,13 @@ class ContributionView(AppModelView):
         "overdue",
         "refunded",
     )
-    column_labels = {"amount": "Amount (pro rata)", "overdue": "Overdue"}
+    column_labels = {"amount": "Amount (pro rata)", "overdue": "Overdue", **NAME_COLUMNS}
     column_descriptions = {
         "amount": "A9: the annual amount reduced in proportion to the school days remaining",
         "overdue": "Instalments past their due date and not fully paid (B1j)",
     }
     column_select_related_list = (Contribution.pupil, Contribution.concessionary_seat)
+    # The child's reference or names, the application's reference (admin_views/money_names.py).
     column_searchable_list = (Pupil.reference, Pupil.last_name)
     column_filters = (
         Contribution.academic_year,
@@ -92,9 +95,12 @@ class ContributionView(AppModelView):
         return None if found is None else getattr(found, name)
 
     money_columns = ("annual_amount", "amount", "paid", "outstanding", "overdue", "refunded")
-    column_formatters = dict.fromkeys(money_columns[2:], _money)
+    column_formatters = {**dict.fromkeys(money_columns[2:], _money), **name_columns()}
     # Exports carry the amounts as numbers (issue 15), for the finance team's sums.
-    column_formatters_export = dict.fromkeys(money_columns[2:], _money_export)
+    column_formatters_export = {
+        **dict.fromkeys(money_columns[2:], _money_export),
+        **name_export_columns(),
+    }
 
 
 VIEW = (ContributionView, Contribution, "Contributions", "Money")

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import flash
 from flask_admin.actions import action
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
@@ -56,7 +56,8 @@ def references_to(model: type[Any], rows: Sequence[Any]) -> list[tuple[str, int]
             }:
                 continue
             attribute = mapper.get_property_by_column(fk.column).key
-            condition = fk.parent.in_([getattr(row, attribute) for row in rows])
+            values = [getattr(row, attribute) for row in rows]
+            condition: ColumnElement[bool] = fk.parent.in_(values)
             if table is target:  # a satellite being deleted with its main site is no obstacle
                 condition = and_(condition, ~table.c.id.in_(ids))
             count = db.session.scalar(select(func.count()).select_from(table).where(condition))

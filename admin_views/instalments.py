@@ -13,18 +13,31 @@ from services import years
 
 from .base import ASSISTANTS, AppModelView, pounds
 from .contributions import OverdueFilter
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 OVERDUE_BADGE = Markup('<span class="badge badge-danger">overdue</span>')
 
 
-class InstalmentView(AppModelView):
+class InstalmentView(MoneyNamesMixin, AppModelView):
     write_roles = ASSISTANTS
     # Made with the contribution by the rules, so they always add up (B1j).
     allow_create = False
     allow_edit = False
     allow_delete = False
 
-    column_list = ("contribution", "number", "due_on", "amount", "paid", "outstanding", "overdue")
+    column_list = (
+        "child",
+        "application_ref",
+        "contribution",
+        "number",
+        "due_on",
+        "amount",
+        "paid",
+        "outstanding",
+        "overdue",
+    )
+    column_labels = NAME_COLUMNS
+    column_searchable_list = (Instalment.number,)
     column_select_related_list = (Instalment.contribution,)
     column_filters = (
         Instalment.due_on,
@@ -58,10 +71,19 @@ class InstalmentView(AppModelView):
         return getattr(found, name)
 
     money_columns = ("amount", "paid", "outstanding")
-    column_formatters = {"paid": _money, "outstanding": _money, "overdue": _money}
+    column_formatters = {
+        "paid": _money,
+        "outstanding": _money,
+        "overdue": _money,
+        **name_columns(),
+    }
     # Exports carry the amounts as numbers (issue 15) and "overdue" as Yes/No, not a badge.
-    column_formatters_export = {"paid": _money_export, "outstanding": _money_export,
-                                "overdue": _money_export}  # fmt: skip
+    column_formatters_export = {
+        "paid": _money_export,
+        "outstanding": _money_export,
+        "overdue": _money_export,
+        **name_export_columns(),
+    }
 
 
 VIEW = (InstalmentView, Instalment, "Instalments", "Money")

@@ -1,8 +1,8 @@
 """Payments received against instalments (B1j).
 
-A payment names its instalment (found by typing the pupil's name or reference), must be more
-than £0.00 and no more than is still outstanding on that instalment; anything else is a form
-error and nothing is saved.
+A payment names its instalment (found by typing the pupil's name or reference); the rule it
+must meet is services.contributions.check_payment's (B1j), shown here as a form error on the
+field it names, and nothing is saved.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from typing import Any
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE, AjaxModelLoader
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from wtforms.validators import ValidationError
 
 from models import Contribution, Instalment, Payment, Pupil, db
 from services import contributions as money
+from services import years
+from services.errors import ServiceError
 
-from .base import ASSISTANTS, SUPERVISORS, AppModelView
+from .base import ASSISTANTS, SUPERVISORS, AppModelView, refuse_on_field
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 
 class InstalmentLoader(AjaxModelLoader):
@@ -58,12 +60,25 @@ class InstalmentLoader(AjaxModelLoader):
         )
 
 
-class PaymentView(AppModelView):
+class PaymentView(MoneyNamesMixin, AppModelView):
     write_roles = ASSISTANTS
     delete_roles = SUPERVISORS
     allow_edit = False  # money received is corrected by a supervisor, not edited away
 
-    column_list = ("contribution", "instalment", "received_on", "amount", "method", "reference")
+    column_list = (
+        "child",
+        "application_ref",
+        "contribution",
+        "instalment",
+        "received_on",
+        "amount",
+        "method",
+        "reference",
+    )
+    column_labels = NAME_COLUMNS
+    column_searchable_list = (Payment.reference, Payment.method)
+    column_formatters = name_columns()
+    column_formatters_export = name_export_columns()
     column_select_related_list = (Payment.contribution, Payment.instalment)
     column_filters = (Payment.received_on, Payment.method)
     column_sortable_list = ("received_on", "amount")
@@ -77,29 +92,30 @@ class PaymentView(AppModelView):
         "instalment": InstalmentLoader("instalment", {"minimum_input_length": 2}),
     }
 
+    def validate_form(self, form: Any) -> bool:
+        """The payment rule is the service's (services.contributions.check_payment); here its
+        refusal only becomes an error on the field it names."""
+        valid = super().validate_form(form)
+        if not valid or not hasattr(form, "amount"):
+            return bool(valid)
+        instalment = form.instalment.data
+        try:
+            money.check_payment(
+                db.session,
+                instalment.id if instalment is not None else None,
+                form.amount.data,
+                received_on=form.received_on.data,
+                today=years.today(),
+            )
+        except ServiceError as error:
+            refuse_on_field(form, error)
+            return False
+        return True
+
     def on_model_change(self, form: Any, model: Payment, is_created: bool) -> None:
-        """Validate against the instalment's outstanding amount, under its row lock."""
-        if model.instalment is None:
-            raise ValidationError("Choose the instalment the payment is for.")
-        if model.amount is None or model.amount <= 0:
-            raise ValidationError("A payment must be more than £0.00.")
-        with db.session.no_autoflush:
-            stmt = select(Instalment).where(Instalment.id == model.instalment.id)
-            if db.session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update()
-            instalment = db.session.scalar(stmt)
-            paid = db.session.scalar(
-                select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                    Payment.instalment_id == instalment.id, Payment.id.is_not(None)
-                )
-            )
-        outstanding = instalment.amount - paid
-        if model.amount > outstanding:
-            raise ValidationError(
-                f"£{model.amount} is more than the £{outstanding:.2f} still outstanding on "
-                f"instalment {instalment.number}; nothing was recorded."
-            )
-        model.contribution_id = instalment.contribution_id
+        # validate_form checked the payment (and locked its instalment) in this transaction.
+        assert model.instalment is not None  # validate_form refused a payment without one
+        model.contribution_id = model.instalment.contribution_id
         model.recorded_by_id = current_user.id
 
 

@@ -14,6 +14,7 @@ from wtforms import ValidationError
 
 from models import PolicyParameterSet
 from rules.errors import RulesError
+from rules.figures import FIGURES
 from rules.parameters import PolicyParameters, parameters_for
 
 from .base import (
@@ -21,7 +22,6 @@ from .base import (
     SUPERVISORS,
     AcademicYearChoiceMixin,
     AppModelView,
-    FieldError,
     FieldErrors,
 )
 from .copy_forward import CopyForwardMixin
@@ -44,7 +44,7 @@ def validate_parameters(model: PolicyParameterSet) -> None:
     """
     missing = [name for name in FIELDS if getattr(model, name) is None]
     if missing:
-        raise FieldError(missing, "Enter this figure: every figure is required.")
+        raise FieldErrors(dict.fromkeys(missing, "Enter this figure: every figure is required."))
     base = dataclasses.asdict(parameters_for(model.academic_year))
     values = {**base, **{name: getattr(model, name) for name in FIELDS}}
     refused: dict[str, str] = {}
@@ -84,20 +84,9 @@ class PolicyParameterSetView(CopyForwardMixin, AcademicYearChoiceMixin, AppModel
     column_default_sort = ("academic_year", True)
     column_searchable_list = ("academic_year",)
     form_columns = FIELDS
-    column_descriptions = {
-        "primary_walking_distance_m": "A2, A3: 2 miles = 3218 m",
-        "secondary_walking_distance_m": "A2, A3, A7: 3 miles = 4827 m",
-        "low_income_upper_m": "A5: 6 miles = 9656 m",
-        "religion_or_belief_upper_m": "A6: 15 miles = 24140 m",
-        "low_income_rank_limit": "A5a: one of the nearest three suitable schools",
-        "post16_max_age": "A7b: under 19 on 1 September",
-        "send_max_age": "A8a: to 25",
-        "full_time_min_hours": "A7b: 12.5 hours of taught study a week",
-        "concessionary_withdrawal_notice_days": "Appendix F 'short notice' (working days)",
-        "error_withdrawal_notice_terms": "A15: one term",
-        "unsuitable_route_notice_days": "A12a 'reasonable notice' (working days)",
-        "operational_days_expected": "Appendix H: 190",
-    }
+    # Labels and help text from the figures' one definition (rules/figures.toml, with clauses).
+    column_labels = {name: f"{figure.label} ({figure.unit})" for name, figure in FIGURES.items()}
+    column_descriptions = {name: figure.help_text() for name, figure in FIGURES.items()}
 
     def on_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
         validate_parameters(model)

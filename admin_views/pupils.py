@@ -6,7 +6,6 @@ Lists of pupils run to tens of thousands, so every relation on this page is chos
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from wtforms import Field, Form
@@ -14,43 +13,29 @@ from wtforms.validators import NumberRange, ValidationError
 
 from models import Contact, LowIncomeEvidence, Pupil
 from models.enums import CareBy, Placement
-from services import years
+from services import applications, years
+from services.errors import ServiceError
 
 from .base import ASSISTANTS, AppModelView
+from .case_view import CaseViewMixin
 from .contacts import ContactInline
 from .enum_support import choices, enum_formatter
 from .low_income import LowIncomeInline
 from .postcodes import EASTING_RANGE, NORTHING_RANGE, PARISH_LOOKUP, postcode_field_args
-
-# A8: a learner with an EHCP may be supported to 25; nursery-age children appear on records
-# before they start school. Outside that range a date of birth is a typing mistake.
-OLDEST_YEARS, YOUNGEST_YEARS = 26, 2
 
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def check_date_of_birth(_form: Form, field: Field) -> None:
-    born = field.data
-    if born is None:
+    """The service's check (services/applications.py), the one the import makes too."""
+    if field.data is None:
         return
-    today = years.today()
-    if born > today:
-        raise ValidationError("A date of birth cannot be in the future.")
-    if born > _years_before(today, YOUNGEST_YEARS):
-        raise ValidationError("This makes the child under 2; check the year of birth.")
-    if born < _years_before(today, OLDEST_YEARS):
-        raise ValidationError(
-            "This makes the learner over 25, beyond any transport support (A8); check the year."
-        )
+    try:
+        applications.check_pupil_date_of_birth(field.data, today=years.today())
+    except ServiceError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
@@ -64,7 +49,7 @@ def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
     return "Yes" if model.lives_in_county else "No"
 
 
-class PupilView(AppModelView):
+class PupilView(CaseViewMixin, AppModelView):
     write_roles = ASSISTANTS
 
     column_list = (

@@ -53,7 +53,7 @@ def postcode_spellings(term: str) -> list[str]:
     return [term] + [f"{operator}{body[:i]} {body[i:]}" for i in cuts if body[i].isdigit()]
 
 
-def _table_and_key(model: type, path: list[Any]) -> tuple[Any, Any] | None:
+def _table_and_key(model: Any, path: list[Any]) -> tuple[Any, Any] | None:
     """(the model's key column, the column it points at) for a one-hop path, else None."""
     if len(path) != 1:
         return None
@@ -75,12 +75,12 @@ def _table_and_key(model: type, path: list[Any]) -> tuple[Any, Any] | None:
 class SubquerySearchMixin:
     """Overrides Flask-Admin's `_apply_search` (see the module docstring)."""
 
-    model: type
+    model: Any  # the mapped class
     _search_fields: list[tuple[Any, list[Any]]] | None
 
     def _search_plan(self) -> tuple[Any, list[Any], list[tuple[Any, Any, list[Any]]]] | None:
         """(primary key, own columns, [(key, column it points at, that table's columns)])."""
-        primary = inspect(self.model).primary_key
+        primary: tuple[Any, ...] = tuple(inspect(self.model).primary_key)
         if len(primary) != 1:
             return None
         own: list[Any] = []

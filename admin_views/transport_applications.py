@@ -19,9 +19,9 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, Filter
 from flask_admin.form import rules
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, inspect, select
+from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import joinedload
-from wtforms import SelectField, ValidationError
+from wtforms import BooleanField, SelectChoice, SelectField, ValidationError
 from wtforms.validators import NumberRange, Optional
 
 from models import (
@@ -44,22 +44,27 @@ from models.enums import (
     Sessions,
 )
 from models.transport_application import DETERMINATION_FIELDS
-from services import seats, years
+from rules.figures import FIGURES
+from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
+from . import confirm
+from .assignment import AssignmentMixin, return_to
 from .base import (
     ASSISTANTS,
     OFFICERS,
     AppModelView,
     current_year,
+    refuse_on_field,
     status_tag,
     user_has,
     year_options,
 )
 from .dates import long_date
 from .enum_support import _label, choices, enum_formatter
+from .queue_filters import ASSIGNED_FILTER, B2_FILTER, AssignedFilter, B2Filter
 from .route_map import route_svg
 
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
@@ -67,6 +72,7 @@ CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
 # The bases a decision may rest on (RULES.md), for the list filter.
 BASES = ("A2", "A3", "A4", "A5", "A6", "A7", "A8", "A11", "A12", "A13", "A21", "A22")
 QUEUE_LIMIT = 500
+SECOND_FIELD = "confirm_second_application"
 QUEUES = {
     "measure": (
         Outcome.MEASURE,
@@ -84,12 +90,20 @@ QUEUES = {
 }
 
 
+# The year's full-time figure is on the policy parameters screen (rules/figures.toml).
+_HOURS_LABEL = f"Taught hours a week ({FIGURES['full_time_min_hours'].clause}: full time)"
+
+
 def _tri_state(value: Any) -> bool | None:
     """A determination is accepted, refused, or not made yet (pending: the rules refer it)."""
     return {"True": True, "False": False}.get(str(value))
 
 
-_TRI_STATE_CHOICES = [(None, "Not decided yet"), (True, "Accepted"), (False, "Not accepted")]
+_TRI_STATE_CHOICES = [
+    SelectChoice(None, "Not decided yet"),  # type: ignore[arg-type]
+    SelectChoice(True, "Accepted"),  # type: ignore[arg-type]
+    SelectChoice(False, "Not accepted"),  # type: ignore[arg-type]
+]
 
 
 class _CurrentDecisionFilter(BaseSQLAFilter):
@@ -126,6 +140,10 @@ def _year_options() -> list[tuple[str, str]]:
     return year_options()
 
 
+def _year_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in _year_options()]
+
+
 def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name: str) -> Any:
     decision = model.current_decision
     if decision is None:
@@ -138,9 +156,13 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     return text
 
 
-class TransportApplicationView(AppModelView):
+class TransportApplicationView(AssignmentMixin, AppModelView):
     write_roles = ASSISTANTS
-    action_roles = {"assess_eligibility": ASSISTANTS, "measure_routes": ASSISTANTS}
+    action_roles = {
+        "assess_eligibility": ASSISTANTS,
+        "measure_routes": ASSISTANTS,
+        "take": OFFICERS,
+    }
 
     list_template = "admin/transport_applications/list.html"
     details_template = "admin/transport_applications/details.html"
@@ -173,7 +195,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_accepted": "Exceptional circumstances: officer's determination",
         "purchase_order": "Home council's purchase order (child in another council's care, A22)",
         "school_named_in_ehcp": "This school is named in the child's EHCP (A2a)",
-        "full_time_hours": "Taught hours a week (A7: at least 12.5)",
+        "full_time_hours": _HOURS_LABEL,
         "higher_education": "Higher education course",
         "apprenticeship": "Apprenticeship",
         "repeat_or_non_progression": "Repeating a year or not progressing (A16)",
@@ -239,7 +261,7 @@ class TransportApplicationView(AppModelView):
         "exceptional_accepted": SelectField,
     }
     form_args = {
-        "academic_year": {"label": "Academic year", "choices": _year_options},
+        "academic_year": {"label": "Academic year", "choices": _year_choices},
         "received_on": {"label": "Date received"},
         "distance_m": {
             "label": "Route distance (metres)",
@@ -249,7 +271,7 @@ class TransportApplicationView(AppModelView):
             ],
         },
         "full_time_hours": {
-            "label": "Taught hours a week (A7: at least 12.5)",
+            "label": _HOURS_LABEL,
             "validators": [
                 Optional(),
                 NumberRange(min=0, max=168, message="Hours must be between 0 and 168 a week."),
@@ -289,6 +311,7 @@ class TransportApplicationView(AppModelView):
     # Listed so the academic year (a plain foreign key, no relationship) is on the form too.
     form_columns = (
         *_APPLICATION,
+        SECOND_FIELD,
         *_DISTANCE,
         *_CLAIMS,
         *_POST16,
@@ -314,18 +337,57 @@ class TransportApplicationView(AppModelView):
         _CurrentDecisionFilter(
             EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
         ),
+        B2Filter(B2_FILTER),
+        AssignedFilter(ASSIGNED_FILTER),
     )
 
     # --- forms: grouped, and officers' determinations for officers only ----------------------
 
     form_rules = (
-        rules.FieldSet(_APPLICATION, "The application"),
+        rules.FieldSet((*_APPLICATION, SECOND_FIELD), "The application"),
         rules.FieldSet(_DISTANCE, "Distance from home to school (A3b)"),
         rules.FieldSet(_CLAIMS, "What the family has asked us to consider"),
         rules.FieldSet(_POST16, "Post-16 course (A7, A8, A16)"),
         _OfficersOnly(DETERMINATION_FIELDS, "Officer's determinations"),
         rules.FieldSet(_TRANSPORT, "Transport provided"),
     )
+
+    form_extra_fields = {
+        SECOND_FIELD: BooleanField(
+            "Save a second application for this child and year",
+            description="Only when the child already has an application for the year and this "
+            "one is really another (for example a different school).",
+        )
+    }
+
+    def validate_form(self, form: Any) -> bool:
+        """A second live application for the same child and year is flagged before it is
+        saved: the form comes back naming the first, and saves only once confirmed."""
+        valid = super().validate_form(form)
+        pupil = getattr(getattr(form, "pupil", None), "data", None)
+        year = getattr(getattr(form, "academic_year", None), "data", None)
+        confirm = getattr(form, SECOND_FIELD, None)
+        if not valid or pupil is None or not year or confirm is None or confirm.data:
+            return valid
+        current = casework.as_int(request.args.get("id"))
+        if current is not None:
+            stored = db.session.get(TransportApplication, current)
+            if stored is not None and (stored.pupil_id, stored.academic_year) == (
+                pupil.id,
+                year,
+            ):
+                return valid
+        other = casework.second_application(db.session, pupil.id, year, current)
+        if other is None:
+            return valid
+        form.pupil.errors = [
+            *form.pupil.errors,
+            f"{pupil.name} already has application {other.reference} for {year} (received "
+            f"{other.received_on:%d %b %Y}, {other.status.value}). If this is really a second "
+            "application, tick 'Save a second application for this child and year' and save "
+            "again.",
+        ]
+        return False
 
     def _strip_determinations(self, form: Any) -> Any:
         """An assistant's form has no determination fields, so none can be posted in."""
@@ -364,12 +426,18 @@ class TransportApplicationView(AppModelView):
             raise ValidationError(
                 f"There is no academic year {model.academic_year!r}; write it like 2024/25."
             )
-        if model.received_on and model.received_on > year.ends:
-            raise ValidationError(
-                f"The date received ({model.received_on:%d %b %Y}) is after the end of "
-                f"{year.label} ({year.ends:%d %b %Y}); an application is received during or "
-                "before its academic year."
-            )
+        if model.received_on:
+            try:
+                applications.check_received_on(
+                    model.received_on,
+                    year=year.label,
+                    starts=year.starts,
+                    ends=year.ends,
+                    today=years.today(),
+                )
+            except ServiceError as error:
+                refuse_on_field(form, error)
+                raise ValidationError(str(error)) from None
         if model.medical_who is None and (
             model.medical_accepted is not None or model.medical_until is not None
         ):
@@ -398,18 +466,25 @@ class TransportApplicationView(AppModelView):
         flash(f"Eligibility assessed: {summary.as_text()}", "success")
         return True
 
-    @action(
-        "assess_eligibility",
-        "Assess eligibility",
-        "Assess eligibility for the selected applications? Unchanged ones keep their decision.",
-    )
-    def action_assess_eligibility(self, ids: list[str]) -> None:
+    @action("assess_eligibility", "Assess eligibility", None)
+    def action_assess_eligibility(self, ids: list[str]) -> Any:
         try:
             wanted = [int(i) for i in ids]
         except ValueError:
             flash("Those applications could not be found; nothing was assessed.", "error")
-            return
+            return None
+        page = confirm.ask(
+            self,
+            "assess_eligibility",
+            ids,
+            title="Assess eligibility: what it will decide",
+            lines=confirm.assessment_preview(wanted, current_user.id),
+            button=f"Assess {len(wanted)} applications",
+        )
+        if page is not None:
+            return page
         self._run(ids=wanted)
+        return None
 
     @expose("/assess/<int:application_id>", methods=["POST"])
     def assess_one(self, application_id: int) -> Any:
@@ -418,7 +493,7 @@ class TransportApplicationView(AppModelView):
         if db.session.get(TransportApplication, application_id) is None:
             abort(404)
         self._run(ids=[application_id])
-        return redirect(url_for(".details_view", id=application_id))
+        return redirect(return_to(url_for(".details_view", id=application_id)))
 
     @expose("/assess-year/", methods=["POST"])
     def assess_year(self) -> Any:
@@ -448,19 +523,37 @@ class TransportApplicationView(AppModelView):
         if summary.changed_applications:
             self._run(ids=summary.changed_applications)
 
-    @action(
-        "measure_routes",
-        "Measure",
-        "Measure the route distance of the selected applications over the road network "
-        "(A4b), and assess again those whose distance changes?",
-    )
-    def action_measure_routes(self, ids: list[str]) -> None:
+    @action("measure_routes", "Measure", None)
+    def action_measure_routes(self, ids: list[str]) -> Any:
         try:
             wanted = [int(i) for i in ids]
         except ValueError:
             flash("Those applications could not be found; nothing was measured.", "error")
-            return
+            return None
+        have = db.session.scalar(
+            select(func.count())
+            .select_from(TransportApplication)
+            .where(
+                TransportApplication.id.in_(wanted),
+                TransportApplication.distance_m.is_not(None),
+            )
+        )
+        page = confirm.ask(
+            self,
+            "measure_routes",
+            ids,
+            title="Measure over the road network (A4b)",
+            lines=[
+                f"{len(wanted)} applications measured from home to school over the road network.",
+                f"{have or 0} of them already have a distance: it is replaced only if it changes.",
+                "Those whose distance changes are assessed again.",
+            ],
+            button=f"Measure {len(wanted)} applications",
+        )
+        if page is not None:
+            return page
         self._measure(wanted, "Measure action")
+        return None
 
     @expose("/measure/<int:application_id>", methods=["POST"])
     def measure_one(self, application_id: int) -> Any:
@@ -477,10 +570,7 @@ class TransportApplicationView(AppModelView):
         if not user_has(ASSISTANTS):
             abort(403)
         ta = TransportApplication
-        criterion = [
-            ta.current_decision.has(EligibilityDecision.outcome == Outcome.MEASURE),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        ]
+        criterion = [queues.outcome_queue(Outcome.MEASURE)]
         year = (request.form.get("year") or "").strip()
         if year:
             criterion.append(ta.academic_year == year)
@@ -507,8 +597,12 @@ class TransportApplicationView(AppModelView):
         try:
             method = DistanceMethod(request.form.get("method", ""))
             record_hand_measurement(
-                db.session, application, distance_m=distance, method=method,
-                reason=request.form.get("reason", ""), user_id=current_user.id,
+                db.session,
+                application,
+                distance_m=distance,
+                method=method,
+                reason=request.form.get("reason", ""),
+                user_id=current_user.id,
             )
             db.session.commit()
         except ValueError as error:
@@ -532,8 +626,9 @@ class TransportApplicationView(AppModelView):
             east = int((request.form.get("easting") or "").strip())
             north = int((request.form.get("northing") or "").strip())
         except ValueError:
-            flash("Easting and northing: whole metres on the National Grid; nothing saved.",
-                  "error")
+            flash(
+                "Easting and northing: whole metres on the National Grid; nothing saved.", "error"
+            )
             return back
         if not (0 <= east <= 700_000 and 0 <= north <= 1_300_000):
             flash("That point is not on the British National Grid; nothing was saved.", "error")
@@ -554,22 +649,33 @@ class TransportApplicationView(AppModelView):
     def route_panel(self, model: TransportApplication) -> dict[str, Any]:
         """The current measurements (chosen school first), the route map with its text
         alternative, and the override, for the application page."""
-        rows = list(db.session.scalars(
-            select(RouteMeasurement)
-            .where(RouteMeasurement.application_id == model.id,
-                   RouteMeasurement.superseded_at.is_(None))
-            .options(joinedload(RouteMeasurement.school), joinedload(RouteMeasurement.gate),
-                     joinedload(RouteMeasurement.network),
-                     joinedload(RouteMeasurement.measured_by))
-            .order_by(RouteMeasurement.distance_m)
-        ))
+        rows = list(
+            db.session.scalars(
+                select(RouteMeasurement)
+                .where(
+                    RouteMeasurement.application_id == model.id,
+                    RouteMeasurement.superseded_at.is_(None),
+                )
+                .options(
+                    joinedload(RouteMeasurement.school),
+                    joinedload(RouteMeasurement.gate),
+                    joinedload(RouteMeasurement.network),
+                    joinedload(RouteMeasurement.measured_by),
+                )
+                .order_by(RouteMeasurement.distance_m)
+            )
+        )
         chosen = model.school.main_site_id or model.school_id
         rows.sort(key=lambda m: (m.school_id != chosen, m.kind != MeasurementKind.HAND))
         shown = next((m for m in rows if m.school_id == chosen and m.geometry), None)
         svg = description = None
         if shown is not None:
             pupil = model.pupil
-            home = (pupil.easting, pupil.northing) if pupil.easting is not None else None
+            home = (
+                (pupil.easting, pupil.northing)
+                if pupil.easting is not None and pupil.northing is not None
+                else None
+            )
             gate = shown.gate.name if shown.gate else "the school's location"
             description = (
                 f"The {shown.method.value.replace('_', ' ')} of {shown.distance_m} metres from "
@@ -578,14 +684,24 @@ class TransportApplicationView(AppModelView):
                 f"{shown.school.name} at {shown.gate_easting}, {shown.gate_northing}, over "
                 f"road network {shown.network}."
             )
-            svg = route_svg(shown.points(), home=home, title=f"Route to {shown.school.name}",
-                            description=description)
+            svg = route_svg(
+                shown.points(),
+                home=home,
+                title=f"Route to {shown.school.name}",
+                description=description,
+            )
         override = db.session.scalar(
             select(HomeAccessPoint).where(HomeAccessPoint.pupil_id == model.pupil_id)
         )
-        return {"rows": rows, "chosen": chosen, "svg": svg, "description": description,
-                "override": override, "methods": choices(DistanceMethod),
-                "is_officer": user_has(OFFICERS)}
+        return {
+            "rows": rows,
+            "chosen": chosen,
+            "svg": svg,
+            "description": description,
+            "override": override,
+            "methods": choices(DistanceMethod),
+            "is_officer": user_has(OFFICERS),
+        }
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
@@ -601,13 +717,13 @@ class TransportApplicationView(AppModelView):
             abort(404)
         outcome, title, explanation = QUEUES[queue_name]
         ta = TransportApplication
-        criterion = (
-            ta.current_decision.has(EligibilityDecision.outcome == outcome),
-            ta.status != ApplicationStatus.WITHDRAWN,
-        )
+        criterion: tuple[ColumnElement[bool], ...] = (queues.outcome_queue(outcome),)
         year = request.args.get("year") or None
         if year:
             criterion = (*criterion, ta.academic_year == year)
+        mine = request.args.get("mine") == "1"
+        if mine:
+            criterion = (*criterion, queues.assigned_to(current_user.id))
         total = db.session.scalar(select(func.count()).select_from(ta).where(*criterion)) or 0
         rows = db.session.scalars(
             select(ta)
@@ -631,6 +747,7 @@ class TransportApplicationView(AppModelView):
             year=year,
             year_options=_year_options(),
             today=years.today(),
+            mine=mine,
         )
 
 

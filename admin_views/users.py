@@ -13,7 +13,14 @@ from typing import Any
 
 from flask_login import current_user
 from sqlalchemy import func, select
-from wtforms import BooleanField, PasswordField, SelectMultipleField, ValidationError, widgets
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectMultipleField,
+    ValidationError,
+    widgets,
+)
 from wtforms.validators import Length, Optional
 
 from auth.passwords import MAX_PASSWORD, MIN_PASSWORD, hash_password, password_problem
@@ -64,7 +71,7 @@ class UserView(AppModelView):
         form_class = super().scaffold_form()
         form_class.role_choices = CheckboxesField(
             "Roles",
-            choices=[(r.value, r.value.title()) for r in Role],
+            choices=[SelectChoice(r.value, r.value.title()) for r in Role],
             description="A supervisor can do everything an officer can; an officer everything "
             "an assistant can.",
         )

@@ -9,15 +9,22 @@ from __future__ import annotations
 from models import Withdrawal
 
 from .base import OFFICERS, AppModelView
+from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 
-class WithdrawalView(AppModelView):
+class WithdrawalView(MoneyNamesMixin, AppModelView):
     write_roles = OFFICERS
     allow_create = False  # made by the withdraw page or the eligibility workflow
     allow_delete = False  # notice given is history
     form_columns = ("reason", "family_told_of_appeal")
 
+    column_labels = NAME_COLUMNS
+    column_searchable_list = (Withdrawal.reason,)
+    column_formatters = name_columns()
+    column_formatters_export = name_export_columns()
     column_list = (
+        "child",
+        "application_ref",
         "kind",
         "concessionary_seat",
         "clause",

@@ -37,7 +37,7 @@ from wtforms.validators import DataRequired, Length
 from models import User, db
 from services.audit import acting_user
 
-from .passwords import MAX_PASSWORD, hash_password, verify_password
+from .passwords import MAX_PASSWORD, dummy_hash, verify_password
 from .throttle import throttle
 
 # Defaults; LOGIN_MAX_FAILURES and LOGIN_LOCKOUT_MINUTES in the app config override them.
@@ -46,9 +46,6 @@ LOCKOUT = timedelta(minutes=15)
 # SESSION_ABSOLUTE_HOURS overrides: however busy, a session ends this long after sign-in.
 ABSOLUTE_LIFETIME = timedelta(hours=10)
 SIGNED_IN_AT = "signed_in_at"
-# Verified against when the username is unknown, so a wrong username takes as long as a wrong
-# password and response times do not reveal which accounts exist.
-_DUMMY_HASH = hash_password("not a real password: timing equaliser")
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
@@ -181,7 +178,7 @@ def login():  # type: ignore[no-untyped-def]
     user = db.session.scalar(select(User).where(User.username == username))
     password = form.password.data or ""
     # One verification whatever the account's state: the time taken tells nothing.
-    correct = verify_password(user.password_hash if user is not None else _DUMMY_HASH, password)
+    correct = verify_password(user.password_hash if user is not None else dummy_hash(), password)
     now = datetime.now(UTC)
     if user is not None and correct and user.active and record_success(user, now):
         db.session.refresh(user)

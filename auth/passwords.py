@@ -20,10 +20,29 @@ MAX_PASSWORD = 200
 _COMMON = Path(__file__).with_name("common_passwords.txt")
 
 _hasher = PasswordHasher()
+_dummy: str | None = None
+
+
+def configure_hashing(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Change argon2's cost for new hashes. Only the test suite calls this (tests/conftest.py:
+    a cheap hash keeps sign-ins quick there); the panel keeps argon2-cffi's defaults. A hash
+    records its own parameters, so existing hashes verify either way."""
+    global _hasher, _dummy
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    _dummy = None
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def dummy_hash() -> str:
+    """A hash no password matches, at the current cost: verified against when the username is
+    unknown, so a wrong username takes as long as a wrong password."""
+    global _dummy
+    if _dummy is None:
+        _dummy = hash_password("not a real password: timing equaliser")
+    return _dummy
 
 
 def verify_password(password_hash: str, password: str) -> bool:

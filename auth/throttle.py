@@ -67,6 +67,7 @@ class SignInThrottle:
 def init_throttle(app: Flask) -> None:
     config = app.config
     storage = storage_from_string(config.get("RATELIMIT_STORAGE_URI") or DEFAULT_STORAGE)
+    assert isinstance(storage, Storage), "sign-in limits use a synchronous storage"
     app.extensions[EXTENSION] = SignInThrottle(
         storage=storage,
         limiter=MovingWindowRateLimiter(storage),

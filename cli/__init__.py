@@ -44,3 +44,7 @@ def register_commands(app: Flask) -> None:
     from . import letter_commands
 
     app.cli.add_command(letter_commands.letters)
+
+    from . import payment_commands
+
+    app.cli.add_command(payment_commands.payments)

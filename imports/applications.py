@@ -32,15 +32,17 @@ An application whose reference is already held for the same pupil, year and scho
 alone (so re-importing an export changes nothing); one held for anything else is a clash and an
 error, because a decided application's facts are changed on its own screen, never by a file.
 
-Dates are checked against the academic year: received no later than today or the year's end
+Dates are checked against the academic year by services/applications.py, the checks (and the
+words) the pupil and application screens use too: received no later than today or the year's end
 and no earlier than a year before it starts; a date of birth that makes the child older than the
-policy's upper age (A8: SEND to 25) or younger than 3 at the start of the year is out of range
+policy's upper age (A8: SEND to 25) or younger than 2 at the start of the year is refused
 (project rule: a sanity check on keyed data). Any bad row imports nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -51,7 +53,10 @@ from sqlalchemy.exc import IntegrityError
 from models import AcademicYear, Parish, Pupil, School, TransportApplication, db
 from models.enums import ApplicationStatus, DistanceMethod
 from rules.errors import RulesError
-from rules.parameters import parameters_for
+from services import applications as dates
+from services import years as clock
+from services.errors import ServiceError
+from services.policy import PolicyUnavailable, parameters_for_year
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
@@ -62,6 +67,7 @@ from .reading import (
     bulk_update,
     insert_rows,
     lookup,
+    parse_date,
     read_table,
     require_columns,
 )
@@ -169,7 +175,6 @@ APPLICATION_COLUMNS = (
     "full_time_hours",
     "school_named_in_ehcp",
 )
-YOUNGEST_AGE = 3  # project rule: a sanity bound on keyed dates of birth, not a policy figure
 
 # The checks of the pupil's fields other than the date of birth, and of the application's own
 # fields, as (column, Cells/Columns method, options), in the order a row's errors are listed:
@@ -237,12 +242,17 @@ class Application(NamedTuple):
 
 
 class Bounds(NamedTuple):
-    """The dates a row for one academic year may carry (see the module docstring)."""
+    """The dates a row for one academic year may carry (services/applications.py's bounds)."""
 
     born_from: date
     born_to: date
     received_from: date
     received_to: date
+    label: str
+    starts: date
+    ends: date
+    oldest: int
+    today: date
 
 
 Checked = tuple[str, str, PupilDetails, Application]
@@ -255,23 +265,35 @@ def _years(today: date) -> dict[str, Bounds]:
         select(AcademicYear.label, AcademicYear.starts, AcademicYear.ends)
     ):
         try:
-            oldest = parameters_for(label).send_max_age
-        except RulesError:
+            oldest = parameters_for_year(label).send_max_age
+        except (RulesError, PolicyUnavailable):
             continue
+        born = dates.birth_bounds(starts, oldest, today)
+        received = dates.received_bounds(starts, ends, today)
         years[label] = Bounds(
-            born_from=_years_before(starts, oldest + 1) + timedelta(days=1),
-            born_to=_years_before(starts, YOUNGEST_AGE),
-            received_from=_years_before(starts, 1),
-            received_to=min(today, ends),
+            born_from=born.earliest,
+            born_to=born.latest,
+            received_from=received.earliest,
+            received_to=received.latest,
+            label=label,
+            starts=starts,
+            ends=ends,
+            oldest=oldest,
+            today=today,
         )
     return years
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
+def _as_value_error(check: Callable[[date], date]) -> Callable[[str], date]:
+    """A service's date check as a cell converter: its words become the report's."""
+
+    def convert(text: str) -> date:
+        try:
+            return check(parse_date(text))
+        except ServiceError as error:
+            raise ValueError(str(error)) from None
+
+    return convert
 
 
 def _run(target: Cells | Columns, checks: tuple[Check, ...]) -> list[Any]:
@@ -289,9 +311,24 @@ def _check_row(cells: Cells, years: dict[str, Bounds]) -> Checked | None:
     elif bounds is None:
         cells._fail(YEAR, f"{year!r} is not an academic year set up in the panel")
     if bounds:
-        dob = cells.date(DOB, required=True, earliest=bounds.born_from, latest=bounds.born_to)
-        received = cells.date(
-            RECEIVED, required=True, earliest=bounds.received_from, latest=bounds.received_to
+        b = bounds
+        dob = cells._checked(
+            DOB,
+            _as_value_error(
+                lambda born: dates.check_date_of_birth(
+                    born, year=b.label, starts=b.starts, oldest=b.oldest, today=b.today
+                )
+            ),
+            "a date is required",
+        )
+        received = cells._checked(
+            RECEIVED,
+            _as_value_error(
+                lambda day: dates.check_received_on(
+                    day, year=b.label, starts=b.starts, ends=b.ends, today=b.today
+                )
+            ),
+            "a date is required",
         )
     else:
         dob = cells.date(DOB, required=True)
@@ -351,7 +388,7 @@ def _check_columns(
 def import_applications(
     data: bytes, filename: str, *, commit: bool = True, today: date | None = None
 ) -> ImportReport:
-    today = today or date.today()
+    today = today or clock.today()
     report = ImportReport(kind="Pupils and applications")
     table = read_table(data, filename, report)
     if table is None or not require_columns(table, REQUIRED, report):

@@ -24,6 +24,7 @@ a decision made on the DTA's own screen). A grammar DTA must belong to a selecti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -41,6 +42,7 @@ from .reading import (
     read_table,
     records,
     require_columns,
+    table_of,
 )
 from .report import ImportReport
 
@@ -113,6 +115,7 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
         category = cells.choice(DTA_CATEGORY, DtaCategory, required=urn is not None)
         if urn is None and cells.raw(DTA_CATEGORY):
             cells._fail(DTA_URN, "a DTA category needs the DTA school's URN")
+        values: dict[str, Any]
         if kind == "parish":
             code = cells.text(AREA_CODE, required=True, max_len=20)
             values = {
@@ -153,6 +156,7 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
     parish_codes = set(parishes) | {
         v["parish_code"] for _, v in postcodes.values() if v["parish_code"]
     }
+    r: Any  # each look-up's row
     held_parishes: dict[str, Any] = {}
     for part in chunks(sorted(parish_codes)):
         for r in db.session.execute(
@@ -221,7 +225,7 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
 
     try:
         if parish_inserts:
-            db.session.execute(insert(Parish.__table__), parish_inserts)
+            db.session.execute(insert(table_of(Parish)), parish_inserts)
         if parish_updates:
             bulk_update(Parish, parish_updates)
         parish_ids = lookup(Parish.code, Parish.id, parish_codes)
@@ -245,7 +249,7 @@ def import_areas(data: bytes, filename: str, *, commit: bool = True) -> ImportRe
 def _postcode_changes(
     postcodes: dict[str, tuple[int, dict[str, Any]]],
     held_postcodes: dict[str, Any],
-    parish_id_of: dict[str, int | None],
+    parish_id_of: Mapping[str, int | None],
 ) -> tuple[list[tuple[int, str, dict[str, Any]]], list[tuple[int, str, dict[str, Any]]], int]:
     inserts, updates, unchanged = [], [], 0
     for code, (row, values) in postcodes.items():
@@ -276,7 +280,7 @@ def _write_postcodes(
     _count_postcodes(report, inserts, updates, unchanged)
     if inserts:
         db.session.execute(
-            insert(Postcode.__table__), [{"postcode": c, **v} for _, c, v in inserts]
+            insert(table_of(Postcode)), [{"postcode": c, **v} for _, c, v in inserts]
         )
     if updates:
         bulk_update(Postcode, [v for _, _, v in updates])
@@ -303,6 +307,7 @@ def _link_changes(
 ) -> tuple[dict[tuple[int, DtaCategory], int], set[tuple[int, int | None, int | None]]]:
     """Which DTAs exist already, and which (dta, parish, postcode) links are held."""
     school_ids = sorted({schools[urn].id for (_, _, urn, _) in links})
+    r: Any  # each look-up's row
     dtas: dict[tuple[int, DtaCategory], int] = {}
     for part in chunks(school_ids):
         for r in db.session.execute(
@@ -341,7 +346,7 @@ def _write_links(
     if missing:
         names = {s.id: s.name for s in schools.values()}
         db.session.execute(
-            insert(DesignatedTransportArea.__table__),
+            insert(table_of(DesignatedTransportArea)),
             [
                 {
                     "school_id": sid,
@@ -366,7 +371,7 @@ def _write_links(
         report.inserted["DTA areas"] += 1
         report.change(row, "insert", code, f"into {cat.value} DTA of URN {urn}")
     if new_links:
-        db.session.execute(insert(DtaArea.__table__), new_links)
+        db.session.execute(insert(table_of(DtaArea)), new_links)
 
 
 def _preview_rest(

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from models import School, db
 from models.enums import EstablishmentType, Phase, SixthForm
 
-from .reading import ROW, Cells, bulk_update, read_table, records, require_columns
+from .reading import ROW, Cells, bulk_update, read_table, records, require_columns, table_of
 from .report import ImportReport
 
 URN = "URN"
@@ -351,7 +351,7 @@ def import_schools(
         return report
     try:
         if plan.inserts:
-            db.session.execute(insert(School.__table__), plan.inserts)
+            db.session.execute(insert(table_of(School)), plan.inserts)
         # Bulk UPDATE by primary key groups rows with the same changed columns.
         if plan.updates:
             bulk_update(School, plan.updates)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from .workbook_limits import WorkbookTooLarge, check_workbook
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
+    from sqlalchemy import Table as SqlTable
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -436,6 +437,12 @@ class Columns:
 
     def postcode(self, column: str, *, required: bool = False) -> Checked:
         return self._distinct(column, normalise_postcode, required=required)
+
+
+def table_of(model: Any) -> SqlTable:
+    """A mapped class's table, for a Core INSERT of many rows (mypy sees `__table__` only as
+    a FromClause, which `insert` does not take)."""
+    return cast("SqlTable", model.__table__)
 
 
 def records(table: Table) -> list[dict[str, Any]]:

@@ -5,6 +5,9 @@ from .area import Parish, Postcode
 from .audit import AuditLog
 from .base import Base, db
 from .calendar import AcademicYear, Closure, Term
+from .case_assignment import CaseAssignment
+from .case_document import CaseDocument, CaseDocumentDownload
+from .case_note import CaseNote
 from .communication import Communication
 from .concessionary import ConcessionaryApplication, ConcessionarySeat
 from .contact import Contact
@@ -31,6 +34,10 @@ __all__ = [
     "Appeal",
     "AuditLog",
     "Base",
+    "CaseAssignment",
+    "CaseDocument",
+    "CaseDocumentDownload",
+    "CaseNote",
     "Closure",
     "ConcessionaryApplication",
     "ConcessionarySeat",

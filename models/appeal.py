@@ -26,7 +26,7 @@ class Appeal(Timestamped, Base):
     )
     stage: Mapped[AppealStage] = mapped_column(enum_column(AppealStage, "appeal_stage"))
     received_on: Mapped[date]
-    # Appendix C: 20 working days to ask; stage one decided in 20; panel in 20-40; outcome in 5.
+    # Appendix C deadlines, worked out from the year's figures (services/appeals.py).
     request_deadline: Mapped[date]
     decision_due: Mapped[date]
     panel_not_before: Mapped[date | None]

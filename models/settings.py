@@ -54,7 +54,10 @@ class ContributionSetting(Timestamped, Base):
 
 
 class PolicyParameterSet(Timestamped, Base):
-    """One academic year's figures, column for column the rules' PolicyParameters."""
+    """One academic year's figures, column for column the rules' PolicyParameters.
+
+    What each figure is, its unit and its clause are in rules/figures.toml (one place).
+    """
 
     __tablename__ = "policy_parameter_set"
     __table_args__ = (
@@ -92,30 +95,30 @@ class PolicyParameterSet(Timestamped, Base):
     academic_year: Mapped[str] = mapped_column(
         ForeignKey("academic_year.label", ondelete="RESTRICT"), unique=True
     )
-    primary_walking_distance_m: Mapped[int]  # A2, A3: 2 miles
-    secondary_walking_distance_m: Mapped[int]  # A2, A3, A7: 3 miles
-    low_income_upper_m: Mapped[int]  # A5: 6 miles
-    religion_or_belief_upper_m: Mapped[int]  # A6: 15 miles
-    low_income_rank_limit: Mapped[int]  # A5: one of the three nearest
-    post16_min_age: Mapped[int]  # A7b
-    post16_max_age: Mapped[int]  # A7b: under 19
-    send_max_age: Mapped[int]  # A8: to 25
-    full_time_min_hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # A7: 12.5 hours
-    pickup_walk_primary_m: Mapped[int]  # B4: 1 mile
-    pickup_walk_secondary_m: Mapped[int]  # B4: 2 miles
-    pickup_walk_post16_m: Mapped[int]  # B4: 3 miles
-    concessionary_withdrawal_notice_days: Mapped[int]  # Appendix F "short notice"
-    error_withdrawal_notice_terms: Mapped[int]  # A15: one term
-    unsuitable_route_notice_days: Mapped[int]  # A12a "reasonable notice"
-    operational_days_expected: Mapped[int]  # Appendix H: 190
-    review_request_working_days: Mapped[int]  # Appendix C: 20 working days to ask for a review
-    stage_one_decision_working_days: Mapped[int]  # Appendix C: stage one decided within 20
-    stage_two_panel_min_working_days: Mapped[int]  # Appendix C: panel no sooner than 20
-    stage_two_panel_max_working_days: Mapped[int]  # Appendix C: panel within 40
-    panel_outcome_working_days: Mapped[int]  # Appendix C: outcome within 5 of the panel
-    decision_target_working_days: Mapped[int]  # B2: decision within 5 working days
-    busy_period_first_month: Mapped[int]  # B2: July...
-    busy_period_last_month: Mapped[int]  # B2: ...to September
+    primary_walking_distance_m: Mapped[int]
+    secondary_walking_distance_m: Mapped[int]
+    low_income_upper_m: Mapped[int]
+    religion_or_belief_upper_m: Mapped[int]
+    low_income_rank_limit: Mapped[int]
+    post16_min_age: Mapped[int]
+    post16_max_age: Mapped[int]
+    send_max_age: Mapped[int]
+    full_time_min_hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    pickup_walk_primary_m: Mapped[int]
+    pickup_walk_secondary_m: Mapped[int]
+    pickup_walk_post16_m: Mapped[int]
+    concessionary_withdrawal_notice_days: Mapped[int]
+    error_withdrawal_notice_terms: Mapped[int]
+    unsuitable_route_notice_days: Mapped[int]
+    operational_days_expected: Mapped[int]
+    review_request_working_days: Mapped[int]
+    stage_one_decision_working_days: Mapped[int]
+    stage_two_panel_min_working_days: Mapped[int]
+    stage_two_panel_max_working_days: Mapped[int]
+    panel_outcome_working_days: Mapped[int]
+    decision_target_working_days: Mapped[int]
+    busy_period_first_month: Mapped[int]
+    busy_period_last_month: Mapped[int]
 
     def __str__(self) -> str:
         return f"Policy parameters {self.academic_year}"

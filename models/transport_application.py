@@ -17,6 +17,7 @@ from .school import School
 from .user import User
 
 if TYPE_CHECKING:
+    from .case_assignment import CaseAssignment
     from .eligibility_decision import EligibilityDecision
 
 
@@ -45,6 +46,14 @@ class TransportApplication(Timestamped, Base):
         ),
         Index("ix_transport_application_year_status", "academic_year", "status"),
         Index("ix_transport_application_pupil_year", "pupil_id", "academic_year"),
+        # Home's B2 clock (services/queues.py) counts awaiting applications by year and date
+        # received: a covering index reads only those (issue 14).
+        Index(
+            "ix_transport_application_status_year_received",
+            "status",
+            "academic_year",
+            "received_on",
+        ),
         trigram_index("transport_application", "reference"),
     )
 
@@ -120,6 +129,9 @@ class TransportApplication(Timestamped, Base):
         viewonly=True,
         uselist=False,
     )
+
+    # Read here; written as CaseAssignment rows (services/casework.py).
+    assignment: Mapped[CaseAssignment | None] = relationship(viewonly=True, uselist=False)
 
     def __str__(self) -> str:
         return self.reference

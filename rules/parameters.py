@@ -4,7 +4,8 @@ The council may change a distance, an age or a notice period from one year to th
 decision must always be remade with the figures in force for its own year (DOMAIN.md: changing
 next year's figure never rewrites a past decision). So no rule carries a figure of its own: it
 reads one from a `PolicyParameters`, which the panel stores as one row per academic year (field
-names map 1:1 to columns) and which otherwise comes from the dated defaults below.
+names map 1:1 to columns) and which otherwise comes from the dated defaults below, read from the
+figures' one definition, rules/figures.toml (label, unit, clause and values of each).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from rules.academic_year import parse_academic_year
 from rules.errors import RulesError
+from rules.figures import FIGURES, value_in, years_dated
 from rules.vocab import Stage
 
 
@@ -27,36 +29,28 @@ class PolicyParameters:
     """The figures in force for one academic year (clause numbers are the policy's)."""
 
     academic_year: str
-    # A2, A3, Appendix D: eligible when the route is more than this.
-    primary_walking_distance_m: int  # 2 miles, Reception to Year 6
-    secondary_walking_distance_m: int  # 3 miles, Years 7-11 and post-16 (A7a)
-    # A5: low income, between 2 and 6 miles; A6: religion or belief, between 2 and 15 miles.
+    # Each figure's label, unit, clause and dated values: rules/figures.toml.
+    primary_walking_distance_m: int
+    secondary_walking_distance_m: int
     low_income_upper_m: int
     religion_or_belief_upper_m: int
-    low_income_rank_limit: int  # A5a: one of the nearest three suitable schools
-    # A7b, A15: at least 16 and under 19 on 1 September; A8a: learners with SEND to 25.
+    low_income_rank_limit: int
     post16_min_age: int
     post16_max_age: int
     send_max_age: int
-    full_time_min_hours: Decimal  # A7b: 12 1/2 hours of taught study
-    # B4, Appendix D: how far a pupil may be expected to walk to a pick-up point.
+    full_time_min_hours: Decimal
     pickup_walk_primary_m: int
     pickup_walk_secondary_m: int
     pickup_walk_post16_m: int
-    # Notice periods: Appendix F "short notice" (project rule: working days), A15 "one
-    # term's notice", A12a "reasonable notice" (project rule: working days).
     concessionary_withdrawal_notice_days: int
     error_withdrawal_notice_terms: int
     unsuitable_route_notice_days: int
-    operational_days_expected: int  # Appendix H, glossary "School year"
-    # Appendix C: working days to ask for a review (either stage), for the stage-one
-    # decision, for convening the stage-two panel, and for the panel's written outcome.
+    operational_days_expected: int
     review_request_working_days: int
     stage_one_decision_working_days: int
     stage_two_panel_min_working_days: int
     stage_two_panel_max_working_days: int
     panel_outcome_working_days: int
-    # B2: decision on a valid application within 5 working days, dis-applied July-September.
     decision_target_working_days: int
     busy_period_first_month: int
     busy_period_last_month: int
@@ -110,13 +104,13 @@ class PolicyParameters:
         return cls(**given)
 
     def walking_distance_m(self, stage: Stage) -> int:
-        """A2/A3: 2 miles at the primary stage, 3 miles at the secondary stage and post-16."""
+        """A2/A3: the primary figure at the primary stage, the secondary one otherwise."""
         if stage is Stage.PRIMARY:
             return self.primary_walking_distance_m
         return self.secondary_walking_distance_m
 
     def pickup_walk_m(self, stage: Stage) -> int:
-        """B4: 1 mile primary, 2 miles secondary, 3 miles post-16 to a pick-up point."""
+        """B4: how far a pupil at this stage may be expected to walk to a pick-up point."""
         if stage is Stage.PRIMARY:
             return self.pickup_walk_primary_m
         if stage is Stage.SECONDARY:
@@ -124,39 +118,26 @@ class PolicyParameters:
         return self.pickup_walk_post16_m
 
 
-# The built-in dated values, from the School and College Transport Policy 2024/25. A year with
-# no entry of its own uses the latest entry dated at or before it.
-DATED_DEFAULTS: Mapping[str, PolicyParameters] = MappingProxyType(
-    {
-        "2024/25": PolicyParameters(
-            academic_year="2024/25",
-            primary_walking_distance_m=3218,
-            secondary_walking_distance_m=4827,
-            low_income_upper_m=9656,
-            religion_or_belief_upper_m=24140,
-            low_income_rank_limit=3,
-            post16_min_age=16,
-            post16_max_age=19,
-            send_max_age=25,
-            full_time_min_hours=Decimal("12.5"),
-            pickup_walk_primary_m=1609,
-            pickup_walk_secondary_m=3218,
-            pickup_walk_post16_m=4827,
-            concessionary_withdrawal_notice_days=5,
-            error_withdrawal_notice_terms=1,
-            unsuitable_route_notice_days=20,
-            operational_days_expected=190,
-            review_request_working_days=20,
-            stage_one_decision_working_days=20,
-            stage_two_panel_min_working_days=20,
-            stage_two_panel_max_working_days=40,
-            panel_outcome_working_days=5,
-            decision_target_working_days=5,
-            busy_period_first_month=7,
-            busy_period_last_month=9,
-        ),
-    }
-)
+def _dated_defaults() -> Mapping[str, PolicyParameters]:
+    """The built-in dated values, read from rules/figures.toml (School and College Transport
+    Policy 2024/25): one `PolicyParameters` per year in which some figure changes, each figure
+    at its value in force that year."""
+    names = [name for name in PolicyParameters.field_names() if name != "academic_year"]
+    unknown = sorted(set(FIGURES) - set(names))
+    missing = sorted(set(names) - set(FIGURES))
+    if unknown or missing:
+        raise RulesError(
+            "figures", f"figures.toml and PolicyParameters differ: {unknown or missing}"
+        )
+    table: dict[str, PolicyParameters] = {}
+    for year in years_dated():
+        values: dict[str, Any] = {name: value_in(FIGURES[name], year) for name in names}
+        table[year] = PolicyParameters.from_mapping({"academic_year": year, **values})
+    return MappingProxyType(table)
+
+
+# A year with no entry of its own uses the latest entry dated at or before it.
+DATED_DEFAULTS: Mapping[str, PolicyParameters] = _dated_defaults()
 
 
 def parameters_for(

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -75,26 +75,28 @@ def acting_user(username: str, user_id: int | None = None) -> Iterator[Actor]:
         _acting.reset(token)
 
 
+# Who is signed in, asked of the web layer (infra/audit_actor.py installs it): services never
+# import Flask, so the request's user reaches the trail through this one seam.
+RequestActor = Callable[[Session | None], "Actor | None"]
+_request_actor: RequestActor | None = None
+
+
+def set_request_actor(lookup: RequestActor | None) -> None:
+    """Install the web layer's "who is signed in" lookup (None outside a request)."""
+    global _request_actor
+    _request_actor = lookup
+
+
 def current_actor(session: Session | None = None) -> Actor:
     """The explicit actor if a block named one, else the signed-in user, else "system"."""
     actor = _acting.get()
     if actor is not None:
         return actor
-    from flask import has_request_context
-
-    if not has_request_context():
-        return SYSTEM
-    from flask_login.utils import _get_user
-
-    # Loading the user may query; inside a flush that query must not flush again.
-    if session is not None:
-        with session.no_autoflush:
-            user = _get_user()
-    else:
-        user = _get_user()
-    if user is not None and getattr(user, "is_authenticated", False):
-        return Actor(getattr(user, "id", None), str(getattr(user, "username", "?")))
-    return Actor(None, "anonymous")
+    if _request_actor is not None:
+        signed_in = _request_actor(session)
+        if signed_in is not None:
+            return signed_in
+    return SYSTEM
 
 
 def json_safe(value: Any) -> Any:
@@ -235,7 +237,7 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
     other`` sets ``school_id`` only then), so the keys' values are kept here and compared with
     what the flush wrote in `_after_flush` (issue 18: relationship changes were not audited).
     """
-    rows: list[tuple[AuditAction, object, dict[str, list[Any]], dict[str, Any]]] = []
+    rows: list[tuple[AuditAction, object, dict[str, Any], dict[str, Any]]] = []
     for obj in session.new:
         if _audited(obj):
             rows.append((AuditAction.INSERT, obj, {}, {}))
@@ -266,7 +268,7 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
     deleted = [obj for obj in session.deleted if _audited(obj)]
     stored_deleted = _stored_values(session, deleted) if deleted else {}
     for obj in deleted:
-        snapshot = {
+        snapshot: dict[str, list[Any]] = {
             key: [_shown(key, value), None]
             for key, value in stored_deleted.get(id(obj), {}).items()
         }
@@ -314,7 +316,7 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
                 "user_id": actor.user_id,
                 "username": actor.username[:60],
                 "action": action,
-                "table_name": obj.__tablename__,  # type: ignore[attr-defined]
+                "table_name": obj.__tablename__,
                 "record_id": record_id[:60],
                 "changes": changes,
             }
@@ -509,6 +511,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         if where is not None:
             before = _rows_by_key(state, table, where)
     inserted_keys: list[tuple[Any, ...]] | None = None
+    assert table is not None  # a statement naming no table returned above
     pk = list(table.primary_key.columns)
     if (
         state.is_insert
@@ -518,7 +521,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     ):
         # INSERT ... SELECT: ask for the new keys, so each new row is recorded (issue 16).
         # The caller gets the keys back as rows (a count is len(rows): services.seats.common).
-        frozen = state.invoke_statement(statement=statement.returning(*pk)).freeze()
+        returning = cast(Insert, statement).returning(*pk)
+        frozen = state.invoke_statement(statement=returning).freeze()
         inserted_keys = [tuple(row) for row in frozen().all()]
         result = frozen()
     else:

@@ -16,14 +16,29 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import ConcessionarySeat, Contribution, Instalment, Payment, Refund, db
+from models import (
+    ConcessionaryApplication,
+    ConcessionarySeat,
+    Contribution,
+    Instalment,
+    Payment,
+    Refund,
+    TransportApplication,
+    db,
+)
 from models.enums import SeatStatus
+from services.errors import FieldError
 
 PENNY = Decimal("0.01")
 
 
-class PaymentError(Exception):
-    """A payment that cannot be recorded; the message names the problem, nothing was saved."""
+class PaymentError(FieldError):
+    """A payment that cannot be recorded; the message names the problem, nothing was saved.
+
+    `field` is the payment's attribute the problem is about (the screen shows it there)."""
+
+    def __init__(self, message: str, field: str = "amount") -> None:
+        super().__init__(field, message)
 
 
 def paid_on_instalment() -> Any:
@@ -204,6 +219,86 @@ def parse_amount(raw: Any) -> Decimal:
     return amount
 
 
+def _application_received(s: Session, contribution_id: int) -> date | None:
+    """The day the application this contribution charges for was received (the seat's
+    concessionary application, else the transport application it was set up for)."""
+    row = s.execute(
+        select(ConcessionaryApplication.received_on, TransportApplication.received_on)
+        .select_from(Contribution)
+        .outerjoin(ConcessionarySeat, ConcessionarySeat.id == Contribution.concessionary_seat_id)
+        .outerjoin(
+            ConcessionaryApplication,
+            ConcessionaryApplication.id == ConcessionarySeat.application_id,
+        )
+        .outerjoin(
+            TransportApplication,
+            TransportApplication.id == Contribution.transport_application_id,
+        )
+        .where(Contribution.id == contribution_id)
+    ).first()
+    if row is None:
+        return None
+    return row[0] or row[1]
+
+
+def check_payment(
+    s: Session,
+    instalment_id: int | None,
+    amount: Decimal | None,
+    *,
+    received_on: date | None,
+    today: date,
+) -> Instalment:
+    """The payment rule (B1j), the one every entry point calls: the screen, the services.
+
+    A payment names its instalment, is more than £0.00 and no more than is still outstanding on
+    it; it is received no later than today and not before the application whose contribution
+    it pays was received (money cannot arrive for a charge that did not exist yet). The
+    instalment row is locked (PostgreSQL) so two people recording the same payment at once
+    cannot both succeed past the outstanding amount; the caller's transaction holds the lock.
+    """
+    if instalment_id is None:
+        raise PaymentError("Choose the instalment the payment is for.", "instalment")
+    if amount is None or amount <= 0:
+        raise PaymentError("A payment must be more than £0.00.")
+    with s.no_autoflush:
+        stmt = select(Instalment).where(Instalment.id == instalment_id)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        instalment = s.scalar(stmt)
+        if instalment is None:
+            raise PaymentError("Choose the instalment the payment is for.", "instalment")
+        if received_on is not None:
+            if received_on > today:
+                raise PaymentError(
+                    f"A payment cannot be received on a date in the future "
+                    f"({received_on:%d/%m/%Y}).",
+                    "received_on",
+                )
+            applied = _application_received(s, instalment.contribution_id)
+            if applied is not None and received_on < applied:
+                raise PaymentError(
+                    f"A payment received on {received_on:%d/%m/%Y} is before the application "
+                    f"it pays for was received ({applied:%d/%m/%Y}); check the date.",
+                    "received_on",
+                )
+        paid = Decimal(
+            s.scalar(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(
+                    Payment.instalment_id == instalment.id, Payment.id.is_not(None)
+                )
+            )
+            or 0
+        )
+    outstanding = instalment.amount - paid
+    if amount > outstanding:
+        raise PaymentError(
+            f"£{amount} is more than the £{outstanding.quantize(PENNY)} still outstanding on "
+            f"instalment {instalment.number}; nothing was recorded."
+        )
+    return instalment
+
+
 def record_payment(
     instalment_id: int,
     amount: Decimal,
@@ -214,32 +309,15 @@ def record_payment(
     recorded_by_id: int | None = None,
     session: Session | None = None,
     commit: bool = True,
+    today: date | None = None,
 ) -> Payment:
-    """Record money received against one instalment: more than zero, never more than is still
-    outstanding on it. The instalment row is locked so two people recording the same payment at
-    once cannot both succeed past the outstanding amount."""
+    """Record money received against one instalment, under `check_payment`'s rule."""
+    from services import years
+
     s = session or db.session
-    if amount <= 0:
-        raise PaymentError("A payment must be more than £0.00.")
-    stmt = select(Instalment).where(Instalment.id == instalment_id)
-    if s.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    instalment = s.scalar(stmt)
-    if instalment is None:
-        raise PaymentError("Choose the instalment the payment is for.")
-    paid = Decimal(
-        s.scalar(
-            select(func.coalesce(func.sum(Payment.amount), 0)).where(
-                Payment.instalment_id == instalment.id
-            )
-        )
+    instalment = check_payment(
+        s, instalment_id, amount, received_on=received_on, today=today or years.today()
     )
-    outstanding = instalment.amount - paid
-    if amount > outstanding:
-        raise PaymentError(
-            f"£{amount} is more than the £{outstanding.quantize(PENNY)} still outstanding on "
-            f"instalment {instalment.number}; nothing was recorded."
-        )
     payment = Payment(
         contribution_id=instalment.contribution_id,
         instalment_id=instalment.id,

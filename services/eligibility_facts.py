@@ -98,6 +98,16 @@ def school_type_of(establishment: EstablishmentType, phase: Phase) -> SchoolType
     return _TYPE_BY_PHASE.get(phase, SchoolType.MAINTAINED)
 
 
+def _others(measured: dict[int, int] | None, main: int) -> dict[int, int]:
+    """The measured routes to the schools other than the chosen one (its own is distance_m)."""
+    if not measured:
+        return _NO_ROUTES
+    return {school: metres for school, metres in measured.items() if school != main}
+
+
+_NO_ROUTES: dict[int, int] = {}
+
+
 def _number(value: Decimal) -> int | float:
     """A JSON number for the facts (hours are stored to two places)."""
     return int(value) if value == value.to_integral_value() else float(value)
@@ -197,94 +207,124 @@ def _build(
     questions: list[SchoolQuestion] = []
     asked: list[GatheredCase] = []
     for row in rows:
-        case = GatheredCase(
-            row.id, row.pupil_id, row.reference, row.academic_year, row.received_on, None
-        )
+        (
+            app_id,
+            reference,
+            pupil_id,
+            academic_year,
+            school_id,
+            received_on,
+            distance_m,
+            route_unsuitable,
+            religion_or_belief,
+            exceptional_transport_need,
+            medical_who,
+            medical_accepted,
+            medical_until,
+            exceptional_circumstances,
+            exceptional_accepted,
+            purchase_order,
+            school_named_in_ehcp,
+            full_time_hours,
+            higher_education,
+            apprenticeship,
+            repeat_or_non_progression,
+            programme_started_before_19,
+            post19_need_determined,
+            date_of_birth,
+            year_group_override,
+            parish_id,
+            easting,
+            northing,
+            lives_in_county,
+            ehcp,
+            care_by,
+            care_placement,
+            care_leaver,
+            postcode_id,
+            postcode_parish_id,
+            parish_in_county,
+        ) = row
+        case = GatheredCase(app_id, pupil_id, reference, academic_year, received_on, None)
         out.append(case)
         try:
-            year = parse_academic_year(row.academic_year)
+            year = parse_academic_year(academic_year)
         except RulesError as error:
             case.problem = error.message
             continue
-        group = row.year_group_override
+        group = year_group_override
         if group is None:
-            group = year_group(row.date_of_birth, year)
+            group = year_group(date_of_birth, year)
         stage = stage_of(group)
-        home = (
-            (row.easting, row.northing)
-            if row.easting is not None and row.northing is not None
-            else None
-        )
-        poor = (row.pupil_id, row.academic_year) in low_income
-        main = ctx.schools.main_of(row.school_id)
+        home = (easting, northing) if easting is not None and northing is not None else None
+        poor = (pupil_id, academic_year) in low_income
+        main = ctx.schools.main_of(school_id)
         questions.append(
             SchoolQuestion(
                 home=home,
-                school_id=row.school_id,
+                school_id=school_id,
                 year_group=group,
-                parish_id=row.parish_id if row.parish_id is not None else row.postcode_parish_id,
-                postcode_id=row.postcode_id,
-                route_m=row.distance_m,
-                routes={k: v for k, v in routes.get(row.id, {}).items() if k != main},
-                rank_limit=limits.get(row.academic_year)
-                if poor and stage is Stage.SECONDARY
-                else None,
-                religion=bool(row.religion_or_belief),
+                parish_id=parish_id if parish_id is not None else postcode_parish_id,
+                postcode_id=postcode_id,
+                route_m=distance_m,
+                routes=_others(routes.get(app_id), main),
+                rank_limit=limits.get(academic_year) if poor and stage is Stage.SECONDARY else None,
+                religion=bool(religion_or_belief),
             )
         )
         asked.append(case)
         mi = ctx.schools.index[main]
         facts: dict[str, Any] = {
-            "academic_year": row.academic_year,
-            "date_of_birth": row.date_of_birth.isoformat(),
-            "year_group": row.year_group_override,
-            "lives_in_county": resident(row.lives_in_county, row.parish_in_county),
+            "academic_year": academic_year,
+            "date_of_birth": date_of_birth.isoformat(),
+            "year_group": year_group_override,
+            "lives_in_county": resident(lives_in_county, parish_in_county),
             "school_type": str(
                 school_type_of(ctx.schools.establishment[mi], ctx.schools.phase[mi])
             ),
-            "distance_m": row.distance_m,
+            "distance_m": distance_m,
             "straight_line_m": None,
             "is_dta_school": False,
             "is_nearest_suitable": None,
             "nearer_than_dta_school": None,
             "nearest_suitable_rank": None,
             "low_income": poor,  # A5c: per year
-            "religion_or_belief": bool(row.religion_or_belief),
-            "route_unsuitable": bool(row.route_unsuitable),
-            "ehcp": bool(row.ehcp),
-            "exceptional_transport_need": bool(row.exceptional_transport_need),
+            "religion_or_belief": bool(religion_or_belief),
+            "route_unsuitable": bool(route_unsuitable),
+            "ehcp": bool(ehcp),
+            "exceptional_transport_need": bool(exceptional_transport_need),
             "medical": None,
             "care": None,
-            "care_leaver": bool(row.care_leaver),
-            "school_named_in_ehcp": bool(row.school_named_in_ehcp),
+            "care_leaver": bool(care_leaver),
+            "school_named_in_ehcp": bool(school_named_in_ehcp),
             "exceptional_circumstances": None,
             "post16": None,
         }
-        if row.medical_who is not None:  # A13, B1e
+        if medical_who is not None:  # A13, B1e
             facts["medical"] = {
-                "who": str(row.medical_who),
-                "accepted": row.medical_accepted,
-                "until": row.medical_until.isoformat() if row.medical_until else None,
+                "who": str(medical_who),
+                "accepted": medical_accepted,
+                "until": medical_until.isoformat() if medical_until else None,
             }
-        if row.care_by is not None:  # A21, A22
+        if care_by is not None:  # A21, A22
             facts["care"] = {
-                "by": str(row.care_by),
-                "placement": str(row.care_placement),
-                "purchase_order": row.purchase_order or None,
+                "by": str(care_by),
+                "placement": str(care_placement),
+                "purchase_order": purchase_order or None,
             }
-        if row.exceptional_circumstances:  # A11
-            facts["exceptional_circumstances"] = {"accepted": row.exceptional_accepted}
+        if exceptional_circumstances:  # A11
+            facts["exceptional_circumstances"] = {"accepted": exceptional_accepted}
         if stage is Stage.POST16:  # A7, A8, A16
-            if row.full_time_hours is None:
+            if full_time_hours is None:
                 case.problem = "post-16 course hours are not recorded (A7b needs them)"
             else:
                 facts["post16"] = {
-                    "full_time_hours": _number(Decimal(row.full_time_hours)),
-                    "higher_education": bool(row.higher_education),
-                    "apprenticeship": bool(row.apprenticeship),
-                    "repeat_or_non_progression": bool(row.repeat_or_non_progression),
-                    "programme_started_before_19": bool(row.programme_started_before_19),
-                    "post19_need_determined": bool(row.post19_need_determined),
+                    "full_time_hours": _number(Decimal(full_time_hours)),
+                    "higher_education": bool(higher_education),
+                    "apprenticeship": bool(apprenticeship),
+                    "repeat_or_non_progression": bool(repeat_or_non_progression),
+                    "programme_started_before_19": bool(programme_started_before_19),
+                    "post19_need_determined": bool(post19_need_determined),
                 }
         case.facts = facts
     for case, found in zip(asked, school_facts(ctx, questions), strict=True):

@@ -9,3 +9,13 @@ from __future__ import annotations
 
 class ServiceError(Exception):
     """A request that cannot be carried out; the message is for the user, nothing was changed."""
+
+
+class FieldError(ServiceError):
+    """A refusal about one input field: screens show it against that field (`field`, the
+    model attribute), imports against that column, commands print it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message

@@ -205,14 +205,24 @@ def measure_applications(
     return summary
 
 
-def _measure(
-    sess: Session,
-    where: ColumnElement[bool] | None,
-    ids: Iterable[int] | None,
-    via: str,
-    user_id: int | None,
-    progress: Callable[[int, int], None] | None,
-) -> MeasureSummary:
+@dataclass
+class _Batch:
+    """The applications to measure, as the router's jobs: one per home, its chosen school."""
+
+    network: RoadNetwork
+    summary: MeasureSummary
+    gates: dict[int, list[Gate]]
+    table: SchoolTable
+    homes: list[tuple[float, float]] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    job_row: dict[int, Any] = field(default_factory=dict)
+    kinds: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # home -> kind of pupil
+
+    def candidates(self, job: Job, within: float) -> list[tuple[int, float]]:
+        return self.table.competitors(self.kinds[job.home], self.homes[job.home], within)
+
+
+def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] | None) -> _Batch:
     network = current_network(sess)
     if network is None:
         raise MeasurementError(
@@ -225,55 +235,70 @@ def _measure(
             rows.extend(_rows(sess, TransportApplication.id.in_(wanted[start : start + ID_CHUNK])))
     else:
         rows = list(_rows(sess, where))
-    summary = MeasureSummary(network.id, applications=len(rows))
+    gates, main = _school_gates(sess)
+    batch = _Batch(network, MeasureSummary(network.id, applications=len(rows)), gates,
+                   SchoolTable.load(sess))  # fmt: skip
     if not rows:
-        return summary
+        return batch
     try:
         params = parameters_for_years({r.academic_year for r in rows}, sess)
     except PolicyUnavailable as error:
         raise MeasurementError(str(error)) from None
-    gates, main = _school_gates(sess)
-    table = SchoolTable.load(sess)
-    homes: list[tuple[float, float]] = []
-    jobs: list[Job] = []
-    job_row: dict[int, Any] = {}
-    kinds: dict[int, tuple[Any, ...]] = {}  # home index -> the kind of pupil (its competitors)
+    problems = batch.summary.problems
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
         if point[0] is None or point[1] is None:
-            summary.problems[r.id] = "the home has no grid reference to measure from"
+            problems[r.id] = "the home has no grid reference to measure from"
             continue
         school = main.get(r.school_id, r.school_id)
         if not gates.get(school):
-            summary.problems[r.id] = "the school has no open gate and no location to measure to"
+            problems[r.id] = "the school has no open gate and no location to measure to"
             continue
         try:
             year = parse_academic_year(r.academic_year)
         except RulesError as error:
-            summary.problems[r.id] = error.message
+            problems[r.id] = error.message
             continue
         group = r.year_group_override
         if group is None:
             group = year_group(r.date_of_birth, year)
         walking = params[r.academic_year].walking_distance_m(stage_of(group))
-        job = Job(len(homes), school, walking)
-        kinds[job.home] = table.kind_of(school, group)
-        homes.append((float(point[0]), float(point[1])))
-        jobs.append(job)
-        job_row[id(job)] = r
-    if not jobs:
-        return summary
-    home_xy = np.array(homes, dtype=np.float64)
+        job = Job(len(batch.homes), school, walking)
+        batch.kinds[job.home] = batch.table.kind_of(school, group)
+        batch.homes.append((float(point[0]), float(point[1])))
+        batch.jobs.append(job)
+        batch.job_row[id(job)] = r
+    return batch
 
-    def candidates(job: Job, within: float) -> list[tuple[int, float]]:
-        return table.competitors(kinds[job.home], homes[job.home], within)
 
-    results = measurer_for(sess, network).run(home_xy, gates, jobs, candidates, progress)
+def measurement_jobs(
+    session: Session, where: ColumnElement[bool]
+) -> tuple[RoadNetwork, np.ndarray, dict[int, list[Gate]], list[Job]]:
+    """What a measurement of these applications would search, and nothing done with it: the
+    benchmark's bare searches start from the same homes, gates and limits."""
+    batch = _batch(session, where, None)
+    return batch.network, np.array(batch.homes, dtype=np.float64), batch.gates, batch.jobs
+
+
+def _measure(
+    sess: Session,
+    where: ColumnElement[bool] | None,
+    ids: Iterable[int] | None,
+    via: str,
+    user_id: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> MeasureSummary:
+    batch = _batch(sess, where, ids)
+    if not batch.jobs:
+        return batch.summary
+    home_xy = np.array(batch.homes, dtype=np.float64)
+    measurer = measurer_for(sess, batch.network)
+    results = measurer.run(home_xy, batch.gates, batch.jobs, batch.candidates, progress)
     # Candidate jobs carry the home index of their chosen job, so of its application.
-    by_home = {j.home: job_row[id(j)] for j in jobs}
-    _write(sess, network, results, by_home, via, user_id, summary)
-    return summary
+    by_home = {j.home: batch.job_row[id(j)] for j in batch.jobs}
+    _write(sess, batch.network, results, by_home, via, user_id, batch.summary)
+    return batch.summary
 
 
 def _write(

@@ -33,6 +33,7 @@ straight lines of a batch of homes against the candidate schools are one numpy m
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -249,13 +250,11 @@ class SchoolTable:
 class DtaIndex:
     """A14: the DTA schools (main sites) listing each parish and each postcode, by category."""
 
-    by_parish: dict[int, list[tuple[DtaCategory, int]]]
-    by_postcode: dict[int, list[tuple[DtaCategory, int]]]
+    by_area: dict[tuple[str, int, DtaCategory], frozenset[int]]
 
     @classmethod
     def load(cls, session: Session, schools: SchoolTable) -> DtaIndex:
-        by_parish: dict[int, list[tuple[DtaCategory, int]]] = defaultdict(list)
-        by_postcode: dict[int, list[tuple[DtaCategory, int]]] = defaultdict(list)
+        found: dict[tuple[str, int, DtaCategory], set[int]] = defaultdict(set)
         rows = session.execute(
             select(
                 DesignatedTransportArea.category,
@@ -265,23 +264,25 @@ class DtaIndex:
             ).join(DtaArea, DtaArea.dta_id == DesignatedTransportArea.id)
         )
         for category, school_id, parish_id, postcode_id in rows:
-            entry = (category, schools.main_of(school_id))
+            main = schools.main_of(school_id)
             if parish_id is not None:
-                by_parish[parish_id].append(entry)
+                found[("parish", parish_id, category)].add(main)
             if postcode_id is not None:
-                by_postcode[postcode_id].append(entry)
-        return cls(by_parish, by_postcode)
+                found[("postcode", postcode_id, category)].add(main)
+        return cls({key: frozenset(value) for key, value in found.items()})
 
     def designated(
         self, parish_id: int | None, postcode_id: int | None, categories: Iterable[DtaCategory]
     ) -> set[int]:
         """The home's DTA schools of these categories (the home is in a DTA when its parish
         or its postcode is listed)."""
-        wanted = frozenset(categories)
         found: set[int] = set()
-        for source, key in ((self.by_parish, parish_id), (self.by_postcode, postcode_id)):
-            if key is not None:
-                found.update(s for c, s in source.get(key, ()) if c in wanted)
+        get = self.by_area.get
+        for category in categories:
+            if parish_id is not None:
+                found.update(get(("parish", parish_id, category), ()))
+            if postcode_id is not None:
+                found.update(get(("postcode", postcode_id, category), ()))
         return found
 
 
@@ -342,7 +343,7 @@ def straight_line_m(a: tuple[int, int] | None, b: tuple[int, int] | None) -> int
     """Whole metres, rounded down: a lower bound on any route (RULES.md "Distances")."""
     if a is None or b is None:
         return None
-    return int(np.floor(np.hypot(a[0] - b[0], a[1] - b[1])))
+    return math.isqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2)
 
 
 def _compare(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date, time
+from typing import cast
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
@@ -28,6 +29,7 @@ from models.enums import EstablishmentType, VariationStatus
 from rules.academic_year import label_for, parse_academic_year
 from rules.calendar import england_bank_holidays, operational_days
 from rules.errors import RulesError
+from rules.figures import first_value
 from rules.parameters import parameters_for
 
 # Appendix H: these schools' term dates are set by the council, so they cannot vary them.
@@ -57,7 +59,7 @@ def operational_day_count(year: AcademicYear) -> int:
 
 
 def expected_operational_days(session: Session, label: str) -> int:
-    """The year's stored figure if a supervisor set one, else the policy's dated default (190)."""
+    """The year's stored figure if a supervisor set one, else the policy's dated default."""
     stored = session.scalar(
         select(PolicyParameterSet.operational_days_expected).where(
             PolicyParameterSet.academic_year == label
@@ -67,8 +69,8 @@ def expected_operational_days(session: Session, label: str) -> int:
         return int(stored)
     try:
         return parameters_for(label).operational_days_expected
-    except RulesError:
-        return 190  # Appendix H, glossary "School year"
+    except RulesError:  # a year before every dated figure: the earliest (Appendix H)
+        return int(first_value("operational_days_expected"))
 
 
 def calendar_warning(session: Session, year: AcademicYear) -> str | None:
@@ -221,7 +223,10 @@ def copy_forward(
 
     Returns (labels created, labels skipped because next year already has its own row).
     """
-    rows = list(session.scalars(select(model).where(model.id.in_(list(ids)))))
+    rows = cast(
+        "list[ContributionSetting | PolicyParameterSet]",
+        list(session.scalars(select(model).where(model.id.in_(list(ids))))),
+    )
     existing = set(session.scalars(select(model.academic_year)))
     skip = {"id", "academic_year", "created_at", "updated_at"}
     created: list[str] = []

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+T = TypeVar("T")
 
-def transaction(session: Session, work: Any) -> Any:
-    """Run `work` as one all-or-nothing transaction."""
+
+def transaction(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` as one all-or-nothing transaction; its result is the caller's."""
     try:
         result = work()
         session.commit()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -71,6 +73,19 @@ def fresh_database(request: pytest.FixtureRequest, name: str, tmp_dir: Path) -> 
     return url
 
 
+class ClosingClient(FlaskClient):
+    """A test client that reads a streamed response (the CSV/XLSX exports) to its end and
+    closes it before handing it back: an unclosed stream keeps its request context pushed, and
+    the next request then pops the wrong one (a warning, so an error in this suite)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        if response.is_streamed:
+            response.make_sequence()
+            response.close()
+        return response
+
+
 def make_app(url: str, **overrides: object) -> Flask:
     from app import create_app
 
@@ -82,7 +97,9 @@ def make_app(url: str, **overrides: object) -> Flask:
         "SERVER_NAME": "localhost",
     }
     settings.update(overrides)
-    return create_app(settings)
+    flask_app = create_app(settings)
+    flask_app.test_client_class = ClosingClient
+    return flask_app
 
 
 @pytest.fixture(scope="session")
@@ -95,14 +112,140 @@ def app(database_url: str) -> Flask:
     return make_app(database_url)
 
 
+# Test modules whose tests each run inside one transaction that is rolled back at the end
+# (`_one_transaction`), instead of emptying every table afterwards. A module qualifies when all
+# its tests use only the session-scoped `app` (no second app or engine on the same database,
+# no threads, no raw connection of their own): they then see their own writes, and nothing
+# else does. Any test can also opt in with @pytest.mark.rolled_back, or out with
+# @pytest.mark.commits.
+ROLLED_BACK_MODULES = frozenset(
+    {
+        "tests/test_checks_alike.py",
+        "tests/test_contributions.py",
+        "tests/test_figures_quoted.py",
+        "tests/test_views_crud.py",
+        "tests/test_settings.py",
+        "tests/test_auth.py",
+        "tests/test_audit.py",
+        "tests/imports/test_applications.py",
+        "tests/imports/test_areas.py",
+        "tests/imports/test_gias.py",
+        "tests/test_seats.py",
+        "tests/test_seats_views.py",
+        "tests/test_route_capacity.py",
+        "tests/test_route_assignment.py",
+        "tests/test_payment_plans.py",
+        "tests/test_reports.py",
+        "tests/test_access_matrix.py",
+        "tests/test_sessions_and_passwords.py",
+    }
+)
+
+
+# pyproject.toml turns every warning into an error. These modules have not yet been run under
+# that rule (issue 12 ran only a subset on the shared machine): they keep Python's default
+# (warnings shown, not errors) until someone runs them clean and takes them off this list.
+WARNINGS_NOT_YET_ERRORS = frozenset(
+    {
+        "tests/browser/test_accessibility.py",
+        "tests/browser/test_csp.py",
+        "tests/browser/test_keyboard.py",
+        "tests/browser/test_school_journey.py",
+        "tests/letters/test_contacts.py",
+        "tests/letters/test_letters.py",
+        "tests/network/test_access.py",
+        "tests/network/test_demo_network.py",
+        "tests/network/test_measurement.py",
+        "tests/network/test_routes.py",
+        "tests/network/test_views.py",
+        "tests/test_assessment.py",
+        "tests/test_assessment_panel.py",
+        "tests/test_concurrency.py",
+        "tests/test_demo.py",
+        "tests/test_eligibility_facts.py",
+        "tests/test_migration_0006_sixth_form.py",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Cheap argon2 for the suite's own accounts: a default hash costs ~0.1-1.5 s of CPU, and
+    # every test that signs in pays it. What is tested (argon2id, one verify per attempt) holds.
+    from auth.passwords import configure_hashing
+
+    configure_hashing(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath)).relative_to(ROOT).as_posix()
+        if path in ROLLED_BACK_MODULES and item.get_closest_marker("commits") is None:
+            item.add_marker(pytest.mark.rolled_back)
+        if path in WARNINGS_NOT_YET_ERRORS:
+            item.add_marker(pytest.mark.filterwarnings("default"))
+
+
+@contextmanager
+def _one_transaction(flask_app: Flask) -> Iterator[None]:
+    """Every session the test opens (its own, each request's) works on one connection inside
+    one outer transaction; a session's commit releases a SAVEPOINT; the end rolls it all back.
+
+    Flask-SQLAlchemy picks its engine in `Session.get_bind`, so the app's default engine is
+    swapped for the connection for the test's length. pysqlite emits no BEGIN of its own around
+    SAVEPOINTs correctly, so on SQLite the connection is put in autocommit mode and the outer
+    transaction begun explicitly (SQLAlchemy's documented recipe for SQLite savepoints).
+    """
+    from models import db
+
+    extension = flask_app.extensions["sqlalchemy"]
+    with flask_app.app_context():
+        db.session.remove()
+        engine = db.engine
+        connection = engine.connect()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+        outer = connection.begin()
+        if sqlite:
+            connection.exec_driver_sql("BEGIN")
+    engines = extension._app_engines[flask_app]
+    factory = db.session.session_factory
+    saved_mode = factory.kw.get("join_transaction_mode")
+    engines[None] = connection  # type: ignore[assignment]
+    factory.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        with flask_app.app_context():
+            db.session.remove()
+        engines[None] = engine
+        if saved_mode is None:
+            factory.kw.pop("join_transaction_mode", None)
+        else:
+            factory.configure(join_transaction_mode=saved_mode)
+        outer.rollback()
+        if sqlite:
+            connection.invalidate()  # its autocommit mode must not go back to the pool
+        connection.close()
+
+
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts from empty tables (cheaper than rebuilding the schema)."""
-    yield
+    """Each test starts from empty tables: a rolled-back transaction where the test allows it
+    (ROLLED_BACK_MODULES), else the tables are emptied after it (cheaper than a new schema)."""
     if "app" not in request.fixturenames:
+        yield
         return
-    flask_app: Flask = request.getfixturevalue("app")
     from auth.throttle import EXTENSION
+
+    if request.node.get_closest_marker("rolled_back") is not None:
+        flask_app: Flask = request.getfixturevalue("app")
+        with _one_transaction(flask_app):
+            yield
+        flask_app.extensions[EXTENSION].reset()  # each test's sign-ins start with full limits
+        return
+    yield
+    flask_app = request.getfixturevalue("app")
     from models import Base, db
 
     flask_app.extensions[EXTENSION].reset()  # each test's sign-ins start with full limits

@@ -72,7 +72,7 @@ def decision_count(app: Flask) -> int:
 def run_action(client: FlaskClient, ids: list[int]) -> Any:
     return client.post(
         f"{LIST}action/",
-        data={"action": "assess_eligibility", "rowid": [str(i) for i in ids]},
+        data={"action": "assess_eligibility", "rowid": [str(i) for i in ids], "confirmed": "1"},
         follow_redirects=True,
     )
 
@@ -372,3 +372,20 @@ def test_cli_bad_input_exits_2_with_one_line(
     assert len(lines) == 1 and says in lines[0]
     assert "Traceback" not in result.output
     assert decision_count(app) == 0
+
+
+def test_bulk_assessment_first_shows_what_it_will_decide_and_changes_nothing(
+    app: Flask, county: dict[str, Any], client_as: Callable[[str], FlaskClient]
+) -> None:
+    """Safe bulk work (issue 14): how many, which outcomes, then a button; only that acts."""
+    client = client_as("assistant")
+    ids = [str(i) for i in county["ids"].values()]
+    page = client.post(f"{LIST}action/", data={"action": "assess_eligibility", "rowid": ids})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Assess eligibility: what it will decide" in text
+    assert "3 new decisions" in text
+    assert "1 eligible" in text and "1 measure" in text and "1 refer" in text
+    assert text.count('name="rowid"') == 3 and 'name="confirmed" value="1"' in text
+    assert decision_count(app) == 0, "the trial run is rolled back"
+    run_action(client, [int(i) for i in ids])
+    assert decision_count(app) == 3

@@ -172,6 +172,7 @@ def test_a_bulk_statement_rolled_back_leaves_no_summary(app_ctx: Flask) -> None:
     assert [r for r in trail("school") if r.changes.get("_statement")] == []
 
 
+@pytest.mark.commits  # its own connection must see the committed row
 def test_the_database_refuses_update_and_delete_on_audit_log(app_ctx: Flask) -> None:
     """Append-only is enforced by a trigger (migration 0002), not only by the screens."""
     factories.school()

@@ -274,7 +274,26 @@ def _places_and_letters(year: AcademicYear) -> None:
                 made_by=user.username, made_at=now, status=CommunicationStatus.QUEUED,
             )
         )
+        _case_work(application, user, n)
     db.session.flush()
+
+
+def _case_work(application: TransportApplication, user: User, n: int) -> None:
+    """Issue 14: a note, a document and its download, and an assignment on the case."""
+    from models import CaseAssignment, CaseDocument, CaseDocumentDownload, CaseNote
+    from models.case_document import DocumentKind
+
+    db.session.add(
+        CaseNote(pupil=application.pupil, application=application, author=user, text=f"Note {n}")
+    )
+    document = CaseDocument(
+        pupil=application.pupil, application=application, kind=DocumentKind.MEDICAL_EVIDENCE,
+        filename=f"letter-{n}.pdf", content_type="application/pdf", size_bytes=10,
+        sha256=f"{n:064d}", storage_key=f"key-{n}", uploaded_by=user,
+    )  # fmt: skip
+    db.session.add(document)
+    db.session.add(CaseDocumentDownload(document=document, user_id=user.id, username="x"))
+    db.session.add(CaseAssignment(application=application, user=user, assigned_by=user))
 
 
 @pytest.fixture(scope="module")
@@ -300,9 +319,16 @@ def world(
         db.engine.dispose()
 
 
+# Rows never changed once written (issue 14: a case note is added, never edited);
+# test_a_case_note_is_never_moved checks the refusal instead.
+APPEND_ONLY = {"CaseNote"}
+
+
 def _relationships() -> list[tuple[type, str]]:
     found = []
     for mapper in Base.registry.mappers:
+        if mapper.class_.__name__ in APPEND_ONLY:
+            continue
         for rel in mapper.relationships:
             if not rel.viewonly:
                 found.append((mapper.class_, rel.key))
@@ -398,3 +424,17 @@ def test_an_application_moved_to_another_school_names_both(app_ctx: Flask) -> No
         if r.action.value == "update"
     ]
     assert row.changes == {"school_id": [first.id, second.id]}
+
+
+def test_a_case_note_is_never_moved(world: Flask) -> None:
+    """A note cannot be re-pointed at another child, case or author: refused, unwritten."""
+    from models import CaseNote, Pupil
+    from models.case_note import NoteIsFinal
+
+    with world.app_context():
+        note = db.session.scalars(select(CaseNote).limit(1)).one()
+        other = db.session.scalars(select(Pupil).where(Pupil.id != note.pupil_id).limit(1)).one()
+        note.pupil = other
+        with pytest.raises(NoteIsFinal):
+            db.session.flush()
+        db.session.rollback()

@@ -515,6 +515,11 @@ def _home_unknown_dta() -> World:
     return World(pupil, chosen, True)
 
 
+def _parish_outside_the_county() -> World:
+    parish = f.parish(in_county=False)
+    return World(child(SECONDARY_Y9, parish_id=parish.id), at(0, 6000), True)
+
+
 WORLDS = {
     "A7b-college-nearest": _college_nearest,
     "18-at-the-nearest-11-18": _eighteen,
@@ -527,6 +532,7 @@ WORLDS = {
     "age-range-not-nearer": _upper_school_is_not_nearer,
     "home-location-unknown": _home_unknown,
     "home-location-unknown-DTA": _home_unknown_dta,
+    "A2-parish-outside-the-county": _parish_outside_the_county,
 }
 
 
@@ -541,6 +547,7 @@ def test_eligibility_and_the_seat_register_agree(year: Any, build: Callable[[], 
     entry = register_entry(world.pupil, world.school).applicant
     assert at_designated_or_nearest is world.attends
     assert entry.attends_designated_or_nearest is world.attends
+    assert entry.lives_in_county is facts["lives_in_county"]  # Appendix F 1st tier is A2's
     if world.attends and facts["straight_line_m"] is not None:
         # Appendix F 5th tier: the distance to that school, the route where measured.
         expected = (

@@ -125,7 +125,7 @@ def test_allocate_and_offer_next_from_the_applications_list(
     client = client_as("assistant")
     page = client.post(
         "/admin/concessionary_application/action/",
-        data={"action": "allocate", "rowid": [str(i) for i in app_ids[:2]]},
+        data={"action": "allocate", "rowid": [str(i) for i in app_ids[:2]], "confirmed": "1"},
         follow_redirects=True,
     )
     assert "2 allocated" in page.get_data(as_text=True)
@@ -137,7 +137,7 @@ def test_allocate_and_offer_next_from_the_applications_list(
     # The third goes on the waiting list; then a seat frees up and Offer next gives it.
     client.post(
         "/admin/concessionary_application/action/",
-        data={"action": "allocate", "rowid": [str(app_ids[2])]},
+        data={"action": "allocate", "rowid": [str(app_ids[2])], "confirmed": "1"},
     )
     assert _statuses(app, app_ids)[2] == ConcessionaryStatus.WAITING
     with app.app_context():
@@ -145,7 +145,7 @@ def test_allocate_and_offer_next_from_the_applications_list(
         db.session.commit()
     page = client.post(
         "/admin/concessionary_application/action/",
-        data={"action": "offer_next", "rowid": [str(app_ids[2])]},
+        data={"action": "offer_next", "rowid": [str(app_ids[2])], "confirmed": "1"},
         follow_redirects=True,
     )
     assert "1 allocated" in page.get_data(as_text=True)
@@ -238,7 +238,7 @@ def test_lapse_action_is_for_officers_and_only_for_a_finished_year(
     client_as, app, route_with_applicants, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, app_ids = route_with_applicants
-    data = {"action": "lapse_year", "rowid": [str(app_ids[0])]}
+    data = {"action": "lapse_year", "rowid": [str(app_ids[0])], "confirmed": "1"}
     assert (
         client_as("assistant")
         .post("/admin/concessionary_application/action/", data=data)

@@ -34,7 +34,7 @@ WALKING, DRIVING = "walk", "drive"
 WALK_SEARCH_FACTOR = 2.0
 # A driving search looks at least this far, and beyond the farthest chosen home by this
 # factor of its straight line; a home it misses is searched again without a limit.
-DRIVE_SEARCH_MIN_M = 25_000.0
+DRIVE_SEARCH_MIN_M = 10_000.0
 DRIVE_SEARCH_FACTOR = 1.6
 
 
@@ -193,6 +193,7 @@ class _Reach:
     walk_src: IntArray
     drive_src: IntArray
     drive_limit: float
+    walk_limit: float
 
 
 @dataclass
@@ -205,10 +206,37 @@ class _Run:
     gate_list: list[Gate]
     gate_base: int
     gate_nodes: dict[int, list[int]]
-    walk_limit: float
 
     def sources(self, school: int) -> list[int]:
         return [self.gate_base + i for i in self.gate_nodes[school]]
+
+
+def search_limits(
+    homes: FloatArray, gates: dict[int, list[Gate]], jobs: Sequence[Job]
+) -> dict[int, tuple[float, float]]:
+    """Per chosen school, how far its first searches look: (walking, driving) metres.
+
+    Walking: `WALK_SEARCH_FACTOR` times the largest walking distance among its own pupils, so a
+    walking route just over that distance is known exactly (`choose_method`). Driving: the
+    farthest of its homes' straight lines times `DRIVE_SEARCH_FACTOR`, at least
+    `DRIVE_SEARCH_MIN_M`; a home the search misses is searched again without a limit. The
+    benchmark's bare searches use the same limits (bench/network.py), so the two are compared
+    over the same ground."""
+    by_school: dict[int, list[Job]] = defaultdict(list)
+    for job in jobs:
+        if gates.get(job.school):
+            by_school[job.school].append(job)
+    out: dict[int, tuple[float, float]] = {}
+    for school, mine in by_school.items():
+        own = homes[[j.home for j in mine]]
+        g0 = np.array([[g.x, g.y] for g in gates[school]])
+        far = float(
+            np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
+                                   own[:, None, 1] - g0[None, :, 1]), axis=1))
+        )  # fmt: skip
+        walk = WALK_SEARCH_FACTOR * max(j.walking_m for j in mine)
+        out[school] = (walk, max(DRIVE_SEARCH_MIN_M, far * DRIVE_SEARCH_FACTOR))
+    return out
 
 
 class Measurer:
@@ -217,7 +245,7 @@ class Measurer:
     def __init__(self, walk: ModeGraph, drive: ModeGraph) -> None:
         self.walk, self.drive = walk, drive
 
-    def _prepare(self, homes: FloatArray, gates: dict[int, list[Gate]], jobs: list[Job]) -> _Run:
+    def prepare(self, homes: FloatArray, gates: dict[int, list[Gate]]) -> _Run:
         wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
         dsnap = self.drive.snap(homes[:, 0], homes[:, 1])
         gate_list: list[Gate] = []
@@ -247,7 +275,6 @@ class Measurer:
             gate_list=gate_list,
             gate_base=base + h,
             gate_nodes=gate_nodes,
-            walk_limit=WALK_SEARCH_FACTOR * max((j.walking_m for j in jobs), default=0),
         )
 
     def run(
@@ -260,25 +287,21 @@ class Measurer:
     ) -> list[Result]:
         """Results for the chosen jobs, then for every candidate school that could be nearer
         (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D)."""
-        run = self._prepare(homes, gates, jobs)
+        run = self.prepare(homes, gates)
         results: dict[int, Result] = {id(j): Result(j) for j in jobs}
         by_school: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             if gates.get(job.school):
                 by_school[job.school].append(job)
         reach: dict[int, _Reach] = {}
+        limits = search_limits(homes, gates, jobs)
         chosen = sorted(by_school)
         total = 2 * len(chosen) + 1
         for done, school in enumerate(chosen, start=1):
-            mine = by_school[school]
-            own = homes[[j.home for j in mine]]
-            g0 = np.array([[g.x, g.y] for g in gates[school]])
-            far = float(
-                np.max(np.min(np.hypot(own[:, None, 0] - g0[None, :, 0],
-                                       own[:, None, 1] - g0[None, :, 1]), axis=1))
-            )  # fmt: skip
-            limit = max(DRIVE_SEARCH_MIN_M, far * DRIVE_SEARCH_FACTOR)
-            reach[school] = self._search(run, school, limit, mine, results)
+            walk_limit, drive_limit = limits[school]
+            reach[school] = self._search(
+                run, school, drive_limit, by_school[school], results, walk_limit=walk_limit
+            )
             if progress:
                 progress(done, total)
         # Chosen homes the limited driving search missed: searched again without a limit.
@@ -313,6 +336,7 @@ class Measurer:
         out: list[Result] = []
         pending: dict[int, list[Job]] = defaultdict(list)
         needed: dict[int, float] = defaultdict(float)
+        walks: dict[int, float] = defaultdict(float)
         for job in jobs:
             res = results[id(job)]
             if res.distance_m is None:
@@ -323,6 +347,9 @@ class Measurer:
                 cres = Result(Job(job.home, school, job.walking_m, chosen=False))
                 out.append(cres)
                 r = reach.get(school)
+                walk_needed = WALK_SEARCH_FACTOR * job.walking_m
+                if r is not None and r.walk_limit < walk_needed:
+                    r = None  # searched for younger pupils: too short a walk for this one
                 picked = None
                 if r is not None:
                     picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
@@ -335,11 +362,15 @@ class Measurer:
                 else:
                     pending[school].append(cres.job)
                     needed[school] = max(needed[school], float(res.distance_m))
+                    walks[school] = max(walks[school], walk_needed)
         by_id = {id(c.job): c for c in out}
         base = total - len(pending) - 1
         for done, (school, mine) in enumerate(sorted(pending.items()), start=1):
+            earlier = reach.get(school)
+            if earlier is not None and earlier.walk_limit < walks[school]:
+                earlier = None
             self._search(run, school, needed[school] + 1.0, mine, by_id, geometry=False,
-                         walk=reach.get(school))  # fmt: skip
+                         walk=earlier, walk_limit=walks[school])  # fmt: skip
             for job in mine:
                 res = by_id[id(job)]
                 if res.method is None:
@@ -358,20 +389,21 @@ class Measurer:
         *,
         geometry: bool = True,
         walk: _Reach | None = None,
+        walk_limit: float = 0.0,
     ) -> _Reach:
         """Search from the school's gates, walking and driving; fill in `mine`'s results.
-        A search again (wider) gives `walk`, the earlier one: walking is not searched again,
-        its limit being the same, so a walking route there has no geometry drawn."""
+        A search again (wider) gives `walk`, the earlier one: walking is not searched again
+        when it looked far enough, so a walking route there has no geometry drawn."""
         srcs = run.sources(school)
         hn = run.home_node
         wp: IntArray | None = None
         if walk is None:
-            wd, wp, ws = self.walk.search(srcs, run.walk_limit)
+            wd, wp, ws = self.walk.search(srcs, walk_limit)
             walk_d, walk_src = wd[hn], ws[hn]
         else:
-            walk_d, walk_src = walk.walk, walk.walk_src
+            walk_d, walk_src, walk_limit = walk.walk, walk.walk_src, walk.walk_limit
         dd, dp, dsrc = self.drive.search(srcs, drive_limit)
-        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit)
+        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit, walk_limit)
         paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
         for j in mine:
             res = results[id(j)]

@@ -8,7 +8,7 @@ one transaction per call.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -331,19 +331,37 @@ def allocate(
             [CA.route_id.in_(sorted(ids)), or_(pending, CA.status == ConcessionaryStatus.WAITING)],
             year,
         )
-        return _allocate_routes(s, year, on, routes, spare, cands)
+        return _per_route(s, year, on, routes, spare, cands, _by_register)
 
     return transaction(s, work)
 
 
-def _allocate_routes(
+@dataclass
+class _Outcome:
+    """What a run decides on one route: who is seated, the waiting list in order, refusals."""
+
+    allocated: list[str] = field(default_factory=list)
+    waitlist: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+# decide(route, free seats by session, the route's candidates, its report) -> the outcome, or
+# None to leave the route's applications as they are.
+Decide = Callable[[Route, dict[str, int], list[Candidate], RouteReport], _Outcome | None]
+
+
+def _per_route(
     s: Session,
     year: str,
     on: date,
     routes: dict[int, Route],
     spare: dict[int, dict[str, int]],
     cands: list[Candidate],
+    decide: Decide,
 ) -> SeatReport:
+    """The one per-route loop `allocate` and `offer_next` share: each route's spare seats and
+    candidates go to `decide`; its outcome is written the same way for both (new seats with
+    their contributions, then every changed status in a few set-based UPDATEs)."""
     by_route: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_route[c.route_id].append(c)
@@ -357,34 +375,73 @@ def _allocate_routes(
         rr = RouteReport(route.code, dict(free))
         report.routes.append(rr)
         group = by_route.get(route_id, [])
-        if not group:
+        outcome = decide(route, free, group, rr)
+        if outcome is None:
             continue
-        result = rules.allocate(
-            rules.AllocationRequest(
-                seats=free,
-                applicants=[c.applicant for c in group],
-                fare_paying_alternative=route.fare_paying_alternative,
-                additional_cost=route.additional_cost,
-            )
-        )
         by_ref = {c.applicant.id: c for c in group}
-        for ref in result.allocated:
+        for ref in outcome.allocated:
             writer = writer or _SeatWriter(s, year, on)
             cand = by_ref[ref]
             writer.seat(cand, rr.notes)
             updates.append(_status(cand, ConcessionaryStatus.ALLOCATED))
             rr.allocated.append(ref)
-        for position, ref in enumerate(result.waitlist, start=1):
+        for position, ref in enumerate(outcome.waitlist, start=1):
             updates.append(_status(by_ref[ref], ConcessionaryStatus.WAITING, position=position))
             rr.waiting.append((ref, position))
-        for refusal in result.refused:
-            reason = REFUSAL_TEXT.get(refusal.reason, refusal.reason)
-            updates.append(_status(by_ref[refusal.id], ConcessionaryStatus.REFUSED, reason=reason))
-            rr.refused.append((refusal.id, reason))
+        for ref, reason in outcome.refused:
+            updates.append(_status(by_ref[ref], ConcessionaryStatus.REFUSED, reason=reason))
+            rr.refused.append((ref, reason))
     if writer is not None:
         writer.write()
     _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
     return report
+
+
+def _by_register(
+    route: Route, free: dict[str, int], group: list[Candidate], _rr: RouteReport
+) -> _Outcome | None:
+    """A9, Appendix F: the route's candidates ranked by the register for its spare seats."""
+    if not group:
+        return None
+    result = rules.allocate(
+        rules.AllocationRequest(
+            seats=free,
+            applicants=[c.applicant for c in group],
+            fare_paying_alternative=route.fare_paying_alternative,
+            additional_cost=route.additional_cost,
+        )
+    )
+    return _Outcome(
+        allocated=list(result.allocated),
+        waitlist=list(result.waitlist),
+        refused=[(r.id, REFUSAL_TEXT.get(r.reason, r.reason)) for r in result.refused],
+    )
+
+
+def _next_waiting(
+    route: Route, free: dict[str, int], group: list[Candidate], rr: RouteReport
+) -> _Outcome | None:
+    """Appendix F: the highest waiting applicant whose sessions all fit; the rest renumbered."""
+    by_ref = {c.applicant.id: c for c in group}
+    ordered = [a.id for a in rules.register([c.applicant for c in group])]
+    chosen = None
+    if not (route.fare_paying_alternative or route.additional_cost):
+        chosen = next(
+            (
+                ref
+                for ref in ordered
+                if all(free[k] > 0 for k in WANTS[Sessions(by_ref[ref].applicant.sessions)])
+            ),
+            None,
+        )
+    if chosen is None:
+        rr.notes.append(
+            "no one on the waiting list"
+            if not group
+            else "no waiting applicant's sessions fit the spare seats"
+        )
+        return None
+    return _Outcome(allocated=[chosen], waitlist=[ref for ref in ordered if ref != chosen])
 
 
 def _changed(cand: Candidate, update_: dict[str, Any]) -> bool:
@@ -457,52 +514,7 @@ def offer_next(
         cands = gather_candidates(
             s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
         )
-        by_route: dict[int, list[Candidate]] = defaultdict(list)
-        for c in cands:
-            by_route[c.route_id].append(c)
-        report = SeatReport()
-        writer: _SeatWriter | None = None
-        updates: list[dict[str, Any]] = []
-        for route_id in ids:
-            route = routes[route_id]
-            free = {k: max(spare.get(route_id, {}).get(k, 0), 0) for k in SESSION_KEYS}
-            rr = RouteReport(route.code, dict(free))
-            report.routes.append(rr)
-            group = by_route.get(route_id, [])
-            by_ref = {c.applicant.id: c for c in group}
-            ordered = [a.id for a in rules.register([c.applicant for c in group])]
-            chosen = None
-            if not (route.fare_paying_alternative or route.additional_cost):
-                chosen = next(
-                    (
-                        ref
-                        for ref in ordered
-                        if all(
-                            free[k] > 0 for k in WANTS[Sessions(by_ref[ref].applicant.sessions)]
-                        )
-                    ),
-                    None,
-                )
-            if chosen is None:
-                rr.notes.append(
-                    "no one on the waiting list"
-                    if not group
-                    else "no waiting applicant's sessions fit the spare seats"
-                )
-                continue
-            writer = writer or _SeatWriter(s, year, on)
-            writer.seat(by_ref[chosen], rr.notes)
-            updates.append(_status(by_ref[chosen], ConcessionaryStatus.ALLOCATED))
-            rr.allocated.append(chosen)
-            rest = [ref for ref in ordered if ref != chosen]
-            for position, ref in enumerate(rest, start=1):
-                updates.append(_status(by_ref[ref], ConcessionaryStatus.WAITING, position=position))
-                rr.waiting.append((ref, position))
-        if writer is not None:
-            writer.write()
-        by_id = {c.application_id: c for c in cands}
-        _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
-        return report
+        return _per_route(s, year, on, routes, spare, cands, _next_waiting)
 
     return transaction(s, work)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from typing import cast as typing_cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,7 +50,7 @@ from services.seats.common import CA, CS, SESSION_KEYS, SESSION_WORDS, count_of
 
 def covers(column: Any, key: str) -> ColumnElement[bool]:
     wanted = [Sessions.BOTH, Sessions.AM if key == "am" else Sessions.PM]
-    return column.in_(wanted)
+    return typing_cast(ColumnElement[bool], column.in_(wanted))
 
 
 def spare_seats_stmt(year: str, on: date) -> Select[Any]:

@@ -5,11 +5,13 @@ academic year).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, cast
 
 from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from models import (
@@ -38,15 +40,19 @@ def lapse(year: str, *, on: date, session: Session | None = None) -> dict[str, i
             "the end of the academic year (Appendix F)."
         )
 
+    def _count(statement: Any) -> int:
+        """Rows an UPDATE changed (a DML statement's result is a CursorResult)."""
+        return int(cast(CursorResult[Any], s.execute(statement)).rowcount)
+
     def work() -> dict[str, int]:
         in_year = select(CA.id).where(CA.academic_year == year).scalar_subquery()
-        seats = s.execute(
+        seats = _count(
             update(CS)
             .where(CS.status == SeatStatus.ACTIVE, CS.application_id.in_(in_year))
             .values(status=SeatStatus.LAPSED)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        apps = s.execute(
+        )
+        apps = _count(
             update(CA)
             .where(
                 CA.academic_year == year,
@@ -60,7 +66,7 @@ def lapse(year: str, *, on: date, session: Session | None = None) -> dict[str, i
             )
             .values(status=ConcessionaryStatus.LAPSED, waitlist_position=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         return {"seats": seats, "applications": apps}
 
     return transaction(s, work)

@@ -150,7 +150,15 @@ def seed_every_screen(password_hash: str) -> None:
 
 
 # Endpoints that answer with a file, a fragment or a redirect rather than a page.
-NOT_PAGES = {"export", "ajax_lookup", "ajax_update", "count", "delete_view", "action_view"}
+NOT_PAGES = {
+    "export",
+    "ajax_lookup",
+    "ajax_update",
+    "count",
+    "delete_view",
+    "action_view",
+    "download_document",
+}
 
 
 def page_endpoint(app: Flask, url: str) -> str | None:

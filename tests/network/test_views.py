@@ -63,7 +63,10 @@ def test_application_page_draws_the_route_without_a_tile_server(
     app: Flask, case: dict[str, Any], client_as: Any
 ) -> None:
     client = client_as("assistant")
-    client.post(f"{LIST}action/", data={"action": "measure_routes", "rowid": [case["app"]]})
+    client.post(
+        f"{LIST}action/",
+        data={"action": "measure_routes", "rowid": [case["app"]], "confirmed": "1"},
+    )
     page = client.get(f"{LIST}details/?id={case['app']}")
     text = page.get_data(as_text=True)
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="route-map"' in text

@@ -1,0 +1,2 @@
+"""Framework plumbing that services must not hold: security headers, error pages, the
+request's signed-in user for the audit trail (SERVICES.md, "infra/")."""

@@ -1,0 +1,354 @@
+"""The day's work: what is waiting, counted, with the one definition of each queue.
+
+The home page (admin_views/home.py), the list filters it links to and the queue pages all read
+their criteria from here, so a count and the list behind it can never disagree. Each count is
+part of a grouped query: the home page runs the same number of statements however many rows
+there are (tests/test_home.py).
+
+B2a: "make a decision on the application within 5 working days"; "At busy periods (July –
+September), this guideline is dis-applied". The figure and the months are dated policy
+parameters (`decision_target_working_days`, `busy_period_first_month`/`_last_month`) of the
+academic year the application was received in, exactly as `rules.decision_target` reads them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy.orm import Session
+
+import rules
+from models import (
+    AcademicYear,
+    Appeal,
+    CaseAssignment,
+    Communication,
+    ConcessionaryApplication,
+    EligibilityDecision,
+    Instalment,
+    PolicyParameterSet,
+    TransportApplication,
+)
+from models.enums import (
+    AppealOutcome,
+    AppealStage,
+    ApplicationStatus,
+    CommunicationStatus,
+    ConcessionaryStatus,
+    Outcome,
+)
+from rules.parameters import PolicyParameters
+from services.contributions import overdue_clause
+from services.policy import PolicyUnavailable
+from services.policy import _from_row as policy_from_row
+from services.seats import over_capacity_ids, usage_stmt
+
+_LONDON = ZoneInfo("Europe/London")
+TA = TransportApplication
+# Appendix C deadlines "due soon": within this many working days (a working week).
+SOON_WORKING_DAYS = 5
+CHART_WEEKS = 8
+
+B2Kind = Literal["past", "within", "busy"]
+B2_LABELS: dict[str, str] = {
+    "past": "Past the B2 target (5 working days)",
+    "within": "Within the B2 target",
+    "busy": "Past 5 working days, received July-September (B2a dis-applies the target)",
+}
+
+
+# --- what each queue is ----------------------------------------------------------------------
+
+
+def awaiting_decision() -> ColumnElement[bool]:
+    """Received and neither decided nor withdrawn: the B2 clock is running."""
+    return TA.status == ApplicationStatus.RECEIVED
+
+
+def outcome_queue(outcome: Outcome) -> ColumnElement[bool]:
+    """Applications whose current decision is `outcome` (measure: A3b, refer: A11/A13/A21)."""
+    return and_(
+        TA.current_decision.has(EligibilityDecision.outcome == outcome),
+        TA.status != ApplicationStatus.WITHDRAWN,
+    )
+
+
+def assigned_to(user_id: int | None) -> ColumnElement[bool]:
+    """Applications held by `user_id`; None: held by nobody."""
+    if user_id is None:
+        return ~TA.assignment.has()
+    return TA.assignment.has(CaseAssignment.user_id == user_id)
+
+
+@dataclass
+class B2Clock:
+    """Each awaiting application's place against B2 on `today`, by (year applied for, date
+    received): counted in SQL by those two columns, classified here by `rules.decision_target`
+    with that year's figures (the year the decision is made under; a year without figures of
+    its own takes the earliest there are). The counts and the list filter share the groups.
+    """
+
+    today: date
+    groups: dict[str, dict[str, list[date]]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def clause(self, kind: B2Kind) -> ColumnElement[bool]:
+        """The applications awaiting a decision that are `kind` against B2 (SQL)."""
+        by_year = self.groups.get(kind, {})
+        parts = [
+            and_(TA.academic_year == label, TA.received_on.in_(days))
+            for label, days in sorted(by_year.items())
+            if days
+        ]
+        return and_(awaiting_decision(), or_(*parts) if parts else false())
+
+
+def figures_by_year(session: Session) -> dict[str, PolicyParameters]:
+    """Every stored academic year's dated figures, as `services.policy` reads them (two
+    queries); a year with no figures at all is left out (it takes the earliest, `B2Clock`)."""
+    labels = session.scalars(select(AcademicYear.label)).all()
+    stored = {row.academic_year: row for row in session.scalars(select(PolicyParameterSet))}
+    found: dict[str, PolicyParameters] = {}
+    for label in labels:
+        try:
+            found[label] = policy_from_row(stored.get(label), label)
+        except PolicyUnavailable:
+            continue
+    return found
+
+
+def target_for(received: date, figures: PolicyParameters) -> rules.DecisionTarget:
+    """B2a's target for one receipt date under a year's figures (`rules.decision_target`)."""
+    return rules.decision_target(received, figures)
+
+
+def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParameters:
+    if label in by_year:
+        return by_year[label]
+    if by_year:
+        return by_year[min(by_year)]
+    return rules.parameters_for(label)
+
+
+def b2_clock(
+    session: Session, today: date, by_year: dict[str, PolicyParameters] | None = None
+) -> B2Clock:
+    """Classify every awaiting application against B2 (one grouped query, plus the figures)."""
+    if by_year is None:
+        by_year = figures_by_year(session)
+    clock = B2Clock(today, {kind: {} for kind in B2_LABELS}, dict.fromkeys(B2_LABELS, 0))
+    rows = session.execute(
+        select(TA.academic_year, TA.received_on, func.count())
+        .where(awaiting_decision())
+        .group_by(TA.academic_year, TA.received_on)
+    ).all()
+    for label, received, n in rows:
+        target = target_for(received, _figures(by_year, label))
+        kind = "within" if target.due >= today else "busy" if target.busy_period else "past"
+        clock.groups[kind].setdefault(label, []).append(received)
+        clock.counts[kind] += n
+    return clock
+
+
+def appeal_due(stage: AppealStage, when: Literal["overdue", "soon"], today: date) -> Any:
+    """Pending appeals of `stage` whose Appendix C decision date has passed, or is near."""
+    pending = and_(Appeal.stage == stage, Appeal.outcome == AppealOutcome.PENDING)
+    if when == "overdue":
+        return and_(pending, Appeal.decision_due < today)
+    soon = rules.add_working_days(today, SOON_WORKING_DAYS)
+    return and_(pending, Appeal.decision_due >= today, Appeal.decision_due <= soon)
+
+
+# --- the counts ------------------------------------------------------------------------------
+
+
+@dataclass
+class WeekBar:
+    """Decisions made in one week, and how many met the B2 target (or fell in B2a's months)."""
+
+    monday: date
+    decided: int = 0
+    in_target: int = 0
+    busy: int = 0
+
+    @property
+    def late(self) -> int:
+        return self.decided - self.in_target - self.busy
+
+
+@dataclass
+class DayWork:
+    today: date
+    years: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    weeks: list[WeekBar] = field(default_factory=list)
+
+
+def _sum(clause: Any, label: str) -> Any:
+    return func.coalesce(func.sum(case((clause, 1), else_=0)), 0).label(label)
+
+
+def application_counts(
+    session: Session,
+    today: date,
+    user_id: int | None,
+    by_year: dict[str, PolicyParameters] | None = None,
+) -> dict[str, int]:
+    """To measure, to refer (one grouped query on the current decisions: `outcome_queue` as a
+    join, which reads only those decisions), the B2 clock, and "mine"."""
+    found = {"to_measure": 0, "to_refer": 0}
+    ed = EligibilityDecision
+    for outcome, n in session.execute(
+        select(ed.outcome, func.count())
+        .join(TA, TA.id == ed.application_id)
+        .where(
+            ed.superseded_at.is_(None),
+            ed.outcome.in_([Outcome.MEASURE, Outcome.REFER]),
+            TA.status != ApplicationStatus.WITHDRAWN,
+        )
+        .group_by(ed.outcome)
+    ):
+        found["to_measure" if outcome == Outcome.MEASURE else "to_refer"] = int(n)
+    clock = b2_clock(session, today, by_year)
+    found.update({f"b2_{kind}": n for kind, n in clock.counts.items()})
+    found["mine"] = 0
+    if user_id is not None:
+        found["mine"] = int(
+            session.scalar(
+                select(func.count())
+                .select_from(CaseAssignment)
+                .join(TA, TA.id == CaseAssignment.application_id)
+                .where(CaseAssignment.user_id == user_id, TA.status != ApplicationStatus.WITHDRAWN)
+            )
+            or 0
+        )
+    return found
+
+
+def appeal_counts(session: Session, today: date) -> dict[str, int]:
+    columns = [
+        _sum(appeal_due(stage, when, today), f"appeal_{stage.value}_{when}")
+        for stage in AppealStage
+        for when in ("overdue", "soon")
+    ]
+    row = session.execute(select(*columns).select_from(Appeal)).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def waiting_with_seat_ids(years: list[str], today: date) -> Any:
+    """Waiting-list applications (Appendix F) whose route has a seat free in every session
+    they asked for, in `years` (the ids, for the count and the list filter)."""
+    usage = usage_stmt(years, today)
+    ca = ConcessionaryApplication
+    return (
+        select(ca.id)
+        .join(
+            usage, and_(usage.c.route_id == ca.route_id, usage.c.academic_year == ca.academic_year)
+        )
+        .where(
+            ca.status == ConcessionaryStatus.WAITING,
+            or_(
+                and_(ca.sessions == "am", usage.c.am > 0),
+                and_(ca.sessions == "pm", usage.c.pm > 0),
+                and_(ca.sessions == "both", usage.c.am > 0, usage.c.pm > 0),
+            ),
+        )
+        .distinct()
+    )
+
+
+def money_and_seat_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
+    """Overdue instalments (B1j), letters failed or unsent, waiting lists with a free seat and
+    routes over capacity (Appendix F), one statement each."""
+    found: dict[str, int] = {}
+    found["instalments_overdue"] = int(
+        session.scalar(select(func.count()).select_from(Instalment).where(overdue_clause(today)))
+        or 0
+    )
+    letters = session.execute(
+        select(
+            _sum(Communication.status == CommunicationStatus.FAILED, "failed"),
+            _sum(Communication.status == CommunicationStatus.QUEUED, "queued"),
+        ).select_from(Communication)
+    ).one()
+    found["letters_failed"], found["letters_queued"] = int(letters[0]), int(letters[1])
+    if not years:
+        found["waiting_with_seats"] = found["routes_over"] = 0
+        return found
+    waiting = waiting_with_seat_ids(years, today).subquery()
+    found["waiting_with_seats"] = int(
+        session.scalar(select(func.count()).select_from(waiting)) or 0
+    )
+    over = over_capacity_ids(years, today).subquery()
+    found["routes_over"] = int(
+        session.scalar(select(func.count(func.distinct(over.c.route_id)))) or 0
+    )
+    return found
+
+
+def _london_day(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_LONDON).date()
+
+
+def decisions_per_week(
+    session: Session,
+    today: date,
+    by_year: dict[str, PolicyParameters],
+    weeks: int = CHART_WEEKS,
+) -> list[WeekBar]:
+    """Each application's first eligible/refused decision in the last `weeks` weeks, by the
+    week it was made (in England), against its B2 target under its year's figures (one query)."""
+    monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    since = datetime.combine(monday, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
+    ed = EligibilityDecision
+    first = func.min(ed.decided_at).label("first")
+    rows = session.execute(
+        select(TA.received_on, TA.academic_year, first)
+        .join(ed, ed.application_id == TA.id)
+        .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
+        .group_by(TA.id, TA.received_on, TA.academic_year)
+        .having(first >= since)
+    ).all()
+    bars = [WeekBar(monday + timedelta(weeks=n)) for n in range(weeks)]
+    targets: dict[tuple[date, str], rules.DecisionTarget] = {}
+    tally: Counter[tuple[int, str]] = Counter()
+    for received, label, decided_at in rows:
+        day = _london_day(decided_at)
+        index = (day - monday).days // 7
+        if not 0 <= index < weeks:
+            continue
+        key = (received, label)
+        if key not in targets:
+            targets[key] = target_for(received, _figures(by_year, label))
+        target = targets[key]
+        tally[(index, "decided")] += 1
+        if day <= target.due:
+            tally[(index, "in_target")] += 1
+        elif target.busy_period:
+            tally[(index, "busy")] += 1
+    for n, bar in enumerate(bars):
+        bar.decided = tally[(n, "decided")]
+        bar.in_target = tally[(n, "in_target")]
+        bar.busy = tally[(n, "busy")]
+    return bars
+
+
+def day_work(
+    session: Session, today: date, user_id: int | None, years: list[str], *, chart: bool
+) -> DayWork:
+    """Everything the home page counts (a fixed number of statements)."""
+    work = DayWork(today, years)
+    by_year = figures_by_year(session)
+    work.counts.update(application_counts(session, today, user_id, by_year))
+    work.counts.update(appeal_counts(session, today))
+    work.counts.update(money_and_seat_counts(session, today, years))
+    if chart:
+        work.weeks = decisions_per_week(session, today, by_year)
+    return work
