@@ -187,6 +187,17 @@ def _policy_form(year: str, **changes: str) -> dict[str, str]:
     return form
 
 
+def _said(upper: str, lower: str) -> str:
+    """The rules' "upper: must not be less than lower", in the form's label words."""
+    from markupsafe import escape
+
+    from admin_views.policy_parameters import PolicyParameterSetView
+
+    labels = PolicyParameterSetView.column_labels
+    low = labels[lower][:1].lower() + labels[lower][1:]
+    return str(escape(f"{labels[upper]} must not be less than {low}"))
+
+
 def test_a_refusal_on_saving_names_its_field_in_words_in_one_error_summary(
     county: Flask, supervisor: FlaskClient
 ) -> None:
@@ -203,10 +214,8 @@ def test_a_refusal_on_saving_names_its_field_in_words_in_one_error_summary(
     page = supervisor.post("/admin/policy_parameter_set/new/", data=form).get_data(as_text=True)
     assert page.count('class="error-summary"') == 1
     assert 'href="#secondary_walking_distance_m"' in page
-    assert (
-        "Secondary walking distance (metres) must not be less than primary walking distance "
-        "(metres)"
-    ) in page
+    said = _said("secondary_walking_distance_m", "primary_walking_distance_m")
+    assert f'<a href="#secondary_walking_distance_m">{said}</a>' in page
     assert "Failed to create record" not in page
     assert developer_words(page) == set()
     with county.app_context():
@@ -307,4 +316,4 @@ def test_every_refused_figure_is_in_the_summary_at_once(supervisor: FlaskClient)
     ]
     assert 'href="#secondary_walking_distance_m"' in summary
     assert 'href="#send_max_age"' in summary
-    assert "SEND maximum age must not be less than post-16 maximum age" in summary
+    assert _said("send_max_age", "post16_max_age") in summary
