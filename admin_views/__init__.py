@@ -28,6 +28,7 @@ from . import (
     postcodes,
     pupils,
     refunds,
+    retention_settings,
     routes,
     schools,
     term_variations,
@@ -61,6 +62,7 @@ MODULES = (
     term_variations,
     contribution_settings,
     policy_parameters,
+    retention_settings,
     users,
     audit,
 )

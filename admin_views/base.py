@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import Response, abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -25,8 +25,9 @@ from werkzeug.utils import secure_filename
 from wtforms.validators import ValidationError
 
 from models import db
-from models.enums import Role
+from models.enums import AuditAction, Role
 from services import spreadsheets
+from services.audit import record_access
 from services.errors import ServiceError
 
 from .dates import london_minute, long_date
@@ -295,6 +296,33 @@ def bound_numbers(form_class: Any, model: Any) -> None:
 
 WRITE_ENDPOINTS = {"create_view", "edit_view", "delete_view", "ajax_update"}
 
+# The tables that hold a case's personal data: a details or edit page of one of their records,
+# and a list page of them, is a read recorded in the audit trail (issue 16, UK GDPR Art. 5(2)).
+# Every export of every list is recorded whatever its table.
+PERSONAL_TABLES = frozenset(
+    {
+        "pupil",
+        "contact",
+        "low_income_evidence",
+        "transport_application",
+        "eligibility_decision",
+        "appeal",
+        "concessionary_application",
+        "concessionary_seat",
+        "withdrawal",
+        "contribution",
+        "instalment",
+        "payment",
+        "refund",
+        "communication",
+        "home_access_point",
+        "route_measurement",
+        "case_note",
+        "case_document",
+    }
+)
+READ_ENDPOINTS = {"details_view", "edit_view"}
+
 
 def refuse_on_field(form: Any, error: ServiceError) -> None:
     """A service's refusal shown against the field it names (FieldError), else the form's.
@@ -384,8 +412,11 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         if not execute:
             return count, query.options(*(joinedload(j) for j in self._page_loads))
         if not self._page_loads:
-            return count, query.all()
+            found = query.all()
+            self._record_list_read(count, [getattr(row, "id", None) for row in found])
+            return count, found
         ids = [row[0] for row in query.with_entities(self.model.id).all()]
+        self._record_list_read(count, ids)
         if not ids:
             return count, []
         rows = (
@@ -396,6 +427,24 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
         )
         by_id = {row.id: row for row in rows}
         return count, [by_id[i] for i in ids if i in by_id]
+
+    def _record_list_read(self, count: int | None, ids: list[Any]) -> None:
+        """A list page of personal data: one trail row with the page's ids and the filters."""
+        if not (self.audits_reads and has_request_context()):
+            return
+        if request.endpoint != f"{self.endpoint}.index_view":
+            return
+        filters = self.access_filters()
+        if count is not None:
+            filters["matching"] = count
+        record_access(
+            AuditAction.READ,
+            self.model.__tablename__,
+            what=f"{self.endpoint} list",
+            record_ids=[i for i in ids if i is not None],
+            rows=len(ids),
+            filters=filters,
+        )
 
     # Flask-Admin reads these flags to draw buttons and to guard its own endpoints; making
     # them depend on the user keeps the screens and the server in agreement.
@@ -441,7 +490,56 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, ModelView):
             and not self.is_action_allowed(request.form.get("action", ""))
         ):
             abort(403)
+        if name in READ_ENDPOINTS and request.method == "GET" and self.audits_reads:
+            record = request.args.get("id", "")[:60]
+            record_access(
+                AuditAction.READ,
+                self.model.__tablename__,
+                what=f"{self.endpoint} {name.removesuffix('_view')}",
+                record_ids=[record] if record else [],
+            )
         return None
+
+    # --- reads and exports in the audit trail (issue 16) -----------------------------------
+
+    @property
+    def audits_reads(self) -> bool:
+        """Pages of this view show a case's personal data (PERSONAL_TABLES)."""
+        return self.model.__tablename__ in PERSONAL_TABLES
+
+    def access_filters(self) -> dict[str, Any]:
+        """The list's search, filters and sort as words, for a trail row about a read."""
+        args = request.args
+        found: dict[str, Any] = {}
+        if args.get("search"):
+            found["search"] = args["search"][:200]
+        chosen = []
+        for arg, value in args.items():
+            if not arg.startswith("flt") or "_" not in arg:
+                continue
+            entry = (self._filter_args or {}).get(arg[3:].split("_", 1)[1])
+            if entry is not None:
+                flt = entry[1]
+                chosen.append([str(flt.name), str(flt.operation()), value[:200]])
+        if chosen:
+            found["filters"] = chosen
+        for key in ("sort", "desc", "page", "page_size"):
+            if args.get(key):
+                found[key] = args[key][:20]
+        return found
+
+    def _export_data(self):  # type: ignore[no-untyped-def]
+        """Every export (CSV or XLSX) is one trail row: the list's filters and its row count."""
+        count, data = super()._export_data()
+        export_type = (request.view_args or {}).get("export_type", "")
+        record_access(
+            AuditAction.EXPORT,
+            self.model.__tablename__,
+            what=f"{self.endpoint} export {export_type}".strip(),
+            rows=len(data),
+            filters=self.access_filters(),
+        )
+        return count, data
 
     def roles_for_action(self, name: str) -> tuple[Role, ...]:
         """An action not named in action_roles needs write_roles: it changes data too."""

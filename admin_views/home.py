@@ -8,7 +8,9 @@ in a table too: no script, so it renders under the panel's CSP and reads without
 
 from __future__ import annotations
 
+from calendar import month_name
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import redirect, request, url_for
@@ -18,7 +20,11 @@ from markupsafe import Markup, escape
 
 from models import db
 from models.enums import AppealStage, Role
+from rules.academic_year import academic_year_of
+from rules.figures import quote
+from rules.parameters import parameters_for
 from services import queues, years
+from services.errors import ServiceError
 
 from .base import SecuredIndexView
 from .queue_filters import APPEAL_FILTER, ASSIGNED_FILTER, B2_FILTER, WAITING_FILTER
@@ -39,6 +45,20 @@ class Tile:
 ALL = frozenset(Role)
 OFFICER_UP = frozenset({Role.OFFICER, Role.SUPERVISOR})
 SUPERVISOR = frozenset({Role.SUPERVISOR})
+
+
+def b2_words(today: date, label: str | None) -> dict[str, str]:
+    """B2's figures as the home page quotes them, from the year in force (rules/figures.toml,
+    or the supervisors' figures for it): the decision target and the busy months."""
+    try:
+        params = years.policy_for(label or academic_year_of(today).label)
+    except ServiceError:
+        params = parameters_for(academic_year_of(today).label)
+    first, last = params.busy_period_first_month, params.busy_period_last_month
+    return {
+        "target": quote("decision_target_working_days", params.decision_target_working_days),
+        "busy": f"{month_name[first]}-{month_name[last]}",
+    }
 
 
 def filter_url(admin: Any, endpoint: str, wanted: list[tuple[str, str]], **extra: Any) -> str:
@@ -104,16 +124,19 @@ class HomeView(SecuredIndexView):
         roles = set(current_user.roles)
         chart = bool(roles & SUPERVISOR)
         work = queues.day_work(db.session, today, current_user.id, in_force, chart=chart)
-        tiles = [t for t in self.tiles(work.counts) if roles & t.roles]
+        b2 = b2_words(today, in_force[0] if in_force else None)
+        tiles = [t for t in self.tiles(work.counts, b2) if roles & t.roles]
         return self.render(
             "admin/home.html",
+            b2=b2,
             tiles=tiles,
             work=work,
             chart=week_chart(work.weeks) if chart else None,
             newcomer=self.first_steps(roles),
         )
 
-    def tiles(self, counts: dict[str, int]) -> list[Tile]:
+    def tiles(self, counts: dict[str, int], b2: dict[str, str] | None = None) -> list[Tile]:
+        b2 = b2 or b2_words(years.today(), None)
         admin = self.admin
         ta_list = "transport_application"
 
@@ -151,7 +174,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_within",
                 "Decisions due (B2)",
-                "Awaiting a decision and still within 5 working days of receipt (B2a).",
+                f"Awaiting a decision and still within {b2['target']} of receipt (B2a).",
                 ALL,
                 counts["b2_within"],
                 ta([(B2_FILTER, "within")]),
@@ -159,7 +182,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_past",
                 "Decisions overdue (B2)",
-                "Awaiting a decision more than 5 working days after receipt (B2a).",
+                f"Awaiting a decision more than {b2['target']} after receipt (B2a).",
                 ALL,
                 counts["b2_past"],
                 ta([(B2_FILTER, "past")]),
@@ -167,7 +190,7 @@ class HomeView(SecuredIndexView):
             Tile(
                 "b2_busy",
                 "Waiting, busy period",
-                "Received July-September: B2a dis-applies the target, but decide quickly.",
+                f"Received {b2['busy']}: B2a dis-applies the target, but decide quickly.",
                 OFFICER_UP,
                 counts["b2_busy"],
                 ta([(B2_FILTER, "busy")]),
@@ -181,7 +204,11 @@ class HomeView(SecuredIndexView):
                         key,
                         f"Appeals: {name.lower()} {words}",
                         f"{name} appeals pending with their Appendix C decision date "
-                        + ("passed." if when == "overdue" else "in the next 5 working days."),
+                        + (
+                            "passed."
+                            if when == "overdue"
+                            else f"in the next {queues.SOON_WORKING_DAYS} working days."
+                        ),
                         OFFICER_UP,
                         counts[key],
                         appeals(f"{stage.value}_{when}"),

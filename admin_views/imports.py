@@ -44,7 +44,10 @@ def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) ->
         return import_schools(data, filename, la, commit=commit)
     if kind == "areas":
         return areas_import.import_areas(data, filename, commit=commit)
-    return applications_import.import_applications(data, filename, commit=commit)
+    # The signed-in account decides what the file may write, as on the form (determinations).
+    return applications_import.import_applications(
+        data, filename, commit=commit, user_id=current_user.id
+    )
 
 
 def _store() -> Path:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
+from flask_admin.actions import action
 from wtforms import Field, Form
 from wtforms.validators import NumberRange, ValidationError
 
-from models import Contact, LowIncomeEvidence, Pupil
+from models import Contact, LowIncomeEvidence, Pupil, db
 from models.enums import CareBy, Placement
 from services import applications, years
+from services.anonymise import AnonymiseError, anonymise_pupil
 from services.errors import ServiceError
 
-from .base import ASSISTANTS, AppModelView
+from .base import ASSISTANTS, SUPERVISORS, AppModelView
 from .case_view import CaseViewMixin
 from .contacts import ContactInline
 from .enum_support import choices, enum_formatter
@@ -51,6 +54,8 @@ def _residence_cell(_view: Any, _context: Any, model: Pupil, _name: str) -> str:
 
 class PupilView(CaseViewMixin, AppModelView):
     write_roles = ASSISTANTS
+    # UK GDPR Art. 17 and the retention rule: only a supervisor erases a family's details.
+    action_roles = {"anonymise": SUPERVISORS}
 
     column_list = (
         "reference",
@@ -200,6 +205,37 @@ class PupilView(CaseViewMixin, AppModelView):
             )
             valid = False
         return valid
+
+    @action(
+        "anonymise",
+        "Anonymise (erase personal data)",
+        "Anonymise the selected pupils? Their names, date of birth (kept as the year group), "
+        "address, parents' and carers' details, letters and notes are erased for good, in the "
+        "audit trail too. Applications, decisions, counts and money are kept. This cannot be "
+        "undone.",
+    )
+    def action_anonymise(self, ids: list[str]) -> None:
+        """Each pupil in its own transaction: one that fails leaves the others done."""
+        wanted = [i for i in self.typed_ids(ids) if isinstance(i, int)]
+        done = already = 0
+        for pupil_id in wanted:
+            try:
+                result = anonymise_pupil(db.session, pupil_id)
+            except AnonymiseError as error:
+                db.session.rollback()
+                flash(str(error), "error")
+                continue
+            if result.already:
+                already += 1
+            else:
+                done += 1
+        if done or already:
+            flash(
+                f"{done} pupils anonymised"
+                + (f"; {already} were already anonymised" if already else "")
+                + ".",
+                "success",
+            )
 
 
 VIEW = (PupilView, Pupil, "Pupils", "Casework")

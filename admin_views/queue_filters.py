@@ -23,7 +23,7 @@ WAITING_FILTER = "Waiting with a free seat"
 
 
 class B2Filter(BaseSQLAFilter):
-    """B2a: awaiting a decision, within or past 5 working days of receipt."""
+    """B2a: awaiting a decision, within or past the year's target from receipt."""
 
     def __init__(self, name: str) -> None:
         super().__init__(TransportApplication.id, name, options=list(queues.B2_LABELS.items()))
@@ -60,7 +60,10 @@ class AssignedFilter(BaseSQLAFilter):
 APPEAL_DUE_OPTIONS = [
     (f"{stage.value}_{when}", f"{name}: {words}")
     for stage, name in ((AppealStage.REVIEW, "Stage one"), (AppealStage.PANEL, "Panel"))
-    for when, words in (("overdue", "decision overdue"), ("soon", "due within 5 working days"))
+    for when, words in (
+        ("overdue", "decision overdue"),
+        ("soon", f"due within {queues.SOON_WORKING_DAYS} working days"),
+    )
 ]
 
 

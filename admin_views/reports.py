@@ -15,7 +15,9 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from models import db
+from models.enums import AuditAction
 from services import reports, years
+from services.audit import record_access
 
 from .base import ASSISTANTS, user_has
 
@@ -84,6 +86,16 @@ class ReportsView(BaseView):
             on = years.today()
         report = reports.build(db.session, key, year, on) if year else None
         fmt = request.args.get("format", "")
+        if fmt in ("csv", "xlsx") and report is not None:
+            # Every download of a report is in the audit trail, like list exports (issue 16).
+            record_access(
+                AuditAction.EXPORT,
+                "report",
+                what=f"report {key} {fmt}",
+                record_ids=[key],
+                rows=len(report.rows),
+                filters={"year": year, "on": on.isoformat()},
+            )
         if fmt and report is not None:
             name = f"{key}-{year.replace('/', '-')}"
             if fmt == "csv":

@@ -37,6 +37,7 @@ from models import (
 )
 from models.enums import (
     ApplicationStatus,
+    AuditAction,
     DistanceMethod,
     MeasurementKind,
     MedicalWho,
@@ -47,6 +48,7 @@ from models.transport_application import DETERMINATION_FIELDS
 from rules.figures import FIGURES
 from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
+from services.audit import record_access
 from services.errors import ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
@@ -736,6 +738,15 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
             .order_by(ta.received_on, ta.id)
             .limit(QUEUE_LIMIT)
         ).all()
+        # A queue lists pupils by name: a read of personal data, one trail row (issue 16).
+        record_access(
+            AuditAction.READ,
+            ta.__tablename__,
+            what=f"{self.endpoint} queue {queue_name}",
+            record_ids=[row.id for row in rows],
+            rows=len(rows),
+            filters={"queue": queue_name, "year": year, "matching": total},
+        )
         return self.render(
             "admin/transport_applications/queue.html",
             queue_name=queue_name,

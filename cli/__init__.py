@@ -45,6 +45,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(letter_commands.letters)
 
+    from . import retention_commands
+
+    app.cli.add_command(retention_commands.retention)
+
     from . import payment_commands
 
     app.cli.add_command(payment_commands.payments)

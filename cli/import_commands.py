@@ -80,13 +80,30 @@ def areas(file: str, report_path: str | None, dry_run: bool) -> None:
 
 @import_group.command("applications")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--as",
+    "username",
+    help="The officer importing: needed for determinations (route_unsuitable), who is "
+    "recorded as the determiner.",
+)
 @_report_option
 @_dry_run_option
 @with_appcontext
-def applications(file: str, report_path: str | None, dry_run: bool) -> None:
+def applications(file: str, username: str | None, report_path: str | None, dry_run: bool) -> None:
     """Pupils and transport applications from CSV or XLSX."""
-    from imports.applications import import_applications
+    from sqlalchemy import select
 
-    with acting_user("cli:import applications"):
-        report = import_applications(_read(file), Path(file).name, commit=not dry_run)
+    from imports.applications import import_applications
+    from models import User, db
+
+    user_id = None
+    if username:
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            click.echo(f"There is no account {username!r}.", err=True)
+            sys.exit(2)
+    with acting_user(username or "cli:import applications", user_id):
+        report = import_applications(
+            _read(file), Path(file).name, commit=not dry_run, user_id=user_id
+        )
     _finish(report, report_path)

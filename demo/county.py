@@ -51,6 +51,7 @@ from models import (
     PolicyParameterSet,
     Postcode,
     Pupil,
+    RetentionSetting,
     Route,
     RouteSchool,
     School,
@@ -733,6 +734,23 @@ class _Builder:
             values = dataclasses.asdict(parameters_for(label))
             rows.append({"id": i, **{k: v for k, v in values.items() if k in columns}})
         _put(PolicyParameterSet, rows)
+        # The retention period in force from the first year: the dated default
+        # (services/retention).
+        from services.retention import period_for
+
+        first = self.settings_years[0]
+        period = period_for(db.session, first)
+        _put(
+            RetentionSetting,
+            [
+                {
+                    "id": 1,
+                    "academic_year": first,
+                    "keep_years": period.keep_years,
+                    "legal_basis": period.legal_basis,
+                }
+            ],
+        )
 
     def users(self, password: str) -> None:
         from auth.passwords import hash_password

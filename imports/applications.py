@@ -20,12 +20,24 @@ order; extra columns are ignored; * = required):
     received_on*             the date the application was received
     distance_m               measured route distance, whole metres (A3b)
     distance_method          walking_route or driving_route (A3b)
-    route_unsuitable         yes/no (A12, Appendix D)
+    route_unsuitable         yes/no (A12, Appendix D): an officer's determination
     religion_or_belief       yes/no (A6, B1d)
     exceptional_circumstances yes/no (A11)
     full_time_hours          post-16 taught hours a week (A7b)
     school_named_in_ehcp     yes/no (default no): the school is named in the EHCP (A2a)
     contact_...              a parent or carer to write to (see imports/contacts.py)
+
+Determinations (DETERMINATION_FIELDS, beside the model) are what the application's form keeps
+for officers and supervisors (A4c, A11, A12, A13, A8): a file imported by anyone else that would
+record one (route_unsuitable yes, or any value in another determination column) is refused,
+naming the row and column, exactly as the form refuses them. An officer's import records the
+officer as the determiner, as the form does. This import carries route_unsuitable only; the
+other determinations are recorded on the application's screen, so a value in one of those
+columns is refused for everyone rather than silently dropped.
+
+A second application for the same child (pupil reference), academic year and school, under
+another reference, is a duplicate: refused naming the row and the school_urn column, whether
+the first is earlier in the file or already held.
 
 Pupils are matched by reference: new ones inserted, changed details (a house move) updated.
 An application whose reference is already held for the same pupil, year and school is left
@@ -42,16 +54,17 @@ policy's upper age (A8: SEND to 25) or younger than 2 at the start of the year i
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import AcademicYear, Parish, Pupil, School, TransportApplication, db
-from models.enums import ApplicationStatus, DistanceMethod
+from models import AcademicYear, Parish, Pupil, School, TransportApplication, User, db
+from models.enums import ApplicationStatus, DistanceMethod, Role
+from models.transport_application import DETERMINATION_FIELDS
 from rules.errors import RulesError
 from services import applications as dates
 from services import years as clock
@@ -60,6 +73,7 @@ from services.policy import PolicyUnavailable, parameters_for_year
 
 from .contacts import plan_contacts, read_contacts, write_contacts
 from .reading import (
+    FALSE_WORDS,
     Cells,
     Columns,
     Table,
@@ -175,6 +189,8 @@ APPLICATION_COLUMNS = (
     "full_time_hours",
     "school_named_in_ehcp",
 )
+# The determinations this file carries; any other determination column is refused.
+IMPORTED_DETERMINATIONS = frozenset({UNSUITABLE})
 
 # The checks of the pupil's fields other than the date of birth, and of the application's own
 # fields, as (column, Cells/Columns method, options), in the order a row's errors are listed:
@@ -385,22 +401,72 @@ def _check_columns(
     return app_ref.values, pupils, apps, bad.tolist()
 
 
+def may_determine(user_id: int | None) -> bool:
+    """Whether the importing account may record determinations on the form (an officer)."""
+    if user_id is None:
+        return False
+    user = db.session.get(User, user_id)
+    return bool(user is not None and user.active and user.has_role(Role.OFFICER))
+
+
+def _refused_determinations(table: Table, officer: bool) -> dict[int, list[tuple[str, str]]]:
+    """Per row index, the determination cells this importer may not write, and why."""
+    refused: dict[int, list[tuple[str, str]]] = {}
+    for column in DETERMINATION_FIELDS:
+        cells = table.data.get(column)
+        if cells is None:
+            continue
+        if column in IMPORTED_DETERMINATIONS:
+            if officer:
+                continue
+            reason = (
+                "only an eligibility officer can record that a route is unsuitable (A12); "
+                "leave it blank or 'no', and an officer records it on the application"
+            )
+            hits = [i for i, text in enumerate(cells) if text and text.lower() not in FALSE_WORDS]
+        else:
+            reason = (
+                "this determination is not imported; an officer records it on the "
+                "application's screen"
+            )
+            hits = [i for i, text in enumerate(cells) if text]
+        for i in hits:
+            refused.setdefault(i, []).append((column, reason))
+    return refused
+
+
 def import_applications(
-    data: bytes, filename: str, *, commit: bool = True, today: date | None = None
+    data: bytes,
+    filename: str,
+    *,
+    commit: bool = True,
+    today: date | None = None,
+    user_id: int | None = None,
 ) -> ImportReport:
+    """Check and (if `commit`) write the file, as the account `user_id` (None: no officer).
+
+    The account decides what may be written, as on the form: determinations need an officer,
+    who is then recorded as the determiner with the time (module docstring).
+    """
     today = today or clock.today()
     report = ImportReport(kind="Pupils and applications")
     table = read_table(data, filename, report)
     if table is None or not require_columns(table, REQUIRED, report):
         return report
     years = _years(today)
+    officer = may_determine(user_id)
+    refused = _refused_determinations(table, officer)
 
     app_refs, row_pupils, row_apps, recheck = _check_columns(table, years)
     pupils: dict[str, tuple[int, PupilDetails]] = {}
     apps: dict[str, tuple[int, Application]] = {}
+    # (pupil reference, year, URN) -> (row, application reference): one application each.
+    applied: dict[tuple[str, str, int], tuple[int, str]] = {}
     report.rows_in_scope += len(table)
     each = zip(table.numbers, recheck, app_refs, row_pupils, row_apps, strict=True)
     for i, (row, again, app_ref, pupil, app) in enumerate(each):
+        for column, reason in refused.get(i, ()):
+            report.error(row, column, reason)
         if again:
             checked = _check_row(Cells(row, table.row(i), report), years)
             if checked is None:
@@ -424,6 +490,18 @@ def import_applications(
                 continue
         else:
             pupils[pupil_ref] = (row, pupil)
+        same = (pupil_ref, app.academic_year, app.urn)
+        if same in applied:
+            first_row, first_ref = applied[same]
+            report.error(
+                row,
+                URN,
+                f"pupil {pupil_ref} already has a {app.academic_year} application to URN "
+                f"{app.urn} ({first_ref} on row {first_row}): one application per child, "
+                "year and school",
+            )
+            continue
+        applied[same] = (row, app_ref)
         apps[app_ref] = (row, app)
     contacts = read_contacts(table, report, PUPIL_REF)
     if not report.ok:
@@ -490,9 +568,27 @@ def import_applications(
         report.updated["pupils"] += 1
         report.change(row, "update", ref, "pupil: " + ", ".join(changed))
 
+    held_same = _held_applications_of(
+        {p.id for p in held_pupils.values()}, {a.academic_year for _, a in apps.values()}
+    )
     new_apps: list[tuple[str, Application]] = []
     for ref, (row, app) in apps.items():
         held = held_apps.get(ref)
+        pupil_held = held_pupils.get(app.pupil_reference)
+        twin = (
+            held_same.get((pupil_held.id, app.academic_year, schools[app.urn]))
+            if pupil_held is not None
+            else None
+        )
+        if held is None and twin is not None:
+            report.error(
+                row,
+                URN,
+                f"pupil {app.pupil_reference} already has a {app.academic_year} application "
+                f"to URN {app.urn} ({twin}, held in the panel): one application per child, "
+                "year and school",
+            )
+            continue
         if held is None:
             new_apps.append((ref, app))
             report.inserted["applications"] += 1
@@ -515,6 +611,8 @@ def import_applications(
         db.session.rollback()
         return report
 
+    # An officer's determinations are theirs, as on the form (admin_views.transport_applications).
+    determined = [ref for ref, app in new_apps if officer and app.route_unsuitable]
     # One INSERT ... SELECT per table (imports.reading.insert_rows), audited by the session.
     try:
         insert_rows(Pupil, ("reference", *STORED_FIELDS), pupil_inserts)
@@ -544,6 +642,12 @@ def import_applications(
                 for ref, app in new_apps
             ],
         )
+        if determined:
+            db.session.execute(
+                update(TransportApplication)
+                .where(among(TransportApplication.reference, determined))
+                .values(determined_by_id=user_id, determined_at=datetime.now(UTC))
+            )
         write_contacts(contacts, pupil_ids)
         db.session.commit()
     except IntegrityError:
@@ -557,6 +661,26 @@ def import_applications(
         return report
     report.committed = True
     return report
+
+
+def _held_applications_of(pupil_ids: set[int], labels: set[str]) -> dict[tuple[int, str, int], str]:
+    """The held applications of these pupils in these years, by (pupil, year, school)."""
+    if not pupil_ids:
+        return {}
+    return {
+        (pupil_id, year, school_id): reference
+        for pupil_id, year, school_id, reference in db.session.execute(
+            select(
+                TransportApplication.pupil_id,
+                TransportApplication.academic_year,
+                TransportApplication.school_id,
+                TransportApplication.reference,
+            ).where(
+                among(TransportApplication.pupil_id, pupil_ids),
+                TransportApplication.academic_year.in_(labels),
+            )
+        )
+    }
 
 
 def _stored(pupil: PupilDetails, parishes: dict[str, int]) -> tuple[Any, ...]:

@@ -18,6 +18,7 @@ from .home_access_point import HomeAccessPoint
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
 from .pupil import LowIncomeEvidence, Pupil
+from .retention import AuditRedaction, RetentionSetting
 from .road_network import RoadNetwork
 from .route import Route, RouteSchool
 from .route_measurement import RouteMeasurement
@@ -33,6 +34,7 @@ __all__ = [
     "AcademicYear",
     "Appeal",
     "AuditLog",
+    "AuditRedaction",
     "Base",
     "CaseAssignment",
     "CaseDocument",
@@ -59,6 +61,7 @@ __all__ = [
     "Postcode",
     "Pupil",
     "Refund",
+    "RetentionSetting",
     "RoadNetwork",
     "Route",
     "RouteMeasurement",

@@ -149,6 +149,13 @@ class AuditAction(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+    # Reads of personal data, exports and downloads (issue 16: UK GDPR accountability).
+    READ = "read"
+    EXPORT = "export"
+    DOWNLOAD = "download"
+    # A pupil anonymised, and the trail's personal values about them redacted (issue 16).
+    ANONYMISE = "anonymise"
+    REDACT = "redact"
 
 
 class Channel(StrEnum):

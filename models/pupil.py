@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .area import Parish
@@ -50,6 +50,9 @@ class Pupil(Timestamped, Base):
     care_by: Mapped[CareBy | None] = mapped_column(enum_column(CareBy, "care_by"))
     care_placement: Mapped[Placement | None] = mapped_column(enum_column(Placement, "placement"))
     care_home_la: Mapped[str | None] = mapped_column(String(120))  # A22: the placing council
+    # When the pupil's personal data was anonymised (services/anonymise.py, UK GDPR Art. 17
+    # and the retention rule): set once, never cleared.
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A21 "Post 16 students, in or leaving care, will not be subject to a charge": a student
     # who has left this or another council's care.
     care_leaver: Mapped[bool] = mapped_column(default=False)

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
@@ -38,6 +39,7 @@ from sqlalchemy import and_, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
+from sqlalchemy.sql.elements import BindParameter
 
 from models.audit import AuditLog
 from models.base import utcnow
@@ -367,24 +369,46 @@ def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[A
     pk = list(table.primary_key.columns)
     if not pk:
         return {}
-    query = select(*table.columns).where(where)
     connection = state.session.connection()
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()  # the UPDATE would lock them anyway; no change between
+    # An executemany's keys are read a chunk at a time (SQLite allows 32,766 parameters).
+    wheres = [pk[0].in_(c) for c in _chunks(where)] if isinstance(where, list) else [where]
     params = state.parameters if isinstance(state.parameters, dict) else {}
-    return {tuple(row._mapping[c] for c in pk): row for row in connection.execute(query, params)}
+    found: dict[tuple[Any, ...], Any] = {}
+    for clause in wheres:
+        query = select(*table.columns).where(clause)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()  # the UPDATE would lock them anyway
+        for row in connection.execute(query, params):
+            found[tuple(row._mapping[c] for c in pk)] = row
+    return found
 
 
 def _where_for(state: ORMExecuteState, table: Any) -> Any:
-    """The statement's WHERE clause, or for an executemany by primary key the keys it names."""
+    """The statement's WHERE clause, or for an executemany by primary key the keys it names
+    (a list, read in chunks by `_rows_by_key`)."""
     statement = state.statement
     where = getattr(statement, "whereclause", None)
     params = state.parameters
     if isinstance(params, list):
         pk = list(table.primary_key.columns)
-        if where is not None or len(pk) != 1 or not all(pk[0].key in p for p in params):
+        if len(pk) != 1:
             return None
-        return pk[0].in_([p[pk[0].key] for p in params])
+        key = pk[0].key
+        if where is not None:
+            # ``WHERE id = :b_id`` run once per parameter set (imports.reading.bulk_update):
+            # the keys are the parameter's values (issue 16: a house move by import was one
+            # summary row with no ids and no values).
+            right = getattr(where, "right", None)
+            if not (
+                getattr(where, "operator", None) is operator.eq
+                and getattr(where, "left", None) is pk[0]
+                and isinstance(right, BindParameter)
+            ):
+                return None
+            key = right.key
+        if not all(key in p for p in params):
+            return None
+        return [p[key] for p in params]
     return where
 
 
@@ -559,6 +583,70 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
             ],
         )
     return result
+
+
+# Reads and exports (issue 16): what a trail row about a read may carry, at most.
+ACCESS_IDS_LIMIT = 1_000
+ACCESS_TEXT_LIMIT = 200
+ACCESS_ACTIONS = frozenset({AuditAction.READ, AuditAction.EXPORT, AuditAction.DOWNLOAD})
+
+
+def record_access(
+    action: AuditAction,
+    table_name: str,
+    *,
+    what: str,
+    record_ids: Sequence[Any] = (),
+    rows: int | None = None,
+    filters: dict[str, Any] | None = None,
+    session: Session | None = None,
+) -> None:
+    """One trail row for a read, export or download of personal data: who, when, what.
+
+    UK GDPR accountability (Art. 5(2), 30; issue 16: exporting 6,002 pupils wrote nothing).
+    One row per request, never one per record, so a list page or an export costs one INSERT:
+    the records' ids when they are few (a details page, a list page), otherwise the filters
+    and the row count. With `session` the row is written on its connection and commits with
+    the caller's work (a letter batch marked printed); without, the request's session commits
+    it at once (a GET holds nothing else to commit), keeping what it has loaded.
+    """
+    if action not in ACCESS_ACTIONS:
+        raise ValueError(f"{action} is not a read, export or download")
+    ids = [json_safe(i) for i in record_ids]
+    changes: dict[str, Any] = {"what": what[:ACCESS_TEXT_LIMIT]}
+    if ids:
+        changes["ids"] = ids[:ACCESS_IDS_LIMIT]
+        if len(ids) > ACCESS_IDS_LIMIT:
+            changes["ids_left_off"] = len(ids) - ACCESS_IDS_LIMIT
+    if rows is not None:
+        changes["rows"] = rows
+    if filters:
+        changes["filters"] = json_safe(filters)
+    actor = current_actor(session)
+    values = {
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username[:60],
+        "action": action,
+        "table_name": table_name[:60],
+        "record_id": (str(ids[0]) if len(ids) == 1 else BULK_RECORD_ID)[:60],
+        "changes": changes,
+    }
+    if session is not None:
+        session.connection().execute(insert(AuditLog), [values])
+        return
+    from models import db
+
+    # The request's own session, committed at once without expiring what it has loaded (an
+    # export's rows are not read again); a GET has nothing else to commit.
+    own = db.session()
+    own.connection().execute(insert(AuditLog), [values])
+    expiring = own.expire_on_commit
+    own.expire_on_commit = False
+    try:
+        own.commit()
+    finally:
+        own.expire_on_commit = expiring
 
 
 _installed = False

@@ -37,7 +37,8 @@ from models import (
     Withdrawal,
 )
 from models.case_document import DocumentKind
-from models.enums import ApplicationStatus
+from models.enums import ApplicationStatus, AuditAction
+from services.audit import record_access
 from services.errors import ServiceError
 from services.private_files import private_dir, write_private
 
@@ -172,6 +173,14 @@ def open_document(
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise CaseError("document", "The stored file does not match what was uploaded.")
     session.add(CaseDocumentDownload(document_id=document.id, user_id=user_id, username=username))
+    # The trail's own download row, as for letters (services.audit.record_access, issue 16).
+    record_access(
+        AuditAction.DOWNLOAD,
+        CaseDocument.__tablename__,
+        what=f"document {document.id} of pupil {document.pupil_id}",
+        record_ids=[document.id],
+        session=session,
+    )
     session.flush()
     return document, data
 

@@ -7,7 +7,10 @@ A table's owner can always TRUNCATE it, drop or disable its triggers and change 
 privileges; a role that is not the owner can do none of these without a grant. So the runtime
 role gets SELECT, INSERT, UPDATE and DELETE on the working tables and only SELECT and INSERT on
 ``audit_log``: with the app's own credentials the trail cannot be emptied, rewritten or
-unguarded (issue 16). The grants are re-applied after every migration run (migrations/env.py),
+unguarded (issue 16). The one sanctioned change, redacting an anonymised pupil's personal
+values (services/anonymise.py), is the owner's SECURITY DEFINER function ``audit_log_redact``
+(migration 0023): the runtime role may EXECUTE it, and it can do nothing else to the trail.
+The grants are re-applied after every migration run (migrations/env.py),
 so a table a later migration adds is covered too.
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 
 AUDIT_TABLE = "audit_log"
+REDACT_FUNCTION = "audit_log_redact(integer, integer, text)"
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -44,6 +48,6 @@ def grant_runtime_role(connection: Any, role: str) -> None:
             connection.execute(
                 text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "{name}" TO {quoted}')
             )
-    connection.execute(
-        text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-    )
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
+    if connection.execute(text(f"SELECT to_regprocedure('{REDACT_FUNCTION}')")).scalar():
+        connection.execute(text(f"GRANT EXECUTE ON FUNCTION {REDACT_FUNCTION} TO {quoted}"))

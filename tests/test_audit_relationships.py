@@ -236,6 +236,9 @@ def _places_and_letters(year: AcademicYear) -> None:
     rows = zip(schools, applications, users, strict=False)
     for n, (school, application, user) in enumerate(rows):
         gate = SchoolGate(school=school, name=f"Gate {n}", easting=1000 + n, northing=2000 + n)
+        # In the session before anything autoflushes (School.gates would otherwise hold a
+        # gate the flush cannot save: SQLAlchemy's SAWarning, an error in this suite).
+        db.session.add(gate)
         network = RoadNetwork(
             source_file=f"county-{n}.osm", source_sha256=f"{n:064d}", engine="test",
             loaded_by=user, nodes=0, walk_edges=0, drive_edges=0, data=b"",

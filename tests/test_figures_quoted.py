@@ -46,3 +46,19 @@ def test_the_policy_parameters_screen_explains_each_figure_from_its_definition(
     for figure in FIGURES.values():
         assert figure.help_text() in page, figure.name
         assert f"{figure.label} ({figure.unit})" in page, figure.name
+
+
+def test_the_home_page_quotes_the_years_b2_figures(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        row = ensure_parameter_set("2024/25")
+        row.decision_target_working_days = 7
+        row.busy_period_first_month, row.busy_period_last_month = 8, 9
+        db.session.commit()
+    page = html.unescape(client_as("supervisor").get("/admin/").get_data(as_text=True))
+    assert "within 7 working days of receipt" in page
+    assert "Received August-September" in page
+    assert "within 5 working days of receipt" not in page

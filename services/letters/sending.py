@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Communication, LetterDownload
-from models.enums import Channel, CommunicationStatus, LetterKind
-from services.audit import current_actor
+from models.enums import AuditAction, Channel, CommunicationStatus, LetterKind
+from services.audit import current_actor, record_access
 
 from .render import merged_pdf
 
@@ -144,13 +144,19 @@ def send_queued_emails(
 
 
 def record_download(session: Session, what: str, ids: Sequence[int]) -> None:
-    """Every download of a letter or a batch: a row whose insert the audit trail records."""
+    """Every download of a letter or a batch: a row whose insert the audit trail records,
+    and the trail's own download row (services.audit.record_access, issue 16), both
+    committing with the batch."""
     actor = current_actor(session)
     session.add(
         LetterDownload(
             what=what[:200], communication_ids=list(ids), user_id=actor.user_id,
             username=actor.username[:60],
         )
+    )  # fmt: skip
+    record_access(
+        AuditAction.DOWNLOAD, "communication", what=what, record_ids=list(ids), rows=len(ids),
+        session=session,
     )  # fmt: skip
 
 

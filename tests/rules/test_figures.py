@@ -42,6 +42,9 @@ def test_every_figure_has_a_label_a_unit_a_clause_and_a_value() -> None:
         assert CLAUSE.search(figure.clause), (name, figure.clause)
         assert figure.values, name
         assert figure.clause in figure.help_text() and figure.unit in figure.help_text()
+        # The words never state the value: a supervisor's change to it cannot leave them stale.
+        assert not TYPED_FIGURE.search(f"{figure.label} {figure.description}"), name
+        assert not re.search(r"\(\d", figure.description), name
 
 
 def test_the_rules_defaults_are_the_figures_values() -> None:
