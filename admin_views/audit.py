@@ -6,6 +6,7 @@ or delete them (migration 0002), so the screen only lists, searches, filters and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -15,10 +16,15 @@ from models import AuditLog
 
 from .base import OFFICERS, AppModelView, name_in_words, summary_list, value_in_words
 
+_CODE_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
 
 def _change_in_words(value: Any) -> str:
     if isinstance(value, list) and len(value) == 2:
         return f"{value_in_words(value[0])} → {value_in_words(value[1])}"
+    if isinstance(value, str) and " " in value:
+        # A read's description names its table ("transport_application list"): in words.
+        return _CODE_NAME.sub(lambda m: name_in_words(m.group(0)).lower(), value)
     return value_in_words(value)
 
 

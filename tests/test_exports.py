@@ -128,7 +128,9 @@ def test_every_list_exports_as_csv_and_xlsx_with_money_as_numbers(
         table = [list(r) for r in sheet.iter_rows(values_only=True)]
         if [str(c) for c in table[0]] != rows[0]:
             failures.append(f"{endpoint}: CSV and XLSX columns differ")
-        if len(table) != len(rows):
+        # The trail records each export as a read (issue 16), so it may grow between the two.
+        grown = endpoint == "audit_log" and len(table) >= len(rows)
+        if len(table) != len(rows) and not grown:
             failures.append(f"{endpoint}: CSV has {len(rows)} rows, XLSX {len(table)}")
         for title in _money_columns(county, endpoint):
             at = rows[0].index(title)
