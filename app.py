@@ -52,6 +52,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     install_audit()  # session-level audit trail: panel, bulk actions, commands, services
     set_request_actor(request_actor)  # the signed-in user, for rows written in a request
+    from infra.documents import documents_root
+    from services.anonymise import set_documents_root
+
+    set_documents_root(documents_root)  # the evidence documents' store, for anonymising
     init_security(app)  # security headers, CSP nonce, friendly error pages
 
     from auth import bp as auth_bp

@@ -71,7 +71,11 @@ class _SQLAlchemy(SQLAlchemy):
     """
 
     if TYPE_CHECKING:
-        session: Session  # type: ignore[assignment]
+
+        class _CurrentSession(Session):
+            def __call__(self) -> Session: ...  # the scoped registry's session itself
+
+        session: _CurrentSession  # type: ignore[assignment]
 
 
 db = _SQLAlchemy(model_class=Base)

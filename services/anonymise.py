@@ -31,7 +31,7 @@ doing it again changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -242,13 +242,25 @@ def _coarsen_facts(session: Session, decision_ids: list[int]) -> None:
             decision.facts = facts
 
 
+# Where the evidence documents are stored is the app's configuration: services never import
+# Flask (the layering contract in pyproject.toml), so the app installs this lookup at start-up
+# (infra/documents.py); with none installed there is no store to delete files from.
+def _no_store() -> Path | None:
+    return None
+
+
+_documents_root: Callable[[], Path | None] = _no_store
+
+
+def set_documents_root(lookup: Callable[[], Path | None]) -> None:
+    """Install the web layer's "where is the documents' store" lookup."""
+    global _documents_root
+    _documents_root = lookup
+
+
 def documents_root() -> Path | None:
     """The evidence documents' store (config CASE_DOCUMENTS_DIR), when an app is running."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context() or not current_app.config.get("CASE_DOCUMENTS_DIR"):
-        return None
-    return Path(str(current_app.config["CASE_DOCUMENTS_DIR"]))
+    return _documents_root()
 
 
 def delete_files(paths: Iterable[Path]) -> None:
