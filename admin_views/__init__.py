@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -94,6 +96,38 @@ templates = Blueprint(
     static_folder="static",
     static_url_path="/panel-static",
 )
+
+
+@templates.app_template_filter("uk_date")
+def _uk_date(value: Any) -> str:
+    """Templates' dates in the panel's one form ("7 Oct 2024"), nothing as nothing."""
+    from .dates import long_date
+
+    return "" if value is None else long_date(value)
+
+
+@templates.app_template_filter("uk_time")
+def _uk_time(value: Any) -> str:
+    """Templates' moments to the minute in England's local time ("7 Oct 2024 14:05")."""
+    from .dates import london_minute
+
+    return "" if value is None else london_minute(value)
+
+
+@templates.app_template_filter("words")
+def _words(value: Any) -> str:
+    """A stored code in words ("not_eligible" -> "Not eligible")."""
+    from .enum_support import _label
+
+    return "" if value is None else _label(value)
+
+
+@templates.app_template_filter("tag")
+def _tag(value: Any) -> Any:
+    """A status or outcome as a tag (GOV.UK), in words."""
+    from .base import status_tag
+
+    return "" if value is None else status_tag(value)
 
 
 def init_admin(app: Flask) -> Admin:

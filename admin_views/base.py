@@ -7,15 +7,18 @@ the control. Reading, writing, deleting, exporting and each bulk action have the
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, flash, has_request_context, redirect, request, url_for
+from flask import Response, abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
@@ -33,8 +36,30 @@ from .enum_support import EnumValueFilterConverter, EnumValueModelConverter, _la
 from .guarded_delete import GuardedDeleteMixin, integrity_message
 from .search import SubquerySearchMixin
 
+# Statuses and outcomes are shown as tags (GOV.UK "tag"): the words carry the meaning, the
+# colour only repeats it (WCAG 1.4.1).
+STATUS_COLUMNS = frozenset({"status", "outcome"})
+TAG_COLOURS = {
+    "green": {"decided", "allocated", "active", "eligible", "upheld", "accepted", "sent", "done",
+              "printed"},
+    "red": {"refused", "not_eligible", "failed", "overturned"},
+    "yellow": {"received", "pending", "waiting", "refer", "measure", "requested", "queued",
+               "running"},
+    "grey": {"withdrawn", "lapsed", "cancelled"},
+}  # fmt: skip
 
-def _words(_view: Any, value: Any, _name: str) -> str:
+
+def status_tag(value: Any) -> Markup:
+    """A status in words as a tag, coloured by what it means."""
+    code = str(getattr(value, "value", value))
+    colour = next((c for c, codes in TAG_COLOURS.items() if code in codes), None)
+    css = "status-tag" + (f" status-tag--{colour}" if colour else "")
+    return Markup('<strong class="{}">{}</strong>').format(css, _label(value))
+
+
+def _words(_view: Any, value: Any, name: str) -> Any:
+    if name in STATUS_COLUMNS:
+        return status_tag(value)
     return _label(value)
 
 
@@ -52,7 +77,131 @@ SHOWN = {
     enum.Enum: _words,
     list: lambda _v, values, _n: ", ".join(str(v) for v in values),
 }
-EXPORTED = {type(None): lambda _v, _value, _n: "", bool: _yes_no, enum.Enum: _words}
+EXPORTED = {
+    type(None): lambda _v, _value, _n: "",
+    bool: _yes_no,
+    enum.Enum: lambda _v, value, _n: _label(value),
+}
+
+
+def pounds(value: Decimal | None) -> str:
+    """Money on screen, to the penny: "£1,234.50". Exports keep the Decimal, a number."""
+    return "" if value is None else f"£{value:,.2f}"
+
+
+# Column names as the team says them, where a label is not given (issue 15).
+FIELD_WORDS = {
+    "last_name": "surname",
+    "first_name": "first name",
+    "urn": "URN",
+    "postcode": "postcode",
+    "reference": "reference",
+    "code": "code",
+}
+
+
+# Words inside code names that read better spelt out or as the team writes them.
+WORD_WORDS = {
+    "post16": "post-16",
+    "send": "SEND",
+    "ehcp": "EHCP",
+    "am": "AM",
+    "pm": "PM",
+    "min": "minimum",
+    "max": "maximum",
+    "la": "LA",
+    "dta": "DTA",
+    "urn": "URN",
+    "tra": "TRA",
+}
+# Tables as the team names them (the audit trail names the table a change was made in).
+TABLE_WORDS = {
+    "concessionary_application": "Seat application",
+    "concessionary_seat": "Seat",
+    "user_account": "Staff account",
+    "user_role": "Staff role",
+    "dta": "DTA",
+    "dta_area": "DTA area",
+    "eligibility_decision": "Decision",
+}
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+")
+
+
+def name_in_words(name: str) -> str:
+    """A field or table name from the code in words: "distance_m" -> "Distance (metres)",
+    "contribution_id" -> "Contribution", "concessionary_seat" -> "Seat" (issue 15)."""
+    if name in TABLE_WORDS:
+        return TABLE_WORDS[name]
+    said = FIELD_WORDS.get(name)
+    if said is None:
+        said = name.removesuffix("_id")
+        for suffix, unit in (("_m", " (metres)"), ("_at", "")):
+            if said.endswith(suffix) and len(said) > len(suffix):
+                said = said.removesuffix(suffix) + unit
+                break
+        said = " ".join(WORD_WORDS.get(word, word) for word in said.split("_"))
+    return said[:1].upper() + said[1:]
+
+
+def value_in_words(value: Any) -> str:
+    """A stored value as a person reads it: Yes/No, dates in UK form, times to the minute in
+    England, codes in words ("not_eligible" -> "Not eligible"), nothing as "Not recorded"."""
+    if value is None or value == "":
+        return "Not recorded"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return london_minute(value)
+    if isinstance(value, date):
+        return long_date(value)
+    if isinstance(value, enum.Enum):
+        return _label(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(value_in_words(v) for v in value) or "None"
+    if isinstance(value, str):
+        if _ISO_MOMENT.match(value):
+            try:
+                return london_minute(datetime.fromisoformat(value))
+            except ValueError:
+                return value
+        if _ISO_DAY.fullmatch(value):
+            try:
+                return long_date(date.fromisoformat(value))
+            except ValueError:
+                return value
+        if _CODE.fullmatch(value):
+            return _label(value)
+    return str(value)
+
+
+def summary_list(mapping: dict[str, Any]) -> Markup:
+    """A GOV.UK-style summary list (key, value rows) of a stored mapping, nested ones nested;
+    keys starting "_" are the panel's own bookkeeping and left out."""
+    rows = []
+    for key, value in sorted(mapping.items()):
+        if key.startswith("_"):
+            continue
+        shown = summary_list(value) if isinstance(value, dict) else escape(value_in_words(value))
+        rows.append(
+            Markup('<div class="summary-list__row"><dt class="summary-list__key">')
+            + escape(name_in_words(key))
+            + Markup('</dt><dd class="summary-list__value">')
+            + shown
+            + Markup("</dd></div>")
+        )
+    return Markup('<dl class="summary-list">') + Markup("").join(rows) + Markup("</dl>")
+
+
+def _label_of_model(name: str) -> str:
+    """ "ConcessionaryApplication" -> "seat application"; others split into lower-case words."""
+    spoken = {"ConcessionaryApplication": "seat application", "TransportApplication":
+              "application", "DesignatedTransportArea": "DTA"}  # fmt: skip
+    if name in spoken:
+        return spoken[name]
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+
 
 STAFF = (Role.ASSISTANT, Role.OFFICER, Role.SUPERVISOR)
 ASSISTANTS = (Role.ASSISTANT,)  # User.has_role lets officers and supervisors through too
@@ -63,6 +212,53 @@ SUPERVISORS = (Role.SUPERVISOR,)
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 1_000
 INTEGER_LIMIT = 2**31 - 1  # PostgreSQL's INTEGER
+
+
+class FieldErrors(ValidationError):
+    """Several refusals found on saving, one message per field, all shown at once."""
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__("; ".join(messages.values()))
+        self.messages = dict(messages)
+
+
+def in_label_words(message: str, labels: dict[str, str]) -> str:
+    """A message naming fields by their code names, in the fields' label words instead:
+    "secondary_walking_distance_m: must not be less than primary_walking_distance_m" ->
+    "Secondary walking distance (metres) must not be less than primary walking distance
+    (metres)"."""
+    head, sep, rest = message.partition(": ")
+    if sep and head in labels:
+        message = f"{labels[head]} {rest}"
+    for name in sorted(labels, key=len, reverse=True):
+        said = labels[name]
+        message = re.sub(
+            rf"\b{re.escape(name)}\b",
+            said if message.startswith(name) else said[:1].lower() + said[1:],
+            message,
+        )
+    return message
+
+
+class PennyPlaces:
+    """No more decimal places than the column keeps: money to the penny or refused (a half
+    penny would otherwise be rounded silently by the database)."""
+
+    def __init__(self, places: int, money: bool) -> None:
+        self.places = places
+        self.money = money
+
+    def __call__(self, _form: Any, field: Any) -> None:
+        value = field.data
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return
+        if value != value.quantize(Decimal(1).scaleb(-self.places)):
+            if self.money:
+                raise ValidationError(
+                    "Enter an amount in pounds and pence, to the penny (for example 456.00); "
+                    "a fraction of a penny cannot be charged or paid."
+                )
+            raise ValidationError(f"Enter a number with at most {self.places} decimal places.")
 
 
 def bound_numbers(form_class: Any, model: Any) -> None:
@@ -83,10 +279,14 @@ def bound_numbers(form_class: Any, model: Any) -> None:
         ):
             continue
         validators = list(unbound.kwargs.get("validators") or [])
-        if any(isinstance(v, NumberRange) for v in validators):
-            continue
         column = columns.get(name)
         kind = getattr(column, "type", None)
+        if isinstance(kind, Numeric) and kind.scale is not None:
+            money = kind.scale == 2 and kind.precision == 10  # models.base.MONEY
+            validators.append(PennyPlaces(kind.scale, money))
+            unbound.kwargs["validators"] = validators
+        if any(isinstance(v, NumberRange) for v in validators):
+            continue
         if isinstance(kind, Numeric) and kind.precision is not None:
             top = Decimal(10) ** (kind.precision - (kind.scale or 0)) - Decimal(1)
             validators.append(NumberRange(min=-top, max=top))
@@ -180,6 +380,7 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
     export_types = ["csv", "xlsx"]
     export_max_rows = 100_000
     details_modal = False
+    details_template = "admin/details.html"  # a summary list (issue 15)
     create_modal = False
     edit_modal = False
 
@@ -394,6 +595,59 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
         bound_numbers(form_class, self.model)
         return form_class
 
+    def _field_words(self, name: str) -> str:
+        """A column's label, else its name in words ("last_name" -> "last name"), in lower
+        case for use mid-sentence unless it starts with an abbreviation ("TRA number")."""
+        said = str((self.column_labels or {}).get(name) or FIELD_WORDS.get(name, name))
+        said = said.replace("_", " ")
+        return said if said[:2].isupper() else said[:1].lower() + said[1:]
+
+    def search_placeholder(self) -> str | None:
+        """The search box names what it searches in words, once each (issue 15: it read
+        "reference, reference, last_name"): "Search by reference, pupil's surname, ..."."""
+        if not self.column_searchable_list:
+            return None
+        words: list[str] = []
+        for searchable in self.column_searchable_list:
+            key = getattr(searchable, "key", None) or str(searchable).rsplit(".", 1)[-1]
+            table = getattr(getattr(searchable, "class_", None), "__name__", None)
+            said = (
+                self._field_words(key).lower()
+                if table in (None, self.model.__name__)
+                else (f"{_label_of_model(table)}'s {FIELD_WORDS.get(key, key).replace('_', ' ')}")
+            )
+            if said not in words:
+                words.append(said)
+        return "Search by " + ", ".join(words)
+
+    def _process_ajax_references(self):  # type: ignore[no-untyped-def]
+        """Every look-up box says what to type (never Flask-Admin's "Please select model")."""
+        loaders = super()._process_ajax_references()
+        for name, loader in loaders.items():
+            if "placeholder" not in loader.options:
+                words = self._field_words(name)
+                loader.options = {**loader.options, "placeholder": f"Type to find the {words}"}
+        return loaders
+
+    def _export_csv(self, return_url: str):  # type: ignore[no-untyped-def]
+        """CSV through the panel's one writer, built whole while the request's session is open.
+
+        Flask-Admin streams its CSV after the view returns, when the rows' session is gone: a
+        column shown through a relation (a seat's route, on contributions and withdrawals)
+        then failed mid-file with DetachedInstanceError (issue 15)."""
+        _count, data = self._export_data()
+        columns = [str(title) for _name, title in self._export_columns]
+        rows = [
+            [self.get_export_value(row, name) for name, _title in self._export_columns]
+            for row in data
+        ]
+        filename = secure_filename(self.get_export_name(export_type="csv"))
+        return Response(
+            spreadsheets.csv_bytes(columns, rows),
+            headers={"Content-Disposition": f"attachment;filename={filename}"},
+            mimetype="text/csv",
+        )
+
     def get_export_value(self, model: Any, name: str) -> Any:
         """Export cells never run as formulas (services/spreadsheets.py; CSV and XLSX alike)."""
         return spreadsheets.neutralise(super().get_export_value(model, name))
@@ -415,13 +669,101 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
 
+    def _money_column(self, name: str) -> bool:
+        from sqlalchemy import Numeric
+
+        column = self.model.__table__.columns.get(name)  # type: ignore[attr-defined]
+        kind = getattr(column, "type", None)
+        return isinstance(kind, Numeric) and kind.precision == 10 and kind.scale == 2
+
+    @pass_context
+    def get_list_value(self, context: Any, model: Any, name: str) -> Any:
+        """Money columns on screen in pounds to the penny ("£456.00"); exports keep numbers."""
+        value = super().get_list_value(context, model, name)
+        if isinstance(value, Decimal) and name not in (self.column_formatters or {}):
+            return pounds(value) if self._money_column(name) else value
+        return value
+
+    @pass_context
+    def get_detail_value(self, context: Any, model: Any, name: str) -> Any:
+        value = super().get_detail_value(context, model, name)
+        if isinstance(value, Decimal) and self._money_column(name):
+            return pounds(value)
+        return value
+
+    def _prettify_name(self, name: str) -> str:
+        """Column headings, where no label is given, in words: "distance_m" -> "Distance
+        (metres)", "route_id" -> "Route" (Flask-Admin's would be "Distance M")."""
+        return name_in_words(name)
+
+    def prettify_name(self, name: str) -> str:
+        """The same words for form labels (Flask-Admin's form converter asks for this)."""
+        return name_in_words(name)
+
+    def create_model(self, form: Any) -> Any:
+        g.admin_form = form
+        return super().create_model(form)
+
+    def update_model(self, form: Any, model: Any) -> Any:
+        g.admin_form = form
+        return super().update_model(form, model)
+
+    def field_labels(self, form: Any) -> dict[str, str]:
+        """Each field's name and its label as the form shows it."""
+        return {name: str(field.label.text) for name, field in form._fields.items()}
+
     def handle_view_exception(self, exc: Exception) -> bool:
-        """A refused delete or a clash with a unique key is a message, never a 500."""
+        """A refused delete or a clash with a unique key is a message, never a 500; a refusal
+        on saving goes to the fields it names and the form's error summary (issue 15), not a
+        banner naming a column."""
+        from rules.errors import RulesError
+        from services.errors import ServiceError
+
+        form = g.pop("admin_form", None)
+        if isinstance(exc, ValidationError | ServiceError | RulesError) and form is not None:
+            db.session.rollback()
+            labels = self.field_labels(form)
+            for name, text in getattr(exc, "messages", {}).items():
+                said = in_label_words(text, labels)
+                if name in form._fields:
+                    form._fields[name].errors = [*form._fields[name].errors, said]
+                else:
+                    form.form_errors.append(said)
+            if getattr(exc, "messages", None):
+                return True
+            named = getattr(exc, "fields", None) or (getattr(exc, "field", "") or "",)
+            message = (
+                str(exc) if isinstance(exc, RulesError) else str(exc.args[0] if exc.args else exc)
+            )
+            message = in_label_words(message, labels)
+            fields = [form._fields[n] for n in named if n in form._fields]
+            for field in fields:
+                field.errors = [*field.errors, message]
+            if not fields:
+                form.form_errors.append(message)
+            return True
         if isinstance(exc, IntegrityError):
             db.session.rollback()
             flash(integrity_message(exc), "error")
             return True
         return super().handle_view_exception(exc)
+
+
+def year_options() -> list[tuple[str, str]]:
+    """Every academic year, newest first, for a year picker."""
+    from sqlalchemy import select
+
+    from models import AcademicYear
+
+    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
+    return [(label, label) for label in labels]
+
+
+def current_year() -> str | None:
+    """The year a picker starts on: the one containing today (issue 15), not the newest."""
+    from services import years
+
+    return years.current_year_label(db.session, years.today())
 
 
 class AcademicYearChoiceMixin:
@@ -441,17 +783,14 @@ class AcademicYearChoiceMixin:
         return form_class
 
     def _with_year_choices(self, form):  # type: ignore[no-untyped-def]
-        from sqlalchemy import select
-
-        from models import AcademicYear
-
-        labels = db.session.scalars(
-            select(AcademicYear.label).order_by(AcademicYear.starts.desc())
-        ).all()
+        options = year_options()
+        default = current_year()
         for name in self.year_fields:
             field = getattr(form, name, None)
             if field is not None:
-                field.choices = [(label, label) for label in labels]
+                field.choices = options
+                if not field.data:
+                    field.data = default
         return form
 
     def create_form(self, obj=None):  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from services import casework, seats, waiting_list, years
 from services.errors import ServiceError
 
 from . import confirm
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, current_year, user_has, year_options
 from .low_income import PUPIL_LOOKUP
 from .queue_filters import WAITING_FILTER, WaitingWithSeatFilter
 from .routes import SCHOOL_LOOKUP, _ints, _why, flash_report
@@ -212,15 +212,8 @@ class ConcessionaryApplicationView(AppModelView):
 
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
-            kwargs.setdefault(
-                "year_options",
-                [
-                    (label, label)
-                    for label in db.session.scalars(
-                        select(AcademicYear.label).order_by(AcademicYear.starts.desc())
-                    )
-                ],
-            )
+            kwargs.setdefault("year_options", year_options())
+            kwargs.setdefault("current_year", current_year())
         return super().render(template, **kwargs)
 
     @action("offer_next", "Offer next", None)

@@ -9,9 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from wtforms import ValidationError
-
 from models import ContributionSetting
+from services.errors import FieldError
 
 from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
 from .copy_forward import CopyForwardMixin
@@ -46,9 +45,9 @@ class ContributionSettingView(CopyForwardMixin, AcademicYearChoiceMixin, AppMode
         for name in ("post16_contribution", "concessionary_annual_charge"):
             value = getattr(model, name)
             if value is None or Decimal(value) < 0:
-                raise ValidationError(f"{self.column_labels[name]} must be £0.00 or more.")
+                raise FieldError(name, f"{self.column_labels[name]} must be £0.00 or more.")
         if not (model.offers_full or model.offers_three or model.offers_six):
-            raise ValidationError("Offer at least one way to pay (B1j).")
+            raise FieldError("offers_full", "Offer at least one way to pay (B1j).")
 
 
 VIEW = (ContributionSettingView, ContributionSetting, "Contribution settings", "Settings")

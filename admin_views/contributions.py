@@ -18,7 +18,7 @@ from models import Contribution, Instalment, Pupil, db
 from services import contributions as money
 from services import years
 
-from .base import ASSISTANTS, AppModelView
+from .base import ASSISTANTS, AppModelView, pounds
 from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
 
@@ -88,16 +88,19 @@ class ContributionView(MoneyNamesMixin, AppModelView):
 
     def _money(self, _context: Any, model: Contribution, name: str) -> Any:
         found = getattr(g, "contribution_money", {}).get(model.id)
-        return "" if found is None else f"£{getattr(found, name)}"
+        return "" if found is None else pounds(getattr(found, name))
 
-    column_formatters = {
-        "paid": _money,
-        "outstanding": _money,
-        "overdue": _money,
-        "refunded": _money,
-        **name_columns(),
+    def _money_export(self, _context: Any, model: Contribution, name: str) -> Any:
+        found = getattr(g, "contribution_money", {}).get(model.id)
+        return None if found is None else getattr(found, name)
+
+    money_columns = ("annual_amount", "amount", "paid", "outstanding", "overdue", "refunded")
+    column_formatters = {**dict.fromkeys(money_columns[2:], _money), **name_columns()}
+    # Exports carry the amounts as numbers (issue 15), for the finance team's sums.
+    column_formatters_export = {
+        **dict.fromkeys(money_columns[2:], _money_export),
+        **name_export_columns(),
     }
-    column_formatters_export = {**column_formatters, **name_export_columns()}
 
 
 VIEW = (ContributionView, Contribution, "Contributions", "Money")

@@ -7,7 +7,6 @@ ended by A2 or a withdrawal, never edited or deleted from a screen, by anyone: a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
@@ -17,7 +16,8 @@ from sqlalchemy.orm import joinedload
 from models import EligibilityDecision, TransportApplication
 from models.enums import Charge, Outcome
 
-from .base import STAFF, AppModelView
+from .base import STAFF, AppModelView, summary_list
+from .enum_support import _label
 from .transport_applications import BASES
 
 
@@ -45,8 +45,9 @@ def _lines(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> 
 
 
 def _json(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> Markup:
-    text = json.dumps(getattr(model, name), indent=2, sort_keys=True)
-    return Markup(f"<pre>{escape(text)}</pre>")
+    """The facts the rules were given, as a summary list in words (issue 15, not JSON)."""
+    value = getattr(model, name)
+    return summary_list(value) if isinstance(value, dict) else Markup(escape(str(value)))
 
 
 def _clauses(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
@@ -58,7 +59,7 @@ def _pupil(_view: Any, _context: Any, model: EligibilityDecision, _name: str) ->
 
 
 def _charge(_view: Any, _context: Any, model: EligibilityDecision, _name: str) -> str:
-    return "" if model.charge is None else model.charge.value.replace("_", " ")
+    return "" if model.charge is None else _label(model.charge)
 
 
 def _when(_view: Any, _context: Any, model: EligibilityDecision, name: str) -> str:
@@ -161,20 +162,20 @@ class EligibilityDecisionView(AppModelView):
         FilterEqual(
             EligibilityDecision.outcome,
             "Outcome",
-            options=[(o.value, o.value.replace("_", " ")) for o in Outcome],
+            options=[(o.value, _label(o)) for o in Outcome],
         ),
         FilterEqual(EligibilityDecision.basis, "Deciding clause", options=[(b, b) for b in BASES]),
         FilterEqual(
             EligibilityDecision.charge,
             "Charge",
-            options=[(c.value, c.value.replace("_", " ")) for c in Charge],
+            options=[(c.value, _label(c)) for c in Charge],
         ),
         FilterEqual("application.academic_year", "Academic year (e.g. 2024/25)"),
         _CurrentFilter(),
         "ended_on",
         "decided_at",
     )
-    column_choices = {"outcome": [(o.value, o.value.replace("_", " ")) for o in Outcome]}
+    column_choices = {"outcome": [(o.value, _label(o)) for o in Outcome]}
     column_select_related_list = (EligibilityDecision.decided_by,)
 
     def get_query(self) -> Any:

@@ -69,6 +69,17 @@ def _by_value(enum_cls: type[enum.Enum] | None, value: Any) -> Any:
 
 
 class EnumValueModelConverter(AdminModelConverter):
+    def _get_label(self, name: str, field_args: Any) -> Any:
+        """A field the view's column_labels leave out is labelled in words by the view
+        (issue 15), not by WTForms' "Runs Am" / "Received On" title case."""
+        if "label" in field_args:
+            return field_args["label"]
+        labels = getattr(self.view, "column_labels", None) or {}
+        if name in labels:
+            return labels[name]
+        prettify = getattr(self.view, "prettify_name", None)
+        return prettify(name) if prettify else super()._get_label(name, field_args)
+
     @converts("Date")
     def convert_date(self, column: Any, field_args: Any, **extra: Any) -> Any:
         """Every date column gets the one UK date field (admin_views/dates.py, issue 15)."""

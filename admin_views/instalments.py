@@ -11,7 +11,7 @@ from models import Contribution, Instalment, db
 from services import contributions as money
 from services import years
 
-from .base import ASSISTANTS, AppModelView
+from .base import ASSISTANTS, AppModelView, pounds
 from .contributions import OverdueFilter
 from .money_names import NAME_COLUMNS, MoneyNamesMixin, name_columns, name_export_columns
 
@@ -60,15 +60,30 @@ class InstalmentView(MoneyNamesMixin, AppModelView):
             return (
                 Markup('<span class="badge badge-danger">overdue</span>') if found.overdue else ""
             )
-        return f"£{getattr(found, name)}"
+        return pounds(getattr(found, name))
 
+    def _money_export(self, _context: Any, model: Instalment, name: str) -> Any:
+        found = getattr(g, "instalment_money", {}).get(model.id)
+        if found is None:
+            return None
+        if name == "overdue":
+            return "Yes" if found.overdue else "No"
+        return getattr(found, name)
+
+    money_columns = ("amount", "paid", "outstanding")
     column_formatters = {
         "paid": _money,
         "outstanding": _money,
         "overdue": _money,
         **name_columns(),
     }
-    column_formatters_export = {**column_formatters, **name_export_columns()}
+    # Exports carry the amounts as numbers (issue 15) and "overdue" as Yes/No, not a badge.
+    column_formatters_export = {
+        "paid": _money_export,
+        "outstanding": _money_export,
+        "overdue": _money_export,
+        **name_export_columns(),
+    }
 
 
 VIEW = (InstalmentView, Instalment, "Instalments", "Money")

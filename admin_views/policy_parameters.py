@@ -17,7 +17,13 @@ from rules.errors import RulesError
 from rules.figures import FIGURES
 from rules.parameters import PolicyParameters, parameters_for
 
-from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
+from .base import (
+    STAFF,
+    SUPERVISORS,
+    AcademicYearChoiceMixin,
+    AppModelView,
+    FieldErrors,
+)
 from .copy_forward import CopyForwardMixin
 
 FIELDS = tuple(
@@ -28,22 +34,37 @@ FIELDS = tuple(
 
 
 def validate_parameters(model: PolicyParameterSet) -> None:
-    """Raise a form error naming the field if the rules module would refuse these figures.
+    """Raise form errors naming every field the rules module would refuse in these figures.
 
     The table holds every figure the rules read, so the check is the one the rules will apply.
+    The rules stop at the first refusal; to show every one at once (issue 15: the error summary
+    lists every field in error), each refused figure, and any it was compared with, is set
+    aside (given the year's default) and the check run again, so every message is still the
+    rules' own.
     """
     missing = [name for name in FIELDS if getattr(model, name) is None]
     if missing:
-        raise ValidationError(f"Every figure is required; missing: {', '.join(missing)}.")
-    try:
-        base = parameters_for(model.academic_year)
-        values = dataclasses.asdict(base)
-        values.update({name: getattr(model, name) for name in FIELDS})
-        PolicyParameters.from_mapping(values)
-    except RulesError as error:
-        raise ValidationError(str(error)) from error
-    except TypeError as error:
-        raise ValidationError(f"Every figure is required: {error}") from error
+        raise FieldErrors(dict.fromkeys(missing, "Enter this figure: every figure is required."))
+    base = dataclasses.asdict(parameters_for(model.academic_year))
+    values = {**base, **{name: getattr(model, name) for name in FIELDS}}
+    refused: dict[str, str] = {}
+    for _ in range(len(FIELDS) + 1):
+        try:
+            PolicyParameters.from_mapping(values)
+            break
+        except RulesError as error:
+            name = error.field.split(".")[-1]
+            if name in refused or name not in base:
+                refused.setdefault(name, str(error))
+                break
+            refused[name] = str(error)
+            # Set aside the figure and any it was compared with, so the next run checks the rest.
+            for other in (name, *(f for f in FIELDS if f in error.message.split())):
+                values[other] = base[other]
+        except TypeError as error:
+            raise ValidationError(f"Every figure is required: {error}") from error
+    if refused:
+        raise FieldErrors(refused)
 
 
 class PolicyParameterSetView(CopyForwardMixin, AcademicYearChoiceMixin, AppModelView):

@@ -15,10 +15,19 @@ The meaning is Flask-Admin's: every word must match some searchable column, anyw
 case, as its lower() does, so there the columns are compared as they are; PostgreSQL uses
 ILIKE. A view whose searchable columns are further away (two hops, or a table with two keys to
 it) keeps Flask-Admin's own search.
+
+Postcodes ignore spacing and case (issue 15): "ln16wt" finds "LN1 6WT". Postcodes are stored in
+their one written form (outward code, a space, the three-character inward code that starts with
+a digit), so a word typed without the space is also tried with the space put back before each
+digit that could begin the inward code: a handful of ordinary LIKE patterns on the column
+itself, so PostgreSQL's trigram index on it still serves them (no function of the column).
+On a list that searches postcodes, a whole postcode typed with its space ("ln1 6wt") is one
+word, so it does not also find LN17 6WT.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_admin.contrib.sqla import tools
@@ -27,6 +36,21 @@ from sqlalchemy.orm import RelationshipProperty
 from sqlalchemy.sql.sqltypes import String
 
 from models import db
+
+POSTCODE_COLUMNS = frozenset({"postcode"})
+_WHOLE_POSTCODE = re.compile(r"(?<!\S)([\^=]?[A-Za-z]{1,2}\d[A-Za-z\d]?)\s+(\d[A-Za-z]{2})(?!\S)")
+_INWARD = 3  # a digit and two letters
+
+
+def postcode_spellings(term: str) -> list[str]:
+    """`term`, and `term` with the space before an inward code restored ("ln16wt" ->
+    "ln1 6wt", "ln 16wt"); Flask-Admin's ^ (starts with) and = (exactly) prefixes are kept."""
+    operator = term[:1] if term[:1] in ("^", "=") else ""
+    body = term[len(operator) :]
+    if not body.isalnum() or len(body) > 7:  # the longest postcode, less its space
+        return [term]
+    cuts = range(max(1, len(body) - _INWARD), len(body))
+    return [term] + [f"{operator}{body[:i]} {body[i:]}" for i in cuts if body[i].isdigit()]
 
 
 def _table_and_key(model: Any, path: list[Any]) -> tuple[Any, Any] | None:
@@ -81,21 +105,27 @@ class SubquerySearchMixin:
                 query, count_query, joins, count_joins, search
             )
         primary, own, related = plan
+        searched = own + [column for _key, _target, columns in related for column in columns]
+        if any(getattr(column, "key", None) in POSTCODE_COLUMNS for column in searched):
+            search = _WHOLE_POSTCODE.sub(r"\1\2", search)
         postgresql = db.session.get_bind().dialect.name == "postgresql"
 
-        def matches(columns: list[Any], pattern: str) -> ColumnElement[bool]:
+        def matches(columns: list[Any], term: str) -> ColumnElement[bool]:
             tests = []
             for column in columns:
+                spellings = [term]
+                if getattr(column, "key", None) in POSTCODE_COLUMNS:
+                    spellings = postcode_spellings(term)
                 if not isinstance(column.type, String):
                     column = column.cast(String)
-                tests.append(column.ilike(pattern) if postgresql else column.like(pattern))
+                for pattern in map(tools.parse_like_term, spellings):
+                    tests.append(column.ilike(pattern) if postgresql else column.like(pattern))
             return or_(*tests)
 
         for term in search.split():
-            pattern = tools.parse_like_term(term)
-            branches = [select(primary).where(matches(own, pattern))] if own else []
+            branches = [select(primary).where(matches(own, term))] if own else []
             branches += [
-                select(primary).where(key.in_(select(target).where(matches(columns, pattern))))
+                select(primary).where(key.in_(select(target).where(matches(columns, term))))
                 for key, target, columns in related
             ]
             # A UNION, or OFFSET 0 on a lone branch, keeps PostgreSQL from folding the search

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from models import AcademicYear, School, TermDateVariation, db
 from services.settings import apply_variation_rules, route_conflicts
 
-from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView, user_has
+from .base import (
+    STAFF,
+    SUPERVISORS,
+    AcademicYearChoiceMixin,
+    AppModelView,
+    current_year,
+    user_has,
+)
 
 
 class TermDateVariationView(AcademicYearChoiceMixin, AppModelView):
@@ -74,7 +81,7 @@ class TermDateVariationView(AcademicYearChoiceMixin, AppModelView):
         labels = list(
             db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
         )
-        chosen = request.args.get("year") or (labels[0] if labels else "")
+        chosen = request.args.get("year") or current_year() or ""
         if chosen and chosen not in labels:
             abort(404)
         conflicts = route_conflicts(db.session, chosen) if chosen else []

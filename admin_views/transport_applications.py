@@ -59,8 +59,18 @@ from services.measurement import MeasurementError, measure_applications, record_
 
 from . import confirm
 from .assignment import AssignmentMixin, return_to
-from .base import ASSISTANTS, OFFICERS, AppModelView, refuse_on_field, user_has
-from .enum_support import choices, enum_formatter
+from .base import (
+    ASSISTANTS,
+    OFFICERS,
+    AppModelView,
+    current_year,
+    refuse_on_field,
+    status_tag,
+    user_has,
+    year_options,
+)
+from .dates import long_date
+from .enum_support import _label, choices, enum_formatter
 from .queue_filters import ASSIGNED_FILTER, B2_FILTER, AssignedFilter, B2Filter
 from .route_map import route_svg
 
@@ -134,8 +144,7 @@ class _OfficersOnly(rules.FieldSet):
 
 
 def _year_options() -> list[tuple[str, str]]:
-    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.label.desc()))
-    return [(label, label) for label in labels]
+    return year_options()
 
 
 def _year_choices() -> list[SelectChoice]:
@@ -146,11 +155,11 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
     decision = model.current_decision
     if decision is None:
         return Markup('<span class="text-muted">not assessed</span>')
-    text = decision.outcome.value.replace("_", " ")
+    text = status_tag(decision.outcome)
     if decision.basis:
         text += f" ({decision.basis})"
     if decision.ended_on:
-        text += f", ended {decision.ended_on:%d %b %Y}"
+        text += f", ended {long_date(decision.ended_on)}"
     return text
 
 
@@ -367,7 +376,7 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         _CurrentDecisionFilter(
             EligibilityDecision.outcome,
             "Current decision: outcome",
-            [(o.value, o.value.replace("_", " ")) for o in Outcome],
+            [(o.value, _label(o)) for o in Outcome],
         ),
         _CurrentDecisionFilter(
             EligibilityDecision.basis, "Current decision: basis", [(b, b) for b in BASES]
@@ -745,6 +754,7 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
             kwargs.setdefault("year_options", _year_options())
+            kwargs.setdefault("current_year", current_year())
         return super().render(template, **kwargs)
 
     # --- queues: what an officer must do next ------------------------------------------------

@@ -245,7 +245,7 @@ def build_county(
         concessionary_applications=size.concessionary_applications,
     )
     with app.app_context():
-        summary = team_build(seed, team_size, password=county_mod.PASSWORD)
+        summary = team_build(seed, team_size, password=county_mod.PASSWORD, today=county_mod.TODAY)
     counts = {k: v for k, v in summary.items() if isinstance(v, int)}
     return counts, "supervisor", county_mod.PASSWORD
 

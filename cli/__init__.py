@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
+YEAR_HELP = "Academic year, e.g. 2026/27 (default: the year containing today)."
+
+
+def year_or_current(year: str | None) -> str:
+    """--year as given, else the academic year containing today (issue 15: a newcomer's first
+    command works on the demo built for today); with no years at all, an empty label that the
+    command's own check refuses."""
+    if year:
+        return year
+    from models import db
+    from services import years
+
+    return years.current_year_label(db.session, years.today()) or ""
+
 
 def register_commands(app: Flask) -> None:
     from . import demo_commands, user_commands

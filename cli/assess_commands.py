@@ -14,6 +14,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from cli import YEAR_HELP, year_or_current
 from models import AcademicYear, TransportApplication, User, db
 from models.enums import Role
 from rules.academic_year import parse_academic_year
@@ -33,11 +34,12 @@ def assess() -> None:
 
 
 @assess.command("run")
-@click.option("--year", "year", required=True, help="Academic year, e.g. 2024/25.")
+@click.option("--year", "year", default=None, help=YEAR_HELP)
 @click.option("--user", "username", default=None, help="The staff account the run is made as.")
 @with_appcontext
-def run(year: str, username: str | None) -> None:
+def run(year: str | None, username: str | None) -> None:
     """Assess every application of the year; unchanged ones keep their decision."""
+    year = year_or_current(year)
     try:
         parse_academic_year(year)
     except RulesError as error:

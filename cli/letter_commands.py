@@ -16,6 +16,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from cli import YEAR_HELP, year_or_current
 from models import AcademicYear, db
 from models.enums import LetterKind
 from rules.academic_year import parse_academic_year
@@ -38,6 +39,7 @@ def _refuse(message: str) -> None:
 
 
 def _checked(year: str, kind: str | None) -> tuple[LetterKind, ...]:
+    """Refuse, exit 2, a year that is not in the database or an unknown kind."""
     try:
         parse_academic_year(year)
     except RulesError as error:
@@ -66,7 +68,7 @@ def letters() -> None:
     pass
 
 
-YEAR = click.option("--year", "year", required=True, help="Academic year, e.g. 2024/25.")
+YEAR = click.option("--year", "year", default=None, help=YEAR_HELP)
 KIND = click.option(
     "--kind", "kind", default=None, help="decision, evidence, seat, withdrawal, appeal, payment."
 )
@@ -78,6 +80,7 @@ KIND = click.option(
 @with_appcontext
 def run(year: str, kind: str | None) -> None:
     """Make the letters still owed and send queued e-mails; prints how many were made."""
+    year = year_or_current(year)
     kinds = _checked(year, kind)
     with acting_user("flask letters run"):
         _made, text = _make(year, kinds)
@@ -93,6 +96,7 @@ def run(year: str, kind: str | None) -> None:
 @with_appcontext
 def print_(year: str, kind: str | None, out: Path) -> None:
     """Write the queued post letters as one merged PDF (the post room's batch)."""
+    year = year_or_current(year)
     kinds = _checked(year, kind)
     if not out.parent.is_dir():
         _refuse(f"--out: the folder {out.parent} does not exist")

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from cli import YEAR_HELP, year_or_current
 from models import User, db
 
 
@@ -59,13 +60,14 @@ def load(path: str, username: str | None) -> None:
 
 
 @network_group.command("measure")
-@click.option("--year", required=True, help="Academic year, e.g. 2024/25.")
+@click.option("--year", default=None, help=YEAR_HELP)
 @click.option("--user", "username", help="Who runs it (recorded on each measurement).")
 @click.option("--no-assess", is_flag=True, help="Measure only; do not assess again.")
 @with_appcontext
-def measure(year: str, username: str | None, no_assess: bool) -> None:
+def measure(year: str | None, username: str | None, no_assess: bool) -> None:
     """Measure every application of a year: its school and every school that could be nearer;
     then assess again the applications whose distance changed."""
+    year = year_or_current(year)
     from services.measurement import MeasurementError, handler
 
     user_id = _user_id(username)

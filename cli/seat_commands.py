@@ -14,6 +14,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from cli import YEAR_HELP, year_or_current
 from models import AcademicYear, Route, db
 from services import seats, years
 from services.errors import ServiceError
@@ -61,13 +62,14 @@ def seats_group() -> None:
     pass
 
 
-def _check_year(value: str) -> str:
+def _check_year(value: str | None) -> str:
+    value = year_or_current(value)
     if not db.session.scalar(select(AcademicYear.id).where(AcademicYear.label == value)):
         _refuse(f"--year: there is no academic year {value!r}")
     return value
 
 
-YEAR = click.option("--year", required=True, help="Academic year, e.g. 2024/25.")
+YEAR = click.option("--year", default=None, help=YEAR_HELP)
 ON = click.option("--on", "on", default=None, help="Act as of this date (default today).")
 
 
@@ -78,7 +80,7 @@ ON = click.option("--on", "on", default=None, help="Act as of this date (default
 @click.option("--verbose", "-v", is_flag=True, help="One line per route.")
 def allocate_command(year: str, on: str | None, routes: tuple[str, ...], verbose: bool) -> None:
     """Allocate every pending application of the year (or of the routes given), in one run."""
-    _check_year(year)
+    year = _check_year(year)
     when = _on(on)
     ids = _route_ids(routes)
     start = time.perf_counter()
@@ -95,7 +97,7 @@ def allocate_command(year: str, on: str | None, routes: tuple[str, ...], verbose
 @click.option("--route", "routes", multiple=True, required=True, help="Route code (repeatable).")
 def offer_next_command(year: str, on: str | None, routes: tuple[str, ...]) -> None:
     """Offer freed seats to the highest waiting applicant whose sessions fit."""
-    _check_year(year)
+    year = _check_year(year)
     when = _on(on)
     ids = _route_ids(routes) or []
     start = time.perf_counter()
@@ -111,7 +113,7 @@ def offer_next_command(year: str, on: str | None, routes: tuple[str, ...]) -> No
 @ON
 def lapse_command(year: str, on: str | None) -> None:
     """Year end: lapse every seat and open application of a finished year (Appendix F)."""
-    _check_year(year)
+    year = _check_year(year)
     try:
         counts = seats.lapse(year, on=_on(on))
     except ServiceError as exc:
@@ -124,7 +126,7 @@ def lapse_command(year: str, on: str | None) -> None:
 @ON
 def spare_command(year: str, on: str | None) -> None:
     """Spare seats per route and session (seats - entitled - concessionary held)."""
-    _check_year(year)
+    year = _check_year(year)
     when = _on(on)
     codes = dict(db.session.execute(select(Route.id, Route.code)).all())
     for route_id, spare in sorted(

@@ -3,12 +3,19 @@
 Staff learn the panel on data that looks like their own: a few hundred schools of every phase
 and type placed on the British National Grid inside a Lincolnshire-sized box, parishes and
 postcodes, Designated Transport Areas drawn around the nearest school of each category (A14,
-Appendix G), routes with vehicles of every size, several thousand pupils and applications, the
-2024/25 calendar of 190 operational days (Appendix H) and this year's settings.
+Appendix G), routes with vehicles of every size, several thousand pupils and applications.
 
-Everything comes from one seeded `random.Random`, so the same seed always gives the same county
-(on SQLite and PostgreSQL alike). Each table is one `session.execute(insert(Model), rows)`:
-no query per row, so even the benchmark size loads in seconds.
+Issue 15: the county is built for the academic year containing today (`services.years.today`,
+so a newcomer's journeys work on the day they run it), with the year before as history: its
+applications assessed, its concessionary seats allocated with their contributions, instalments
+and payments, and lapsed at its end (Appendix F), all through the same services staff use. The
+next year has its calendar too, for imports and copying settings forward. Every year's calendar
+has 190 operational days (Appendix H; demo/calendar.py).
+
+Everything comes from one seeded `random.Random`, so the same seed and year always give the
+same county (on SQLite and PostgreSQL alike); the benchmark fixes its year (bench/run.py). Each
+table is one `session.execute(insert(Model), rows)`: no query per row, so even the benchmark
+size loads in seconds.
 """
 
 from __future__ import annotations
@@ -21,23 +28,26 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, inspect, select, text
 
-from demo.calendar_2024_25 import CLOSURES, TERMS
+from demo.calendar import england_calendar
 from models import (
     AcademicYear,
     Base,
     Closure,
     ConcessionaryApplication,
+    Contribution,
     ContributionSetting,
     DesignatedTransportArea,
     DtaArea,
+    Instalment,
     LowIncomeEvidence,
     Parish,
+    Payment,
     PolicyParameterSet,
     Postcode,
     Pupil,
@@ -66,15 +76,16 @@ from models.enums import (
     Sessions,
     SixthForm,
 )
+from rules.academic_year import academic_year_of, label_for
+from rules.errors import RulesError
+from rules.parameters import parameters_for
 from services.years import DecisionTargets
 
-YEAR = "2024/25"
-NEXT_YEAR = "2025/26"
 # The county box on the British National Grid (metres): roughly Lincolnshire.
 EAST_MIN, EAST_MAX = 480_000, 560_000
 NORTH_MIN, NORTH_MAX = 300_000, 420_000
 LA_CODE = 925  # the DfE number of the demo council
-# Contribution settings for 2024/25 (A7, A9, Appendix F). Settings, not rules: supervisors
+# Contribution settings for every demo year (A7, A9, Appendix F). Settings, not rules: supervisors
 # change them on the Contribution settings screen.
 POST16_CONTRIBUTION = Decimal("456.00")
 CONCESSIONARY_CHARGE = Decimal("456.00")
@@ -472,10 +483,10 @@ def _metres(a: tuple[int, int], b: tuple[int, int]) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
-def _born_in_year_group(rng: random.Random, group: int) -> date:
-    """RULES.md: year group = age on 31 August 2024 minus 4; 0 is Reception."""
-    first = date(2019 - group, 9, 1)
-    last = date(2020 - group, 8, 31)
+def _born_in_year_group(rng: random.Random, group: int, start_year: int) -> date:
+    """RULES.md: year group = age on 31 August before the year starts, minus 4; 0 is Reception."""
+    first = date(start_year - 5 - group, 9, 1)
+    last = date(start_year - 4 - group, 8, 31)
     return first + timedelta(days=rng.randint(0, (last - first).days))
 
 
@@ -523,13 +534,22 @@ def build_county(
     seed: int = 2024,
     size: str | CountySize = "demo",
     password: str | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Load the demo county into an empty, migrated database, in one transaction.
+    """Load the demo county into an empty, migrated database.
+
+    `today` (default `services.years.today()`) picks the current academic year; the year before
+    is history. The county's records are one transaction; the history's casework (assessment,
+    allocation, payments, year end) is then done through the services, each its own transaction
+    as when staff do it. Should that fail, everything loaded is removed again, so a failed load
+    never leaves a half county (and the command may simply be run again).
 
     Returns a summary (counts, and the demo accounts' password when it was generated or given)
     for the command to print. Raises DemoRefused, changing nothing, when the database already
     holds data, so running it twice never duplicates anything.
     """
+    from services import years
+
     counts = SIZES[size] if isinstance(size, str) else size
     reason = _refusal()
     if reason:
@@ -538,13 +558,20 @@ def build_county(
     generated = False
     if password is None:
         password, generated = _password()
-    builder = _Builder(random.Random(seed), counts)
+    start_year = academic_year_of(today or years.today()).start_year
+    builder = _Builder(random.Random(seed), counts, start_year)
     try:
         summary = builder.build(password)
         _reset_sequences()
         db.session.commit()
     except Exception:
         db.session.rollback()
+        raise
+    try:
+        summary.update(builder.history_casework())
+    except Exception:
+        db.session.rollback()
+        _empty_everything()
         raise
     summary["login"] = "supervisor / officer / assistant"
     summary["password"] = password
@@ -567,6 +594,16 @@ def _reset_sequences() -> None:
             )
 
 
+def _empty_everything() -> None:
+    """Undo a load whose history casework failed: every table emptied, children first. The
+    audit trail is append-only (the app's role may not delete from it) and keeps its record of
+    what was done and undone."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name != "audit_log":
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
 def _put(model: type, rows: Sequence[dict[str, Any]]) -> None:
     """One set-based INSERT for a whole table.
 
@@ -580,9 +617,26 @@ def _put(model: type, rows: Sequence[dict[str, Any]]) -> None:
 class _Builder:
     """Generates each table's rows from the one random stream, in dependency order."""
 
-    def __init__(self, rng: random.Random, size: CountySize) -> None:
+    def __init__(self, rng: random.Random, size: CountySize, start_year: int) -> None:
         self.rng = rng
         self.size = size
+        self.start_year = start_year
+        self.year = label_for(start_year)
+        self.next_year = label_for(start_year + 1)
+        # No history before the policy's first year (2024/25): there are no figures to decide
+        # it by, so a county built in 2024/25 (the benchmark's) starts with that year.
+        self.history: str | None = label_for(start_year - 1)
+        try:
+            parameters_for(self.history)
+        except RulesError:
+            self.history = None
+        self.first_start = start_year - (self.history is not None)
+        self.settings_years = [y for y in (self.history, self.year) if y is not None]
+
+    def day(self, year: int, month: int, day: int, offset: int = 0) -> date:
+        """A date written for the 2024/25 county, moved to the year being built (`offset` -1
+        for the history year): the demo's casework keeps its shape whatever today is."""
+        return date(year + self.start_year - 2024 + offset, month, day)
 
     # --- reference data -----------------------------------------------------------------
 
@@ -596,12 +650,17 @@ class _Builder:
         self.pupils()
         self.transport_applications()
         self.concessionary_applications()
+        self.history_applications()
+        self.history_concessionary_applications()
         return dict(self.summary)
 
     @property
     def summary(self) -> dict[str, Any]:
         return {
-            "academic years": f"{YEAR} (190 operational days), {NEXT_YEAR}",
+            "academic years": (
+                (f"{self.history} (history), " if self.history else "")
+                + f"{self.year} (current), {self.next_year} (next); 190 operational days each"
+            ),
             "schools": len(self.school_rows),
             "parishes": len(self.parish_rows),
             "postcodes": len(self.postcode_rows),
@@ -612,67 +671,82 @@ class _Builder:
             "low-income evidence": self.low_income_count,
             "transport applications": self.application_count,
             "concessionary applications": self.concessionary_count,
-        }
+        } | (
+            {
+                f"{self.history} transport applications": self.history_application_count,
+                f"{self.history} concessionary applications": self.history_concessionary_count,
+            }
+            if self.history
+            else {}
+        )
 
     def calendar_and_settings(self) -> None:
-        from rules.parameters import parameters_for
-
-        _put(
-            AcademicYear,
-            [
-                {"id": 1, "label": YEAR, "starts": date(2024, 9, 1), "ends": date(2025, 8, 31)},
+        years, terms, closures = [], [], []
+        for year_id, start in enumerate(range(self.first_start, self.start_year + 2), 1):
+            years.append(
                 {
-                    "id": 2,
-                    "label": NEXT_YEAR,
-                    "starts": date(2025, 9, 1),
-                    "ends": date(2026, 8, 31),
-                },
-            ],
-        )
-        _put(
-            Term,
-            [
-                {"id": i, "academic_year_id": 1, "name": n, "starts": s, "ends": e}
-                for i, (n, s, e) in enumerate(TERMS, start=1)
-            ],
-        )
-        _put(
-            Closure,
-            [
-                {"id": i, "academic_year_id": 1, "day": d, "reason": r}
-                for i, (d, r) in enumerate(CLOSURES, start=1)
-            ],
-        )
+                    "id": year_id,
+                    "label": label_for(start),
+                    "starts": date(start, 9, 1),
+                    "ends": date(start + 1, 8, 31),
+                }
+            )
+            year_terms, year_closures = england_calendar(start)
+            for name, first, last in year_terms:
+                terms.append(
+                    {
+                        "id": len(terms) + 1,
+                        "academic_year_id": year_id,
+                        "name": name,
+                        "starts": first,
+                        "ends": last,
+                    }
+                )
+            for day, reason in year_closures:
+                closures.append(
+                    {"id": len(closures) + 1, "academic_year_id": year_id, "day": day,
+                     "reason": reason}
+                )  # fmt: skip
+        _put(AcademicYear, years)
+        _put(Term, terms)
+        _put(Closure, closures)
+        # The history and the current year have their settings; next year's are for a
+        # supervisor to copy forward (Settings), as each spring.
         _put(
             ContributionSetting,
             [
                 {
-                    "id": 1,
-                    "academic_year": YEAR,
+                    "id": i,
+                    "academic_year": label,
                     "post16_contribution": POST16_CONTRIBUTION,
                     "concessionary_annual_charge": CONCESSIONARY_CHARGE,
                     "offers_full": True,
                     "offers_three": True,
                     "offers_six": True,
                 }
+                for i, label in enumerate(self.settings_years, start=1)
             ],
         )
-        # The rules' dated figures for the year, field for field (only the columns the table
+        # The rules' dated figures for each year, field for field (only the columns the table
         # has, should the two ever differ while a migration is pending).
         columns = {c.name for c in PolicyParameterSet.__table__.columns}
-        values = dataclasses.asdict(parameters_for(YEAR))
-        row = {k: v for k, v in values.items() if k in columns}
-        _put(PolicyParameterSet, [{"id": 1, **row}])
-        # The retention period in force from this year: the dated default (services/retention).
+        rows = []
+        for i, label in enumerate(self.settings_years, start=1):
+            values = dataclasses.asdict(parameters_for(label))
+            rows.append({"id": i, **{k: v for k, v in values.items() if k in columns}})
+        _put(PolicyParameterSet, rows)
+        # The retention period in force from the first year: the dated default
+        # (services/retention).
         from services.retention import period_for
 
-        period = period_for(db.session, YEAR)
+        first = self.settings_years[0]
+        period = period_for(db.session, first)
         _put(
             RetentionSetting,
             [
                 {
                     "id": 1,
-                    "academic_year": YEAR,
+                    "academic_year": first,
                     "keep_years": period.keep_years,
                     "legal_basis": period.legal_basis,
                 }
@@ -805,7 +879,7 @@ class _Builder:
                     "day_ends": time(15, 15) if primaryish else time(15, 10),
                     "follows_council_term_dates": follows,
                     "is_open": is_open,
-                    "close_date": None if is_open else date(2024, 7, 31),
+                    "close_date": None if is_open else self.day(2024, 7, 31),
                 }
             )
         # A few satellites: a second site of a school of the same phase nearby (A3f, A4f:
@@ -997,7 +1071,7 @@ class _Builder:
                     "reference": f"LP{100000 + i:07d}",
                     "first_name": rng.choice(FIRST_NAMES),
                     "last_name": rng.choice(LAST_NAMES),
-                    "date_of_birth": _born_in_year_group(rng, group),
+                    "date_of_birth": _born_in_year_group(rng, group, self.start_year),
                     "year_group_override": override,
                     "address": f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
                     "town": parish["name"],
@@ -1019,18 +1093,28 @@ class _Builder:
                     {
                         "id": len(evidence) + 1,
                         "pupil_id": i,
-                        "academic_year": YEAR,
+                        "academic_year": self.year,
                         "evidence": rng.choice(EVIDENCE),
-                        "verified_on": date(2024, 6, 3) + timedelta(days=rng.randint(0, 80)),
+                        "verified_on": self.day(2024, 6, 3) + timedelta(days=rng.randint(0, 80)),
                     }
                 )
+        if self.history:
+            # The same families were on low income the year before, verified a year earlier.
+            evidence += [
+                {
+                    **row,
+                    "id": len(evidence) + n,
+                    "academic_year": self.history,
+                    "verified_on": row["verified_on"] - timedelta(days=364),
+                }
+                for n, row in enumerate(list(evidence), start=1)
+            ]
         _put(Pupil, self.pupil_rows)
         _put(LowIncomeEvidence, evidence)
         self.low_income_count = len(evidence)
 
-    def _school_for(self, pupil_id: int, ehcp: bool) -> dict[str, Any]:
+    def _school_for(self, pupil_id: int, ehcp: bool, group: int) -> dict[str, Any]:
         """One of the three nearest schools for the pupil's stage, usually the nearest."""
-        group = self.pupil_group[pupil_id]
         if ehcp and self.rng.random() < 0.4:
             phases = {Phase.SPECIAL}
         elif group <= 6:
@@ -1056,16 +1140,41 @@ class _Builder:
         return ranked[min(self.rng.choices((0, 1, 2), (70, 20, 10))[0], len(ranked) - 1)]
 
     def transport_applications(self) -> None:
-        rng = self.rng
-        rows: list[dict[str, Any]] = []
         self.by_phase_sets: dict[frozenset[Phase], list[dict[str, Any]]] = {}
-        chosen = rng.sample(
+        chosen = self.rng.sample(
             range(1, self.size.pupils + 1), min(self.size.transport_applications, self.size.pupils)
         )
-        for n, pupil_id in enumerate(sorted(chosen), start=1):
+        rows = self._application_rows(sorted(chosen), self.year, 0, first_id=1)
+        _put(TransportApplication, rows)
+        self.application_count = len(rows)
+
+    def history_applications(self) -> None:
+        """The year before's applications: a quarter as many, from pupils then at school."""
+        self.history_application_count = 0
+        if not self.history:
+            return
+        pool = [i for i, group in self.pupil_group.items() if group >= 1]
+        wanted = min(max(self.size.transport_applications // 4, 1), len(pool))
+        chosen = sorted(self.rng.sample(pool, wanted))
+        rows = self._application_rows(chosen, self.history, -1, first_id=self.application_count + 1)
+        _put(TransportApplication, rows)
+        self.history_application_count = len(rows)
+
+    def _application_rows(
+        self, pupil_ids: list[int], label: str, offset: int, first_id: int
+    ) -> list[dict[str, Any]]:
+        """Transport applications for `label`, dated `offset` years from the current year."""
+        rng = self.rng
+
+        def day(year: int, month: int, day_: int) -> date:
+            return self.day(year, month, day_, offset)
+
+        prefix = (self.start_year + offset) % 100 * 100_000
+        rows: list[dict[str, Any]] = []
+        for n, pupil_id in enumerate(pupil_ids, start=1):
             pupil = self.pupil_rows[pupil_id - 1]
-            group = self.pupil_group[pupil_id]
-            school = self._school_for(pupil_id, pupil["ehcp"])
+            group = self.pupil_group[pupil_id] + offset
+            school = self._school_for(pupil_id, pupil["ehcp"], group)
             straight = _metres(self.pupil_at[pupil_id], self.school_at[school["id"]])
             walking = 3218 if group <= 6 else 4827  # only to pick a realistic method label
             distance = method = measured_on = None
@@ -1076,7 +1185,7 @@ class _Builder:
                     if distance <= walking
                     else DistanceMethod.DRIVING_ROUTE
                 )
-                measured_on = date(2024, 6, 10) + timedelta(days=rng.randint(0, 60))
+                measured_on = day(2024, 6, 10) + timedelta(days=rng.randint(0, 60))
             unsuitable = group <= 11 and distance is not None and distance <= walking
             unsuitable = unsuitable and rng.random() < 0.15  # A12, Appendix D
             medical_who = medical_accepted = medical_until = None
@@ -1084,24 +1193,24 @@ class _Builder:
                 medical_who = MedicalWho.CHILD if rng.random() < 0.75 else MedicalWho.PARENT
                 medical_accepted = rng.choice((None, None, True, False))
                 if medical_accepted and rng.random() < 0.5:
-                    medical_until = date(2025, 2, 28)
+                    medical_until = day(2025, 2, 28)
             exceptional = rng.random() < 0.015  # A11
             post16 = group >= 12  # A7, A8: the course facts
             care_by = pupil["care_by"]
             rows.append(
                 {
-                    "id": n,
-                    "reference": f"TRA{2400000 + n:07d}",
+                    "id": first_id + n - 1,
+                    "reference": f"TRA{prefix + n:07d}",
                     "pupil_id": pupil_id,
-                    "academic_year": YEAR,
+                    "academic_year": label,
                     "school_id": school["id"],
-                    "received_on": date(2024, 3, 1) + timedelta(days=rng.randint(0, 200)),
+                    "received_on": day(2024, 3, 1) + timedelta(days=rng.randint(0, 200)),
                     "status": ApplicationStatus.RECEIVED,
                     "distance_m": distance,
                     "distance_method": method,
                     "distance_measured_on": measured_on,
                     "route_unsuitable": unsuitable,
-                    "route_assessed_on": date(2024, 7, 1) if unsuitable else None,
+                    "route_assessed_on": day(2024, 7, 1) if unsuitable else None,
                     "religion_or_belief": 7 <= group <= 11 and rng.random() < 0.02,
                     "exceptional_transport_need": pupil["ehcp"] and rng.random() < 0.3,
                     "medical_who": medical_who,
@@ -1135,24 +1244,46 @@ class _Builder:
             row["decision_target_on"], row["decision_target_busy"] = targets.of(
                 row["academic_year"], row["received_on"]
             )
-        _put(TransportApplication, rows)
-        self.application_count = len(rows)
+        return rows
 
     def concessionary_applications(self) -> None:
         """Pending spare-seat requests (A9, Appendix F) from pupils of the routes' schools' ages."""
+        rows = self._concessionary_rows(
+            self.year, 0, self.size.concessionary_applications, first_id=1
+        )
+        _put(ConcessionaryApplication, rows)
+        self.concessionary_count = len(rows)
+
+    def history_concessionary_applications(self) -> None:
+        """The year before's requests, a quarter as many: allocated later by history_casework."""
+        self.history_concessionary_count = 0
+        if not self.history:
+            return
+        wanted = max(self.size.concessionary_applications // 4, 1)
+        rows = self._concessionary_rows(
+            self.history, -1, wanted, first_id=self.concessionary_count + 1
+        )
+        _put(ConcessionaryApplication, rows)
+        self.history_concessionary_count = len(rows)
+
+    def _concessionary_rows(
+        self, label: str, offset: int, count: int, first_id: int
+    ) -> list[dict[str, Any]]:
         rng = self.rng
         rows: list[dict[str, Any]] = []
         seen: set[tuple[int, int]] = set()
         by_stage: dict[str, list[int]] = {"primary": [], "secondary": [], "post16": []}
         for pupil_id, group in self.pupil_group.items():
+            group += offset
+            if group < 0:
+                continue
             stage = "primary" if group <= 6 else "secondary" if group <= 11 else "post16"
             by_stage[stage].append(pupil_id)
         schools = {s["id"]: s for s in self.school_rows}
         usable = [r for r in self.route_rows if r["active"]] or self.route_rows
         attempts = 0
-        while len(rows) < self.size.concessionary_applications and attempts < 50 * (
-            self.size.concessionary_applications + 1
-        ):
+        prefix = (self.start_year + offset) % 100 * 100_000
+        while len(rows) < count and attempts < 50 * (count + 1):
             attempts += 1
             route = (
                 usable[len(rows) % len(usable)] if len(rows) < len(usable) else rng.choice(usable)
@@ -1181,19 +1312,75 @@ class _Builder:
             n = len(rows) + 1
             rows.append(
                 {
-                    "id": n,
-                    "reference": f"CSA{2400000 + n:07d}",
+                    "id": first_id + n - 1,
+                    "reference": f"CSA{prefix + n:07d}",
                     "pupil_id": pupil_id,
-                    "academic_year": YEAR,
+                    "academic_year": label,
                     "school_id": school_id,
                     "route_id": route["id"],
                     "sessions": wanted,
-                    "received_on": date(2024, 4, 1) + timedelta(days=rng.randint(0, 150)),
+                    "received_on": self.day(2024, 4, 1, offset)
+                    + timedelta(days=rng.randint(0, 150)),
                     "payment_plan": rng.choice(list(PaymentPlan)),
                     "status": ConcessionaryStatus.PENDING,
                     "waitlist_position": None,
                     "refusal_reason": None,
                 }
             )
-        _put(ConcessionaryApplication, rows)
-        self.concessionary_count = len(rows)
+        return rows
+
+    def history_casework(self) -> dict[str, Any]:
+        """The year before, as staff would have left it, through the services they use: every
+        application assessed (decisions with their clause trails), spare seats allocated in
+        register order with their contributions and instalments (A9, Appendix F), most
+        instalments paid, and at year end the seats lapsed (Appendix F: re-application is
+        annual). Each step commits as it does on the panel."""
+        if not self.history:
+            return {}
+        from services import seats
+        from services.assessment import assess_applications
+
+        history_start = self.start_year - 1
+        officer_id = db.session.scalar(select(User.id).where(User.username == "officer"))
+        assistant_id = db.session.scalar(select(User.id).where(User.username == "assistant"))
+        assessed = assess_applications(
+            where=TransportApplication.academic_year == self.history,
+            user_id=officer_id,
+            now=datetime(history_start, 9, 20, 10, 0, tzinfo=UTC),
+        )
+        report = seats.allocate(self.history, on=date(history_start, 9, 1))
+        payments = self._history_payments(assistant_id)
+        seats.lapse(self.history, on=date(self.start_year, 9, 1))
+        return {
+            f"{self.history} decisions": assessed.assessed,
+            f"{self.history} seats allocated (lapsed at year end)": report.allocated,
+            f"{self.history} payments": payments,
+        }
+
+    def _history_payments(self, recorded_by_id: int | None) -> int:
+        """Nine instalments in ten paid in full within a fortnight of falling due; the rest
+        left owing, so the arrears screens have something to show. One INSERT."""
+        rng = self.rng
+        rows = db.session.execute(
+            select(Instalment.id, Instalment.contribution_id, Instalment.due_on, Instalment.amount)
+            .join(Contribution, Contribution.id == Instalment.contribution_id)
+            .where(Contribution.academic_year == self.history)
+            .order_by(Instalment.id)
+        ).all()
+        methods = ("card", "card", "bank transfer", "direct debit", "cheque")
+        payments = [
+            {
+                "contribution_id": row.contribution_id,
+                "instalment_id": row.id,
+                "received_on": row.due_on + timedelta(days=rng.randint(0, 14)),
+                "amount": row.amount,
+                "method": rng.choice(methods),
+                "reference": f"PAY{row.id:07d}",
+                "recorded_by_id": recorded_by_id,
+            }
+            for row in rows
+            if rng.random() < 0.9
+        ]
+        _put(Payment, payments)
+        db.session.commit()
+        return len(payments)

@@ -272,7 +272,8 @@ def test_decisions_are_read_only_for_everyone(
         assert client.post(f"{DECISIONS}delete/", data={"id": decision_id}).status_code == 403
     details = client_as("officer").get(f"{DECISIONS}details/?id={decision_id}")
     text = details.get_data(as_text=True)
-    assert "Facts given to the rules" in text and "distance_m" in text
+    assert "Facts given to the rules" in text and "Distance (metres)" in text
+    assert "distance_m" not in text  # issue 15: the facts in words, not their code names
     assert decision_count(app) == 1
 
 

@@ -317,7 +317,7 @@ def world(
     url = fresh_database(request, "audit_walk", Path(tmp_path_factory.mktemp("audit_walk")))
     flask_app = make_app(url)
     with flask_app.app_context():
-        build_county(seed=7, size="small", password=PASSWORD)
+        build_county(seed=7, size="small", password=PASSWORD, today=date(2024, 10, 1))
         year = db.session.scalars(select(AcademicYear).order_by(AcademicYear.starts)).first()
         assert year is not None
         for n in range(2):

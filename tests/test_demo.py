@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,9 @@ from rules.parameters import parameters_for
 from tests.conftest import PASSWORD, fresh_database, make_app, sign_in
 
 SMALL = SIZES["small"]
+# The county these module tests read is built for a day in 2024/25, the policy's first year
+# (so it has no history year); the tests below build for later days.
+IN_2024_25 = date(2024, 10, 1)
 
 
 def _demo_app(request: pytest.FixtureRequest, tmp: Path, name: str) -> Flask:
@@ -58,7 +63,7 @@ def county(
 ) -> Iterator[Flask]:
     flask_app = _demo_app(request, tmp_path_factory.mktemp("demo_a"), "demo_a")
     with flask_app.app_context():
-        summary = build_county(seed=5, size="small", password=PASSWORD)
+        summary = build_county(seed=5, size="small", password=PASSWORD, today=IN_2024_25)
         flask_app.config["DEMO_SUMMARY"] = summary
     yield flask_app
     with flask_app.app_context():
@@ -235,7 +240,7 @@ def test_loading_twice_is_refused_and_changes_nothing(county: Flask) -> None:
     with county.app_context():
         before = (_count(School), _count(Pupil), _count(User), _count(AcademicYear))
         with pytest.raises(DemoRefused, match="already holds data"):
-            build_county(seed=5, size="small", password=PASSWORD)
+            build_county(seed=5, size="small", password=PASSWORD, today=IN_2024_25)
         assert (_count(School), _count(Pupil), _count(User), _count(AcademicYear)) == before
 
 
@@ -270,10 +275,12 @@ def test_same_seed_same_county_different_seed_different_county(
     other = _demo_app(request, tmp_path, "demo_c")
     try:
         with again.app_context():
-            build_county(seed=5, size="small", password="another password entirely")
+            build_county(
+                seed=5, size="small", password="another password entirely", today=IN_2024_25
+            )
             assert _fingerprint() == first
         with other.app_context():
-            build_county(seed=6, size="small", password=PASSWORD)
+            build_county(seed=6, size="small", password=PASSWORD, today=IN_2024_25)
             assert _fingerprint() != first
     finally:
         for flask_app in (again, other):
@@ -322,3 +329,126 @@ def test_generated_password_is_random_and_printed(
         with flask_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# --- issue 15: a demo for today --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "history", "current", "following"),
+    [
+        (date(2026, 12, 2), "2025/26", "2026/27", "2027/28"),
+        (date(2031, 3, 17), "2029/30", "2030/31", "2031/32"),
+    ],
+)
+def test_demo_load_builds_the_year_containing_today_with_the_year_before_as_history(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    today: date,
+    history: str,
+    current: str,
+    following: str,
+) -> None:
+    """Issue 15: on whatever day a newcomer runs `flask demo load`, the county is for the
+    academic year containing that day, every year has its 190 operational days (Appendix H),
+    the year before holds decisions, seats (lapsed at year end, Appendix F) and payments, the
+    year pickers start on the current year, and a seat can be allocated today (A9)."""
+    from models import Contribution, EligibilityDecision, Instalment, Payment
+    from models.concessionary import ConcessionarySeat
+    from models.enums import ApplicationStatus, SeatStatus
+    from services import seats, years
+
+    monkeypatch.setattr(years, "today", lambda: today)
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    flask_app = _demo_app(request, tmp_path, "demo_today")
+    try:
+        loaded = flask_app.test_cli_runner().invoke(args=["demo", "load", "--size", "small"])
+        assert loaded.exit_code == 0, loaded.output
+        assert f"{history} (history), {current} (current)" in loaded.output
+        with flask_app.app_context():
+            labels = set(db.session.scalars(select(AcademicYear.label)))
+            assert labels == {history, current, following}
+            assert years.current_year_label(db.session, today) == current
+            for label in labels:
+                calendar = years.calendar_for(db.session, label)
+                assert len(calendar.days) == 190, label
+                assert all(d.weekday() < 5 for d in calendar.days)
+            # The current year's casework is waiting to be done, for pupils of every year group.
+            ta = TransportApplication
+            assert _count(ta, ta.academic_year == current) == SMALL.transport_applications
+            assert (
+                _count(ta, ta.academic_year == current, ta.status != ApplicationStatus.RECEIVED)
+                == 0
+            )
+            groups = {
+                year_group(born, parse_academic_year(current))
+                for born in db.session.scalars(select(Pupil.date_of_birth))
+            }
+            assert groups == set(range(14))
+            received = db.session.scalars(
+                select(ta.received_on).where(ta.academic_year == current)
+            ).all()
+            assert all(d.year in (today.year - 1, today.year, today.year + 1) for d in received)
+            # The history: every application decided, seats allocated then lapsed, money paid.
+            past = _count(ta, ta.academic_year == history)
+            assert past > 0
+            decided = _count(
+                EligibilityDecision,
+                EligibilityDecision.application_id.in_(
+                    select(ta.id).where(ta.academic_year == history)
+                ),
+                EligibilityDecision.superseded_at.is_(None),
+            )
+            assert decided == past
+            lapsed = _count(ConcessionarySeat, ConcessionarySeat.status == SeatStatus.LAPSED)
+            assert lapsed > 0 and _count(ConcessionarySeat) == lapsed
+            assert _count(Contribution, Contribution.academic_year == history) == lapsed
+            paid = db.session.execute(
+                select(
+                    Payment.amount, Instalment.amount, Payment.received_on, Instalment.due_on
+                ).join(Instalment, Instalment.id == Payment.instalment_id)
+            ).all()
+            assert paid and all(p == due and got >= on for p, due, got, on in paid)
+            assert all(isinstance(p, Decimal) for p, *_ in paid)
+            # Allocation works on the current year, today (A9, Appendix F).
+            report = seats.allocate(current, on=today)
+            assert report.allocated > 0
+            starts = set(
+                db.session.scalars(
+                    select(ConcessionarySeat.start_date)
+                    .join(ConcessionarySeat.application)
+                    .where(ConcessionaryApplication.academic_year == current)
+                )
+            )
+            assert len(starts) == 1 and min(starts) >= today
+            assert min(starts) in years.calendar_for(db.session, current).days
+        # The README's first commands need no year: it is the current one.
+        assessed = flask_app.test_cli_runner().invoke(args=["assess", "run"])
+        assert assessed.exit_code == 0, assessed.output
+        with flask_app.app_context():
+            assert _count(ta, ta.academic_year == current, ta.status != ApplicationStatus.RECEIVED)
+        # Year pickers start on the current year, not the newest.
+        client = flask_app.test_client()
+        sign_in(client, "supervisor")
+        for url in ("/admin/concessionary_application/", "/admin/transport_application/"):
+            page = client.get(url).get_data(as_text=True)
+            assert f'<option value="{current}" selected>' in page, url
+            assert f'<option value="{following}" selected>' not in page, url
+    finally:
+        with flask_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_generated_calendar_reproduces_the_councils_2024_25_dates_appendix_H() -> None:
+    from demo.calendar import england_calendar
+    from demo.calendar_2024_25 import CLOSURES, TERMS
+
+    assert england_calendar(2024) == (TERMS, CLOSURES)
+    for start in range(2024, 2045):
+        terms, closures = england_calendar(start)
+        days = operational_days([(s, e) for _, s, e in terms], [d for d, _ in closures])
+        assert len(days) == 190, start
+        assert terms[0][1] >= date(start, 9, 1) and terms[-1][2] <= date(start + 1, 7, 31)
+        assert all(a[2] < b[1] for a, b in zip(terms, terms[1:], strict=False)), start

@@ -118,7 +118,7 @@ def county_app(
         concessionary_applications=ROWS + 20,
     )
     with flask_app.app_context():
-        build_county(seed=3, size=size, password=PASSWORD)
+        build_county(seed=3, size=size, password=PASSWORD, today=date(2024, 10, 1))
         _more_dtas()
         _appeals()
         db.session.commit()

@@ -153,3 +153,51 @@ def test_trigram_indexes_serve_the_search_on_postgresql_only(
             ).scalars()
         )
         assert "ix_transport_application_reference_trgm" in plan, plan
+
+
+@pytest.fixture
+def postcodes(app: Flask) -> Iterator[None]:
+    """A school, a pupil and a postcode record at LN1 6WT; another at LN17 6WT."""
+    with app.app_context():
+        f.school(name="Castle Hill Academy", postcode="LN1 6WT")
+        f.school(name="Fen Edge Academy", postcode="LN17 6WT")
+        f.pupil(reference="LP0006001", last_name="Castle", postcode="LN1 6WT")
+        f.pupil(reference="LP0006002", last_name="Fenn", postcode="LN17 6WT")
+        parish = f.parish(name="Uphill")
+        f.postcode("LN1 6WT", parish)
+        f.postcode("LN17 6WT", parish)
+        db.session.commit()
+    yield
+
+
+@pytest.mark.parametrize(
+    ("search", "near", "far"),
+    [
+        ("ln16wt", True, False),  # issue 15: no space, lower case
+        ("LN16WT", True, False),
+        ("ln1 6wt", True, False),  # the written form, any case
+        ("=ln16wt", True, False),  # exactly, spacing aside
+        ("^ln16", True, False),  # from the start
+        ("ln176wt", False, True),
+        ("6wt", True, True),  # the inward code alone
+        ("ln18wt", False, False),
+    ],
+)
+def test_postcode_search_ignores_spacing_and_case_on_every_list_that_searches_postcodes(
+    postcodes: None, client_as: Callable[[str], FlaskClient], search: str, near: bool, far: bool
+) -> None:
+    client = client_as("assistant")
+    for endpoint, near_text, far_text in (
+        ("school", "Castle Hill Academy", "Fen Edge Academy"),
+        ("pupil", "LP0006001", "LP0006002"),
+        ("postcode", "LN1 6WT", "LN17 6WT"),
+    ):
+        response = client.get(f"/admin/{endpoint}/", query_string={"search": search})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True).replace(f'value="{search}"', "")
+        if endpoint == "postcode":  # the near code is inside the far one's text: whole cells
+            body = re.sub(r"\s+", " ", body)
+            shown = set(re.findall(r">\s?(LN1 6WT|LN17 6WT)\s?<", body))
+            assert ("LN1 6WT" in shown, "LN17 6WT" in shown) == (near, far), (endpoint, search)
+            continue
+        assert (near_text in body, far_text in body) == (near, far), (endpoint, search)

@@ -190,7 +190,7 @@ def demo_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     url = fresh_database(request, "crud_demo", Path(tmp_path_factory.mktemp("crud_demo")))
     flask_app = make_app(url)
     with flask_app.app_context():
-        build_county(seed=11, size="small", password=PASSWORD)
+        build_county(seed=11, size="small", password=PASSWORD, today=date(2024, 10, 1))
         _one_of_each_casework_record()
     yield flask_app
     with flask_app.app_context():

@@ -45,6 +45,17 @@
     window.jQuery(function () {
       nameSelect2Boxes();
       window.jQuery(document).on("change", "select, input", nameSelect2Boxes);
+      // The record page's filter box filters its summary list's rows (Flask-Admin's own
+      // script filters table rows only).
+      var filter = document.getElementById("fa_filter");
+      if (filter) {
+        filter.addEventListener("keyup", function () {
+          var wanted = filter.value.toLowerCase();
+          document.querySelectorAll("#record-summary > .summary-list__row").forEach(function (row) {
+            row.hidden = wanted !== "" && row.textContent.toLowerCase().indexOf(wanted) === -1;
+          });
+        });
+      }
       var summary = document.querySelector(".error-summary");
       if (summary) { summary.focus(); }
     });
