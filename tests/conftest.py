@@ -108,8 +108,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
-    return make_app(database_url)
+def app(database_url: str) -> Iterator[Flask]:
+    flask_app = make_app(database_url)
+    yield flask_app
+    from models import db
+
+    with flask_app.app_context():  # no pooled connection is left for the collector to find
+        db.session.remove()
+        db.engine.dispose()
 
 
 # Test modules whose tests each run inside one transaction that is rolled back at the end

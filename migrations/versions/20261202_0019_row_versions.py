@@ -1,7 +1,7 @@
 """row_version on every editable table; withdrawal.request_token; submitted_form (issue 18)
 
 Revision ID: 0019
-Revises: 0023
+Revises: 0021
 Create Date: 2026-12-02 16:00:00
 
 The ORM's version_id_col raises the counter with every UPDATE (models/base.py, Versioned); the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0023"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

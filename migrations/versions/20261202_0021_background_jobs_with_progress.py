@@ -1,7 +1,7 @@
 """background jobs with progress (issue 13)
 
 Revision ID: 0021
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-02 15:48:15
 
 A new table only; existing rows are untouched, and downgrading drops just the job records.
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0021'
-down_revision: str | None = '0023'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
