@@ -81,7 +81,7 @@ class CaseViewMixin:
                 documents_root(),
                 pupil_id=pupil_id,
                 kind=request.form.get("kind", ""),
-                filename=upload.filename if upload else "",
+                filename=(upload.filename or "") if upload else "",
                 content_type=upload.mimetype if upload else "",
                 data=upload.read(casework.MAX_DOCUMENT_BYTES + 1) if upload else b"",
                 uploaded_by_id=current_user.id,

@@ -208,8 +208,9 @@ def related_letters(
         .order_by(c.id.desc())
         .limit(limit)
     ).all()
+    filter_args: dict[str, Any] = {f"flt0_{name}_equals": value}
     return {
-        "log_url": url_for("communication.index_view", **{f"flt0_{name}_equals": value}),
+        "log_url": url_for("communication.index_view", **filter_args),
         "rows": [
             {
                 "id": r.id,

@@ -164,7 +164,7 @@ class MoneyNamesMixin:
         return query, count_query, joins, count_joins
 
 
-def name_columns(mixin: type = MoneyNamesMixin) -> dict[str, Any]:
+def name_columns(mixin: type[MoneyNamesMixin] = MoneyNamesMixin) -> dict[str, Any]:
     return {
         "child": mixin._child,
         "application_ref": mixin._application,
@@ -172,7 +172,7 @@ def name_columns(mixin: type = MoneyNamesMixin) -> dict[str, Any]:
     }
 
 
-def name_export_columns(mixin: type = MoneyNamesMixin) -> dict[str, Any]:
+def name_export_columns(mixin: type[MoneyNamesMixin] = MoneyNamesMixin) -> dict[str, Any]:
     return {
         "child": mixin._child_text,
         "application_ref": mixin._application,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from rules.academic_year import parse_academic_year
 
@@ -35,7 +36,7 @@ def read_calendar(data: bytes, filename: str, label: str, report: ImportReport) 
     year = parse_academic_year(label)
     report.rows_in_scope = len(table)
 
-    def day(row: dict[str, str], column: str) -> date | None:
+    def day(row: dict[str, Any], column: str) -> date | None:
         try:
             return date_between(parse_date(row[column]), year.start, year.end)
         except ValueError as error:

@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
+
+from models.base import table_of  # noqa: F401  (re-exported for the importers)
 
 from .report import ImportReport
 from .workbook_limits import WorkbookTooLarge, check_workbook
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
-    from sqlalchemy import Table as SqlTable
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -437,12 +438,6 @@ class Columns:
 
     def postcode(self, column: str, *, required: bool = False) -> Checked:
         return self._distinct(column, normalise_postcode, required=required)
-
-
-def table_of(model: Any) -> SqlTable:
-    """A mapped class's table, for a Core INSERT of many rows (mypy sees `__table__` only as
-    a FromClause, which `insert` does not take)."""
-    return cast("SqlTable", model.__table__)
 
 
 def records(table: Table) -> list[dict[str, Any]]:

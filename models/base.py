@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Index, Integer, MetaData, Numeric, func, text
+from sqlalchemy import DateTime, Index, Integer, MetaData, Numeric, Table, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
@@ -114,3 +114,10 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.row_version}
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's table, for a Core INSERT or UPDATE of many rows (mypy sees
+    `__table__` only as a FromClause, which `insert` and `update` do not take)."""
+    table: Table = model.__table__
+    return table

@@ -72,6 +72,11 @@ run_pytest() {
 say "ruff check"
 if ruff check .; then results+=("ruff check: passed"); else results+=("ruff check: FAILED"); status=1; fi
 
+# The type check (issue 12): strict on rules/ and services/, mypy's defaults elsewhere
+# (pyproject.toml [tool.mypy]); zero errors.
+say "mypy"
+if mypy; then results+=("mypy: passed"); else results+=("mypy: FAILED"); status=1; fi
+
 run_pytest "SQLite" --db sqlite "$@"
 run_pytest "PostgreSQL" --db postgresql "${PG_IGNORES[@]}" "$@"
 

@@ -311,7 +311,7 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
                 column = getattr(model, name)
                 session.execute(
                     update(model)
-                    .where(model.id.in_(ids), column.is_not(None))  # type: ignore[attr-defined]
+                    .where(model.id.in_(ids), column.is_not(None))
                     .values({name: values.pop(name)})
                 )
             if not values:

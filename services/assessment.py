@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import EligibilityDecision, TransportApplication, Withdrawal, db
+from models.base import table_of
 from models.enums import ApplicationStatus, Charge, Outcome
 from rules.assess import Care, Case, ExceptionalCircumstances, Medical, Post16, assess
 from rules.errors import RulesError
@@ -375,7 +376,7 @@ def _assess(
     if new_rows:
         # Core executemany: one statement for every row (the ORM's bulk insert would split
         # the batch wherever a row's NULL columns differ).
-        sess.execute(insert(EligibilityDecision.__table__), new_rows)
+        sess.execute(insert(table_of(EligibilityDecision)), new_rows)
         _set_statuses(sess, status_rows)
     summary.assessed = len(new_rows)
     summary.superseded = len(to_supersede)

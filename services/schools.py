@@ -363,7 +363,7 @@ def _compare(
     if route_c is not None:
         got = [routes.get(sid) for sid in ids[straight < route_c].tolist()]
         if all(r is not None for r in got):
-            return sum(1 for r in got if r < route_c), 0  # type: ignore[operator]
+            return sum(1 for r in got if r is not None and r < route_c), 0
         if straight_c is None:
             return (
                 sum(1 for r in got if r is not None and r < route_c),

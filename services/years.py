@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import rules
 from models import AcademicYear, TermDateVariation, TransportApplication
+from models.base import table_of
 from models.enums import VariationStatus
 from services.errors import ServiceError
 
@@ -199,7 +200,7 @@ def refresh_decision_targets(session: Session, where: ColumnElement[bool] | None
             changes.append({"row_id": app_id, "due": due, "busy": busy})
     if changes:
         session.execute(
-            update(ta.__table__)
+            update(table_of(ta))
             .where(ta.__table__.c.id == bindparam("row_id"))
             .values(decision_target_on=bindparam("due"), decision_target_busy=bindparam("busy")),
             changes,

@@ -40,6 +40,7 @@ from models import (
     TransportApplication,
     Withdrawal,
 )
+from models.base import table_of
 from models.enums import (
     AppealOutcome,
     AppealStage,
@@ -186,7 +187,7 @@ _PANEL_DATE = next(
 def _appeal_dues(session: Session, year: str, on: date) -> list[Due]:
     """Appendix C: an appeal is acknowledged, its panel date given, its outcome written."""
     dec, ta = EligibilityDecision, TransportApplication
-    columns = [Appeal.id, Appeal.stage, Appeal.outcome]
+    columns: list[Any] = [Appeal.id, Appeal.stage, Appeal.outcome]
     if _PANEL_DATE is not None:
         columns.append(getattr(Appeal, _PANEL_DATE))
     rows = session.execute(
@@ -642,7 +643,7 @@ def make_letters(
             row["pdf"] = pdf
         if rows:
             # Core executemany: one statement, one audit row (the ORM would split the batch).
-            session.execute(insert(Communication.__table__), rows)
+            session.execute(insert(table_of(Communication)), rows)
         session.commit()
         report.made += len(rows)
         report.by_kind.update(str(r["kind"].value) for r in rows)

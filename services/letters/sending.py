@@ -71,11 +71,13 @@ class NotifySender:
         from notifications_python_client.notifications import NotificationsAPIClient
 
         assert settings.api_key and settings.template_id
-        self.client = NotificationsAPIClient(settings.api_key, base_url=settings.base_url)
+        self.client = NotificationsAPIClient(  # type: ignore[no-untyped-call]
+            settings.api_key, base_url=settings.base_url
+        )
         self.template_id = settings.template_id
 
     def send(self, email: str, subject: str, body: str, reference: str) -> str:
-        response: dict[str, Any] = self.client.send_email_notification(
+        response: dict[str, Any] = self.client.send_email_notification(  # type: ignore[no-untyped-call]
             email_address=email,
             template_id=self.template_id,
             personalisation={"subject": subject, "body": body},

@@ -130,7 +130,7 @@ def gather_candidates(
         # The application to the same school decides as eligibility does (its distance is
         # the chosen school's route); another school's application still has the routes.
         same = [a for a in apps if a[1] == main]
-        app = (same or apps or [None])[0]
+        app = same[0] if same else (apps[0] if apps else None)
         measured = dict(routes.get(app[0], {})) if app is not None else {}
         route_m = app[2] if app is not None and app[1] == main else measured.get(main)
         measured.pop(main, None)

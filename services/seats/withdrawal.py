@@ -239,7 +239,7 @@ def settle(
         s.add(
             Instalment(
                 contribution_id=contrib.id,
-                number=int(number) + 1,
+                number=int(number or 0) + 1,
                 due_on=effective,
                 amount=got.still_owed,
             )
@@ -440,4 +440,4 @@ def _paid_net(s: Session, contribution_id: int) -> Decimal:
             Refund.contribution_id == contribution_id
         )
     )
-    return Decimal(paid) - Decimal(refunded)
+    return Decimal(paid or 0) - Decimal(refunded or 0)
