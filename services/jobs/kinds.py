@@ -1,4 +1,5 @@
-"""The panel's own job kinds: a year's letters, a whole-year assessment, a whole-year allocation.
+"""The panel's own job kinds: a year's letters, a whole-year assessment, a whole-year allocation,
+a whole-year route measurement.
 
 Each is chunked and idempotent, so a retry after a dead worker neither loses nor repeats work:
 
@@ -8,7 +9,10 @@ Each is chunked and idempotent, so a retry after a dead worker neither loses nor
   A2's "a new application overrides") per `assess_applications` call, which commits; an
   application already assessed on the same facts writes nothing when assessed again;
 * allocation: one route per `allocate` call (all or nothing per route); an application
-  already allocated, waiting or refused is left alone when it runs again.
+  already allocated, waiting or refused is left alone when it runs again;
+* measurement: the year's routes in one transaction (`measure_applications`, all or nothing),
+  and a measurement equal to the stored one writes nothing, so a retry redoes only what the
+  dead worker had not committed; the applications whose distance changed are assessed again.
 
 Assessment and allocation end by making the letters their changes call for (B1i, Appendix F),
 and only those: letters already made are not owed again.
@@ -212,6 +216,42 @@ def _allocation(parameters: dict[str, Any], progress: Progress, user_id: int | N
     return f"{text}. Letters: {letters_for(year, kinds, progress)}"
 
 
+# --- whole-year route measurement (A4b) ----------------------------------------------------
+
+
+def _check_measurement(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"year": _year(parameters)}
+
+
+def _measurement(parameters: dict[str, Any], progress: Progress, user_id: int | None) -> str:
+    """Measure every application of the year over the road network, then assess again those
+    whose distance changed, so the "To measure" queue drains by itself (issue 17): the same
+    work as `flask network measure`, then the letters the new decisions call for."""
+    from services.letters.kinds import kinds_of
+    from services.measurement import MeasurementError, handler
+
+    year = parameters["year"]
+    progress.stage("measuring routes (schools searched)")
+    try:
+        out = handler(
+            {"year": year, "user_id": user_id, "via": "whole-year measurement (background job)"},
+            progress,
+        )
+    except MeasurementError as error:
+        raise JobRefused(str(error)) from None
+    text = (
+        f"{year}: {out['applications']} applications on network #{out['network_id']}: "
+        f"{out['written']} measurements written, {out['unchanged']} unchanged, "
+        f"{out['distances_set']} application distances set, {len(out['problems'])} not "
+        "measurable"
+    )
+    if "assessment" in out:
+        kinds = kinds_of("decision") + kinds_of("evidence")
+        text += f"; assessed again: {out['assessment']}. Letters: "
+        text += letters_for(year, kinds, progress)
+    return text
+
+
 LETTERS = register(
     JobKind("letters", "Letters owed for a year", ASSISTANTS, _letters, _check_letters)
 )
@@ -225,5 +265,14 @@ ALLOCATION = register(
         ASSISTANTS,
         _allocation,
         _check_allocation,
+    )
+)
+MEASUREMENT = register(
+    JobKind(
+        "measurement",
+        "Measure a whole year's routes over the road network",
+        ASSISTANTS,
+        _measurement,
+        _check_measurement,
     )
 )

@@ -177,6 +177,30 @@ def test_whole_year_handler_reports_progress_and_assesses(world) -> None:
     assert again["written"] == 0 and "assessment" not in again
 
 
+def test_whole_year_measurement_runs_as_a_background_job(
+    world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-year run is a job on the queue (issue 17 via issue 13's jobs): it measures,
+    assesses what changed, reports, and run again writes nothing."""
+    from models import Job, JobStatus
+    from services.jobs import enqueue, run_job
+
+    monkeypatch.setenv("JOB_QUEUE_FILE", str(tmp_path / "jobs.db"))
+    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    job = enqueue("measurement", {"year": "2024/25"})
+    assert run_job(job.id) is JobStatus.DONE
+    done = db.session.get(Job, job.id)
+    assert done is not None and done.status is JobStatus.DONE
+    assert "1 measurements written" in done.result and "assessed again" in done.result
+    db.session.refresh(world["app"])
+    assert world["app"].distance_m == 2750
+    again = enqueue("measurement", {"year": "2024/25"})
+    assert run_job(again.id) is JobStatus.DONE
+    rerun = db.session.get(Job, again.id)
+    assert rerun is not None and "0 measurements written, 1 unchanged" in rerun.result
+
+
 def test_no_network_no_measuring(app_ctx: Flask) -> None:
     with pytest.raises(MeasurementError, match="no road network"):
         measure_applications(ids=[1], via="test")
