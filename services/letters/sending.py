@@ -47,11 +47,23 @@ class NotifySettings:
         return bool(self.api_key and self.template_id)
 
     def describe(self) -> str:
+        """For the command line and the README: names the settings."""
         if self.live:
             return f"E-mail is sent through GOV.UK Notify ({self.base_url})."
         return (
             "Log-only: no GOV.UK Notify key is set (NOTIFY_API_KEY, NOTIFY_EMAIL_TEMPLATE_ID), "
             "so e-mails are recorded in the communications log and stay queued, not sent."
+        )
+
+    def in_words(self) -> str:
+        """For the screens: the same, in the team's words."""
+        if self.live:
+            return "E-mails are sent through GOV.UK Notify."
+        return (
+            "E-mail is not switched on: the panel has no GOV.UK Notify key yet, so e-mails are "
+            "kept here, queued, and not sent. Letters for the post are not affected. Ask whoever "
+            "runs the panel to set the key (the README says how); queued e-mails go on the "
+            "next run after that."
         )
 
 
