@@ -20,6 +20,7 @@ class RetentionSettingView(AcademicYearChoiceMixin, AppModelView):
     read_roles = STAFF
     write_roles = SUPERVISORS
 
+    list_template = "admin/settings/retention_list.html"
     column_list = ("academic_year", "keep_years", "legal_basis")
     column_default_sort = ("academic_year", True)
     form_columns = column_list
@@ -30,7 +31,7 @@ class RetentionSettingView(AcademicYearChoiceMixin, AppModelView):
     }
     column_descriptions = {
         "keep_years": "Counted from 31 August of the last year the pupil applied for transport "
-        "or a seat; then `flask retention run` anonymises them.",
+        "or a seat; then the run on this page (or `flask retention run`) anonymises them.",
     }
 
     def on_model_change(self, form: Any, model: RetentionSetting, is_created: bool) -> None:

@@ -6,13 +6,14 @@ Before issue 16 no retention rule existed: nothing was ever found due or anonymi
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from models import AuditLog, Pupil, RetentionSetting, db
-from models.enums import AuditAction
+from models.enums import AuditAction, Role
 from services import retention
 from tests import factories
 
@@ -144,3 +145,30 @@ def test_supervisors_set_a_years_period_with_its_legal_basis(app: Flask, client_
     with app.app_context():
         period = retention.period_for(db.session, "2024/25")
         assert period.keep_years == 8 and "schedule 4.2" in period.legal_basis
+
+
+def test_the_run_is_a_background_job_for_supervisors_only(
+    app: Flask, pupils: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: the retention rule "finds what is due and does it as a job" (issue 13's
+    queue); only supervisors may start it; run again, it finds nobody."""
+    from models import Job, JobStatus
+    from services import years
+    from services.audit import acting_user
+    from services.jobs import KINDS, enqueue, run_job
+
+    monkeypatch.setenv("JOB_QUEUE_FILE", str(tmp_path / "jobs.db"))
+    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(years, "today", lambda: date(2024, 12, 1))
+    with app.app_context():
+        with acting_user("supervisor"):
+            job = enqueue("retention", {})
+        assert run_job(job.id) is JobStatus.DONE
+        done = db.session.get(Job, job.id)
+        assert done is not None and done.result.startswith("2 pupils anonymised")
+        again = enqueue("retention", {})
+        assert run_job(again.id) is JobStatus.DONE
+        rerun = db.session.get(Job, again.id)
+        assert rerun is not None and rerun.result.startswith("0 pupils anonymised")
+        assert KINDS["retention"].roles == (Role.SUPERVISOR,)

@@ -1,5 +1,5 @@
 """The panel's own job kinds: a year's letters, a whole-year assessment, a whole-year allocation,
-a whole-year route measurement.
+a whole-year route measurement, the retention run.
 
 Each is chunked and idempotent, so a retry after a dead worker neither loses nor repeats work:
 
@@ -252,6 +252,28 @@ def _measurement(parameters: dict[str, Any], progress: Progress, user_id: int | 
     return text
 
 
+# --- retention (UK GDPR Art. 5(1)(e), Art. 17) --------------------------------------------
+
+
+def _check_retention(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The run needs no year (each pupil's own last year decides); the day it counts from is
+    England's today when the job is started."""
+    from services import years
+
+    return {"on": years.today().isoformat()}
+
+
+def _retention(parameters: dict[str, Any], progress: Progress, user_id: int | None) -> str:
+    """Anonymise every pupil past their retention period, all or nothing (services.retention);
+    a retry after a dead worker finds only those still due, so nobody is done twice."""
+    from services.retention import run
+
+    progress.stage("anonymising pupils past their retention period")
+    done = run(db.session, date.fromisoformat(parameters["on"]))
+    progress(len(done), len(done))
+    return f"{len(done)} pupils anonymised (retention periods as of {parameters['on']})"
+
+
 LETTERS = register(
     JobKind("letters", "Letters owed for a year", ASSISTANTS, _letters, _check_letters)
 )
@@ -274,5 +296,15 @@ MEASUREMENT = register(
         ASSISTANTS,
         _measurement,
         _check_measurement,
+    )
+)
+
+RETENTION = register(
+    JobKind(
+        "retention",
+        "Anonymise pupils past their retention period",
+        (Role.SUPERVISOR,),
+        _retention,
+        _check_retention,
     )
 )
