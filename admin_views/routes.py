@@ -24,7 +24,7 @@ from flask_admin.model.fields import AjaxSelectMultipleField
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, inspect, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import (
     BooleanField,
@@ -32,13 +32,12 @@ from wtforms import (
     IntegerField,
     SelectField,
     TextAreaField,
-    ValidationError,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from models import AcademicYear, Route, RouteSchool, School, db
 from services import seats, years
-from services.errors import ServiceError
+from services.errors import FieldError, ServiceError
 
 from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
 
@@ -177,7 +176,13 @@ class RouteView(AppModelView):
             try:
                 seats.check_seats_fit(db.session, model, on=years.today())
             except ServiceError as error:
-                raise ValidationError(str(error)) from None
+                # Against the fields the user changed: the seats, or a session switched off.
+                changed = [
+                    name
+                    for name in ("seats", "runs_am", "runs_pm")
+                    if inspect(model).attrs[name].history.has_changes()
+                ]
+                raise FieldError((changed or ["seats"])[0], str(error)) from None
         if "served_schools" in getattr(model, "__dict__", {}):
             del model.__dict__["served_schools"]  # populate_obj set a plain attribute
         wanted = {school.id: school for school in (form.served_schools.data or [])}

@@ -54,7 +54,7 @@ from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.audit import record_access
 from services.contributions import post16_states
-from services.errors import ServiceError
+from services.errors import FieldError, ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
 from . import confirm
@@ -64,7 +64,6 @@ from .base import (
     OFFICERS,
     AppModelView,
     current_year,
-    refuse_on_field,
     status_tag,
     user_has,
     year_options,
@@ -460,15 +459,16 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         if changed and not user_has(OFFICERS):
             # Server-side guard: an assistant's form has no such fields; anything else is
             # refused rather than silently applied.
-            raise ValidationError("Only an officer can record determinations.")
+            raise FieldError(changed[0], "Only an officer can record determinations.")
         carried = [state.attrs[name].history.has_changes() for name in CARRIED_ON]
         with db.session.no_autoflush:
             year = db.session.scalar(
                 select(AcademicYear).where(AcademicYear.label == model.academic_year)
             )
         if year is None:
-            raise ValidationError(
-                f"There is no academic year {model.academic_year!r}; write it like 2024/25."
+            raise FieldError(
+                "academic_year",
+                f"There is no academic year {model.academic_year!r}; write it like 2024/25.",
             )
         if model.received_on:
             try:
@@ -480,13 +480,13 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
                     today=years.today(),
                 )
             except ServiceError as error:
-                refuse_on_field(form, error)
-                raise ValidationError(str(error)) from None
+                raise FieldError(getattr(error, "field", "received_on"), str(error)) from None
         if model.medical_who is None and (
             model.medical_accepted is not None or model.medical_until is not None
         ):
-            raise ValidationError(
-                "Say whose medical condition it is (A13) before recording a determination on it."
+            raise FieldError(
+                "medical_who",
+                "Say whose medical condition it is (A13) before recording a determination on it.",
             )
         if any(carried):
             # An entitled pupil put on a route takes a seat: under the route lock, refused in
@@ -494,7 +494,7 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
             try:
                 seats.check_entitled_pupil_fits(db.session, model, on=years.today())
             except ServiceError as error:
-                raise ValidationError(str(error)) from None
+                raise FieldError("route", str(error)) from None
         if changed:
             model.determined_by_id = current_user.id
             model.determined_at = datetime.now(UTC)
