@@ -96,6 +96,16 @@ class ReportsView(BaseView):
                 rows=len(report.rows),
                 filters={"year": year, "on": on.isoformat()},
             )
+        if not fmt and report is not None:
+            # Reading a report on screen is recorded as a download of it is (issue 16).
+            record_access(
+                AuditAction.READ,
+                "report",
+                what=f"report {key} on screen",
+                record_ids=[key],
+                rows=len(report.rows),
+                filters={"year": year, "on": on.isoformat()},
+            )
         if fmt and report is not None:
             name = f"{key}-{year.replace('/', '-')}"
             if fmt == "csv":
