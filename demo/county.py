@@ -681,7 +681,9 @@ class _Builder:
         )
 
     def calendar_and_settings(self) -> None:
-        years, terms, closures = [], [], []
+        years: list[dict[str, Any]] = []
+        terms: list[dict[str, Any]] = []
+        closures: list[dict[str, Any]] = []
         for year_id, start in enumerate(range(self.first_start, self.start_year + 2), 1):
             years.append(
                 {
@@ -739,14 +741,14 @@ class _Builder:
         # (services/retention).
         from services.retention import period_for
 
-        first = self.settings_years[0]
-        period = period_for(db.session, first)
+        first_label = self.settings_years[0]
+        period = period_for(db.session, first_label)
         _put(
             RetentionSetting,
             [
                 {
                     "id": 1,
-                    "academic_year": first,
+                    "academic_year": first_label,
                     "keep_years": period.keep_years,
                     "legal_basis": period.legal_basis,
                 }
