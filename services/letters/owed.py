@@ -178,29 +178,20 @@ def _withdrawal_dues(session: Session, year: str, on: date) -> list[Due]:
     return [Due(kinds[kind], f"withdrawal:{i}", i) for i, kind in rows]
 
 
-# A panel date column, when the appeals model has one (another change adds it).
-_PANEL_DATE = next(
-    (name for name in ("panel_date", "panel_on", "panel_meets_on") if hasattr(Appeal, name)), None
-)
-
-
 def _appeal_dues(session: Session, year: str, on: date) -> list[Due]:
     """Appendix C: an appeal is acknowledged, its panel date given, its outcome written."""
     dec, ta = EligibilityDecision, TransportApplication
-    columns: list[Any] = [Appeal.id, Appeal.stage, Appeal.outcome]
-    if _PANEL_DATE is not None:
-        columns.append(getattr(Appeal, _PANEL_DATE))
     rows = session.execute(
-        select(*columns)
+        select(Appeal.id, Appeal.stage, Appeal.outcome, Appeal.panel_on)
         .join(dec, dec.id == Appeal.decision_id)
         .join(ta, ta.id == dec.application_id)
         .where(ta.academic_year == year)
     )
     dues: list[Due] = []
-    for i, stage, outcome, *panel in rows:
+    for i, stage, outcome, panel_on in rows:
         dues.append(Due(LetterKind.APPEAL_ACKNOWLEDGEMENT, f"appeal:{i}", i))
-        if panel and panel[0] is not None and stage is AppealStage.PANEL:
-            dues.append(Due(LetterKind.APPEAL_PANEL_DATE, f"appeal-panel:{i}:{panel[0]}", i))
+        if panel_on is not None and stage is AppealStage.PANEL:
+            dues.append(Due(LetterKind.APPEAL_PANEL_DATE, f"appeal-panel:{i}:{panel_on}", i))
         if outcome in (AppealOutcome.UPHELD, AppealOutcome.OVERTURNED):
             kind = (
                 LetterKind.APPEAL_STAGE_ONE_OUTCOME
@@ -408,8 +399,7 @@ def _load_appeals(session: Session, ids: Sequence[int]) -> dict[int, Case]:
         fields = ctx.record_fields(appeal)
         fields["stage_words"] = _STAGE_WORDS[appeal.stage]
         fields["outcome_words"] = _OUTCOME_WORDS[appeal.outcome]
-        if _PANEL_DATE is not None:
-            fields["panel_date"] = getattr(appeal, _PANEL_DATE)
+        fields["panel_date"] = appeal.panel_on
         extra = {"appeal": fields, "decision": ctx.decision_context(appeal.decision)}
         cases[appeal.id] = Case(app.pupil, app, None, app.reference, extra)
     return cases

@@ -230,18 +230,13 @@ def test_an_appeal_is_acknowledged_then_its_outcome_written_each_once(year: str)
     assert make_letters(db.session, year, appeals, on=LETTER_DATE).made == 0
 
 
-def test_a_stage_two_appeal_gets_its_panel_date_and_the_panels_decision(
-    year: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The panel's own date column is another change's (the appeals screens); the letters
-    # read whichever the model has, here its earliest panel date.
-    monkeypatch.setattr(owed, "_PANEL_DATE", "panel_not_before")
+def test_a_stage_two_appeal_gets_its_panel_date_and_the_panels_decision(year: str) -> None:
     case = make_case(Outcome.NOT_ELIGIBLE)
     db.session.commit()
     appeal = _appeal(
         case,
         stage=AppealStage.PANEL,
-        panel_not_before=date(2025, 2, 10),
+        panel_on=date(2025, 2, 10),
         decision_due=date(2025, 3, 10),
     )
     appeals = kinds_of("appeal")
@@ -250,7 +245,7 @@ def test_a_stage_two_appeal_gets_its_panel_date_and_the_panels_decision(
     panel = flat(live(LetterKind.APPEAL_PANEL_DATE)[0].body_text)
     assert "on 10 February 2025" in panel and "within 5 working days" in panel
     # The panel moves: the unsent notice of the old date is cancelled, the new one made.
-    appeal.panel_not_before = date(2025, 2, 17)
+    appeal.panel_on = date(2025, 2, 17)
     db.session.commit()
     moved = make_letters(db.session, year, appeals, on=LETTER_DATE)
     assert (moved.by_kind, moved.cancelled) == ({"appeal_panel_date": 1}, 1)
