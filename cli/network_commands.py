@@ -80,11 +80,6 @@ def measure(year: str | None, username: str | None, no_assess: bool) -> None:
     except MeasurementError as error:
         _fail(str(error))
         return
-    click.echo(
-        f"{out['applications']} applications on network #{out['network_id']}: "
-        f"{out['written']} measurements written, {out['unchanged']} unchanged, "
-        f"{out['distances_set']} application distances set, "
-        f"{len(out['problems'])} not measurable."
-    )
+    click.echo(f"{out['summary']}.")
     if "assessment" in out:
         click.echo(f"Assessed again: {out['assessment']}")

@@ -493,6 +493,7 @@ def handler(params: dict[str, Any], progress: Callable[[int, int], None]) -> dic
         progress=progress,
     )
     out = summary.as_dict()
+    out["summary"] = summary.as_text()
     if params.get("assess", True) and summary.changed_applications:
         assessed = assess_applications(ids=summary.changed_applications, user_id=user_id)
         out["assessment"] = assessed.as_text()

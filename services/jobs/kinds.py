@@ -239,12 +239,7 @@ def _measurement(parameters: dict[str, Any], progress: Progress, user_id: int | 
         )
     except MeasurementError as error:
         raise JobRefused(str(error)) from None
-    text = (
-        f"{year}: {out['applications']} applications on network #{out['network_id']}: "
-        f"{out['written']} measurements written, {out['unchanged']} unchanged, "
-        f"{out['distances_set']} application distances set, {len(out['problems'])} not "
-        "measurable"
-    )
+    text = f"{year}: {out['summary']}"
     if "assessment" in out:
         kinds = kinds_of("decision") + kinds_of("evidence")
         text += f"; assessed again: {out['assessment']}. Letters: "
