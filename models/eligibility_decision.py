@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from .transport_application import TransportApplication
 
 
+PENDING_RECHECK_WORDS = (
+    "In force pending the re-check: this award still stands, with its seat and any "
+    "contribution, until a final decision is made. If that decision refuses, transport is "
+    "withdrawn with notice and a right of appeal (A12a, A15)."
+)
+
+
 class EligibilityDecision(Base):
     __tablename__ = "eligibility_decision"
     __table_args__ = (
@@ -53,9 +60,20 @@ class EligibilityDecision(Base):
     # A2: a new application overrides any current eligibility; A15/A12a withdrawals end one too.
     ended_on: Mapped[date | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # A12a, A15: an eligible award superseded by a re-check still pending (refer or measure)
+    # stays in force, carrying the pupil, until a final decision (services.assessment).
+    stands_pending_recheck: Mapped[bool] = mapped_column(default=False)
 
     application: Mapped[TransportApplication] = relationship(back_populates="decisions")
     decided_by: Mapped[User | None] = relationship()
+
+    @property
+    def pending_recheck_words(self) -> str | None:
+        """What the application and case pages say of an award that stands pending a re-check
+        (A12a "removed with reasonable notice", A15 "at one term's notice": never silently)."""
+        if not self.stands_pending_recheck or self.ended_on is not None:
+            return None
+        return PENDING_RECHECK_WORDS
 
     def __str__(self) -> str:
         basis = f" ({self.basis})" if self.basis else ""

@@ -56,11 +56,14 @@ def covers(column: Any, key: str) -> ColumnElement[bool]:
 
 
 def carrying_decision(ed: Any) -> ColumnElement[bool]:
-    """The decision that carries a pupil: the current one, or an eligibility superseded by a
+    """The decision that carries a pupil: the current one; an eligibility superseded by a
     refusal but withdrawn with notice (A12a, A15), which carries the pupil until its
-    `ended_on`, the withdrawal's effective date (callers also test outcome and `ended_on`)."""
+    `ended_on`, the withdrawal's effective date; or an award standing pending a re-check
+    (refer or measure: not decided yet, so not ended, A12a, A15). Callers also test outcome
+    and `ended_on`. The database's capacity guards count the same (migration 0026_h11)."""
     return or_(
         ed.superseded_at.is_(None),
+        ed.stands_pending_recheck.is_(True),
         ed.id.in_(
             select(Withdrawal.decision_id).where(Withdrawal.kind == WithdrawalKind.ELIGIBILITY)
         ),
