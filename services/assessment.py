@@ -17,7 +17,12 @@ same trail. What must hold (issue 3, DOMAIN.md workflow 1):
 * an eligible decision that reassessment turns into a refusal is withdrawn with notice, not on
   the spot (A12a "removed with reasonable notice", A15 "at one term's notice"): a withdrawal
   record with its effective date and the right of appeal, and the pupil is carried until then
-  (`services.seats.withdrawal.withdraw_eligibilities`).
+  (`services.seats.withdrawal.withdraw_eligibilities`);
+* an eligible decision superseded by a re-check that is not decided yet (`refer`, `measure`)
+  is not ended at all: the award stands (`stands_pending_recheck`), still carrying the pupil
+  with its seat and contribution, until a final decision. A refusal then withdraws that award
+  with notice as above; an eligible decision replaces it and nothing is withdrawn (A12a, A15:
+  an award never ends silently).
 
 Everything is a handful of statements for the whole batch (no query per application) and all of
 it commits or none of it does.
@@ -40,7 +45,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +68,7 @@ A2_REASON = (
     "(superseded by application {reference})"
 )
 # An eligible or refused application is decided; refer/measure wait for an officer (B2).
+_FINAL = frozenset({Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE})
 _STATUS_BY_OUTCOME = {
     Outcome.ELIGIBLE: ApplicationStatus.DECIDED,
     Outcome.NOT_ELIGIBLE: ApplicationStatus.DECIDED,
@@ -82,6 +88,7 @@ class AssessmentSummary:
     superseded: int = 0  # earlier decisions replaced (kept, with superseded_at)
     ended: int = 0  # other eligibilities ended under A2
     withdrawn: int = 0  # eligibilities ended with notice (A12a, A15)
+    standing: int = 0  # awards kept in force pending a re-check (A12a, A15)
     contributions_raised: int = 0  # post-16 contributions raised (A7, B1j)
     instalments_cancelled: int = 0  # unpaid, of decisions superseded or ended
     notes: list[str] = field(default_factory=list)
@@ -101,6 +108,11 @@ class AssessmentSummary:
             text += f", {self.ended} other eligibilities ended (A2)"
         if self.withdrawn:
             text += f", {self.withdrawn} eligibilities withdrawn with notice (A12a, A15)"
+        if self.standing:
+            text += (
+                f", {self.standing} awards kept in force pending a re-check (refer or measure: "
+                "not ended until a final decision, A12a, A15)"
+            )
         if self.contributions_raised:
             text += f", {self.contributions_raised} post-16 contributions raised (A7, B1j)"
         if self.instalments_cancelled:
@@ -297,6 +309,7 @@ def _assess(
         ):
             current[app_id] = (dec_id, digest)
             granted[app_id] = (outcome_, basis, ended_on)
+    standing = _standing_awards(sess, app_ids)
 
     new_rows: list[dict[str, Any]] = []
     status_rows: list[dict[str, Any]] = []
@@ -307,6 +320,8 @@ def _assess(
     not_charged: list[int] = []  # superseded by a decision that charges nothing
     ends: list[EligibilityEnd] = []  # eligible before, refused now: withdrawn with notice
     restored: list[int] = []  # refused before, eligible again: a pending withdrawal ends
+    to_stand: list[int] = []  # eligible decisions that stand pending a re-check (A12a, A15)
+    settled: list[int] = []  # standing awards a final decision has now settled
     for g in gathered:
         if g.problem is not None or g.facts is None:
             summary.skipped.append((g.reference, g.problem or "no facts"))
@@ -327,19 +342,32 @@ def _assess(
         if previous is not None:
             to_supersede.append(previous[0])
             was, was_basis, was_ended = granted[g.application_id]
-            if was is Outcome.ELIGIBLE and was_ended is None and outcome is Outcome.NOT_ELIGIBLE:
-                ends.append(
-                    EligibilityEnd(
-                        decision_id=previous[0],
-                        application_id=g.application_id,
-                        academic_year=g.academic_year,
-                        reference=g.reference,
-                        route_was_unsuitable=was_basis == "A12",
+            # The award in force before this decision: the current one, or one standing.
+            award = (
+                (previous[0], was_basis)
+                if was is Outcome.ELIGIBLE and was_ended is None
+                else standing.get(g.application_id)
+            )
+            if award is not None and outcome not in _FINAL:
+                # Not decided yet: the award, its seat and contribution stay (A12a, A15).
+                if award[0] == previous[0]:
+                    to_stand.append(award[0])
+            else:
+                if award is not None and award[0] != previous[0]:
+                    settled.append(award[0])  # the final decision the award stood for
+                if award is not None and outcome is Outcome.NOT_ELIGIBLE:
+                    ends.append(
+                        EligibilityEnd(
+                            decision_id=award[0],
+                            application_id=g.application_id,
+                            academic_year=g.academic_year,
+                            reference=g.reference,
+                            route_was_unsuitable=award[1] == "A12",
+                        )
                     )
-                )
-            elif charge is not Charge.CONTRIBUTION:
-                not_charged.append(g.application_id)
-            if was is Outcome.NOT_ELIGIBLE and outcome is Outcome.ELIGIBLE:
+                elif charge is not Charge.CONTRIBUTION:
+                    not_charged.append(g.application_id)
+            if was is not Outcome.ELIGIBLE and outcome is Outcome.ELIGIBLE:
                 restored.append(g.application_id)
         if outcome is Outcome.ELIGIBLE and charge is Charge.CONTRIBUTION:
             charged[g.application_id] = today
@@ -373,6 +401,9 @@ def _assess(
             .values(superseded_at=now)
             .execution_options(synchronize_session=False)
         )
+    _set_standing(sess, to_stand, True)
+    _set_standing(sess, settled, False)
+    summary.standing = len(to_stand)
     if new_rows:
         # Core executemany: one statement for every row (the ORM's bulk insert would split
         # the batch wherever a row's NULL columns differ).
@@ -401,6 +432,34 @@ def _assess(
         years = sorted({g.academic_year for g in gathered if g.problem is None})
         summary.over_capacity = over_capacity(sess, years, today)
     return summary
+
+
+def _standing_awards(sess: Session, app_ids: Sequence[int]) -> dict[int, tuple[int, str | None]]:
+    """{application: (decision id, basis)} of the awards standing pending a re-check."""
+    dec = EligibilityDecision
+    found: dict[int, tuple[int, str | None]] = {}
+    for chunk in _chunks(app_ids):
+        for dec_id, app_id, basis in sess.execute(
+            select(dec.id, dec.application_id, dec.basis).where(
+                dec.application_id.in_(chunk),
+                dec.stands_pending_recheck.is_(True),
+                dec.ended_on.is_(None),
+            )
+        ):
+            found[app_id] = (dec_id, basis)
+    return found
+
+
+def _set_standing(sess: Session, decision_ids: Sequence[int], value: bool) -> None:
+    """Mark awards as standing pending a re-check, or settled by a final decision."""
+    dec = EligibilityDecision
+    for chunk in _chunks(decision_ids):
+        sess.execute(
+            update(dec)
+            .where(dec.id.in_(chunk))
+            .values(stands_pending_recheck=value)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _lift_pending_withdrawals(sess: Session, app_ids: Sequence[int], today: date) -> None:
@@ -440,7 +499,8 @@ def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datet
             .join(ta, ta.id == dec.application_id)
             .where(
                 ta.pupil_id.in_(chunk),
-                dec.superseded_at.is_(None),
+                # A standing award (pending a re-check) is a current eligibility too.
+                or_(dec.superseded_at.is_(None), dec.stands_pending_recheck.is_(True)),
                 dec.ended_on.is_(None),
                 dec.outcome == Outcome.ELIGIBLE,
             )

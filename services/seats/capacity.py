@@ -76,7 +76,8 @@ def spare_seats_stmt(year: str, on: date) -> Select[Any]:
     spare = vehicle seats - entitled pupils carried - concessionary seats held (A9, Appendix F).
     Entitled: the year's transport applications carried on the route whose current decision is
     eligible (and not ended), or whose eligibility is being withdrawn with notice and has not
-    reached its effective date (A12a, A15: transport stays until then). Held: active seats,
+    reached its effective date (A12a, A15: transport stays until then), or whose award stands
+    pending a re-check (`carrying_decision`). Held: active seats,
     and withdrawn ones whose effective date of withdrawal (their end date) is still ahead: the
     seat becomes free on the effective date. A session the route does not run has no spare seats.
     """
