@@ -54,6 +54,7 @@ from services import applications, casework, queues, seats, years
 from services.assessment import AssessmentError, assess_applications
 from services.audit import record_access
 from services.contributions import post16_states
+from services.eligibility_facts import missing_facts
 from services.errors import FieldError, ServiceError
 from services.measurement import MeasurementError, measure_applications, record_hand_measurement
 
@@ -751,6 +752,10 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
             "is_officer": user_has(OFFICERS),
         }
 
+    def missing_notes(self, model: TransportApplication) -> list[str]:
+        """What the application's unknown facts wait for (`missing_facts`), for its page."""
+        return missing_facts(db.session, [model.id]).get(model.id, [])
+
     def render(self, template: str, **kwargs: Any) -> Any:
         if template == self.list_template:
             kwargs.setdefault("year_options", _year_options())
@@ -805,6 +810,10 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
             year_options=_year_options(),
             today=years.today(),
             mine=mine,
+            # Why each case waits to be measured, from the gathered facts (A1c, A3b).
+            missing=missing_facts(db.session, [r.id for r in rows])
+            if outcome is Outcome.MEASURE
+            else {},
         )
 
 

@@ -351,3 +351,20 @@ def _apply(case: GatheredCase, found: SchoolFacts) -> None:
         if nearest is None and case.problem is None and "home location needed" not in found.missing:
             case.problem = A6_ROUTES_NEEDED
         facts["religion_or_belief"] = nearest is True
+
+
+def missing_facts(session: Session, application_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{application: what its unknown facts wait for}: `GatheredCase.missing` ("home location
+    needed"; A1c: unknown is never taken as false), then the case's problem where its facts
+    could not be made up at all (A6, A7b). Gathered by `gather_facts`, the one definition the
+    rules are given, never re-derived, so the "To measure" queue and the application page say
+    exactly what the next assessment would wait for."""
+    ids = sorted(set(application_ids))
+    if not ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    for case in gather_facts(session, TransportApplication.id.in_(ids)):
+        notes = [*case.missing, *([case.problem] if case.problem else [])]
+        if notes:
+            found[case.application_id] = notes
+    return found
