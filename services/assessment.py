@@ -17,7 +17,10 @@ same trail. What must hold (issue 3, DOMAIN.md workflow 1):
 * an eligible decision that reassessment turns into a refusal is withdrawn with notice, not on
   the spot (A12a "removed with reasonable notice", A15 "at one term's notice"): a withdrawal
   record with its effective date and the right of appeal, and the pupil is carried until then
-  (`services.seats.withdrawal.withdraw_eligibilities`).
+  (`services.seats.withdrawal.withdraw_eligibilities`);
+* officers sign off decisions (DOMAIN.md): an assistant's refusal, or award on an officer's
+  judgement, is stored awaiting sign-off, and an eligibility it refuses is withdrawn only once
+  an officer signs the refusal off (`services.sign_off`).
 
 Everything is a handful of statements for the whole batch (no query per application) and all of
 it commits or none of it does.
@@ -46,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from models import EligibilityDecision, TransportApplication, Withdrawal, db
 from models.base import table_of
-from models.enums import ApplicationStatus, Charge, Outcome
+from models.enums import ApplicationStatus, Charge, Outcome, SignOff
 from rules.assess import Care, Case, ExceptionalCircumstances, Medical, Post16, assess
 from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
@@ -55,6 +58,7 @@ from services.eligibility_facts import GatheredCase, gather_facts
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
 from services.seats import Overfull, over_capacity
 from services.seats.withdrawal import EligibilityEnd, withdraw_eligibilities
+from services.sign_off import needs_sign_off, roles_of
 from services.years import YearError, local_date
 
 ID_CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
@@ -84,6 +88,7 @@ class AssessmentSummary:
     withdrawn: int = 0  # eligibilities ended with notice (A12a, A15)
     contributions_raised: int = 0  # post-16 contributions raised (A7, B1j)
     instalments_cancelled: int = 0  # unpaid, of decisions superseded or ended
+    awaiting_sign_off: int = 0  # an assistant's refusals and awards on judgement (sign_off)
     notes: list[str] = field(default_factory=list)
     by_outcome: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
@@ -105,6 +110,10 @@ class AssessmentSummary:
             text += f", {self.contributions_raised} post-16 contributions raised (A7, B1j)"
         if self.instalments_cancelled:
             text += f", {self.instalments_cancelled} unpaid instalments cancelled"
+        if self.awaiting_sign_off:
+            text += (
+                f", {self.awaiting_sign_off} await an officer's sign-off before their letters go"
+            )
         if self.notes:
             shown = "; ".join(self.notes[:5])
             more = f" and {len(self.notes) - 5} more" if len(self.notes) > 5 else ""
@@ -275,6 +284,7 @@ def _assess(
     gathered = _gather(sess, ids, where)
     params = parameters_for_years({g.academic_year for g in gathered if g.problem is None}, sess)
     params_json = {year: canonical_json(parameters_as_json(p)) for year, p in params.items()}
+    roles = roles_of(sess, user_id)
 
     # The current decision of each application: one query per chunk of ids.
     app_ids = [g.application_id for g in gathered]
@@ -324,19 +334,21 @@ def _assess(
             continue
         outcome = Outcome(str(decision.outcome))
         charge = Charge(str(decision.charge)) if decision.charge else None
+        awaits = needs_sign_off(outcome, decision.basis, roles)
         if previous is not None:
             to_supersede.append(previous[0])
             was, was_basis, was_ended = granted[g.application_id]
             if was is Outcome.ELIGIBLE and was_ended is None and outcome is Outcome.NOT_ELIGIBLE:
-                ends.append(
-                    EligibilityEnd(
-                        decision_id=previous[0],
-                        application_id=g.application_id,
-                        academic_year=g.academic_year,
-                        reference=g.reference,
-                        route_was_unsuitable=was_basis == "A12",
+                if not awaits:  # else withdrawn with notice once an officer signs it off
+                    ends.append(
+                        EligibilityEnd(
+                            decision_id=previous[0],
+                            application_id=g.application_id,
+                            academic_year=g.academic_year,
+                            reference=g.reference,
+                            route_was_unsuitable=was_basis == "A12",
+                        )
                     )
-                )
             elif charge is not Charge.CONTRIBUTION:
                 not_charged.append(g.application_id)
             if was is Outcome.NOT_ELIGIBLE and outcome is Outcome.ELIGIBLE:
@@ -358,10 +370,12 @@ def _assess(
                 "parameters_year": year_params.academic_year,
                 "decided_by_id": user_id,
                 "decided_at": now,
+                "sign_off": SignOff.AWAITING if awaits else None,
             }
         )
         status_rows.append({"id": g.application_id, "status": _STATUS_BY_OUTCOME[outcome]})
         summary.by_outcome[outcome.value] += 1
+        summary.awaiting_sign_off += awaits
         if outcome is Outcome.ELIGIBLE:
             eligible_pupils.add(g.pupil_id)
 
