@@ -5,6 +5,7 @@ and supervisors sign off (one by one or in bulk) or send back; assistants cannot
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from models import AuditLog, EligibilityDecision, TransportApplication, Withdrawal, db
+from models import (
+    AuditLog,
+    Communication,
+    EligibilityDecision,
+    JobStatus,
+    TransportApplication,
+    Withdrawal,
+    db,
+)
 from models.enums import (
     ApplicationStatus,
     AuditAction,
@@ -25,6 +34,7 @@ from models.enums import (
 )
 from services.assessment import assess_applications
 from services.audit import acting_user
+from services.jobs import enqueue, run_job
 from services.letters.kinds import kinds_of
 from services.letters.owed import letters_owed
 from services.sign_off import SignOffError, send_back, sign_off
@@ -277,3 +287,22 @@ def test_home_counts_the_decisions_awaiting_sign_off(
     tile = home.split('data-key="awaiting_sign_off"', 1)[1].split("</li>", 1)[0]
     assert '<span class="home-count">2</span>' in tile
     assert QUEUE in tile
+
+
+def test_the_whole_year_job_run_by_an_assistant_holds_their_letters(
+    app_ctx: Flask,
+    county: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JOB_QUEUE_FILE", str(tmp_path / "jobs.db"))
+    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with acting_user("assistant", county["users"]["assistant"]):
+        job = enqueue("assessment", {"year": "2024/25"})
+    assert run_job(job.id) is JobStatus.DONE
+    db.session.refresh(job)
+    assert "2 await an officer's sign-off" in (job.result or "")
+    assert "1 letters made" in (job.result or "")
+    letters = db.session.scalars(select(Communication)).all()
+    assert [c.application_id for c in letters] == [county["ids"]["distance"]]
