@@ -15,12 +15,12 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from models import EligibilityDecision, TransportApplication, db
 from models.enums import ApplicationStatus, AuditAction
-from services import sign_off
+from services import queues, sign_off
 from services.audit import record_access
 
 from . import confirm
@@ -35,11 +35,10 @@ ACTIONS = {
 
 
 def _awaiting_rows(limit: int) -> tuple[int, list[EligibilityDecision]]:
+    """The queue's count (the home page's own) and its first `limit` decisions, oldest first."""
     ed, ta = EligibilityDecision, TransportApplication
     live = (sign_off.awaiting_sign_off(), ta.status != ApplicationStatus.WITHDRAWN)
-    total = db.session.scalar(
-        select(func.count()).select_from(ed).join(ta, ta.id == ed.application_id).where(*live)
-    )
+    total = queues.awaiting_sign_off_count(db.session)
     rows = db.session.scalars(
         select(ed)
         .join(ta, ta.id == ed.application_id)
@@ -52,7 +51,7 @@ def _awaiting_rows(limit: int) -> tuple[int, list[EligibilityDecision]]:
         .order_by(ed.decided_at, ed.id)
         .limit(limit)
     ).all()
-    return int(total or 0), list(rows)
+    return total, list(rows)
 
 
 class SignOffMixin:
@@ -95,7 +94,6 @@ class SignOffMixin:
         if not ids:
             flash("Choose at least one decision; nothing was changed.", "error")
             return redirect(back)
-        done_words, button = ACTIONS[what]
         if not confirm.is_confirmed():
             return self._confirm_page(what, ids, back)
         try:
@@ -107,7 +105,7 @@ class SignOffMixin:
         except sign_off.SignOffError as error:
             flash(str(error), "error")
             return redirect(back)
-        flash(f"{summary.as_text(done_words)}", "success")
+        flash(summary.as_text(ACTIONS[what][0]), "success")
         return redirect(back)
 
     def _confirm_page(self, what: str, ids: list[int], back: str) -> Any:
@@ -134,7 +132,7 @@ class SignOffMixin:
                 "Each decision is kept in the history, marked sent back; no letter goes for it, "
                 "and its application waits to be assessed again (B2)."
             )
-        done_words, button = ACTIONS[what]
+        button = ACTIONS[what][1]
         return self.render(  # type: ignore[attr-defined]
             "admin/transport_applications/sign_off_confirm.html",
             what=what,

@@ -306,3 +306,15 @@ def test_the_whole_year_job_run_by_an_assistant_holds_their_letters(
     assert "1 letters made" in (job.result or "")
     letters = db.session.scalars(select(Communication)).all()
     assert [c.application_id for c in letters] == [county["ids"]["distance"]]
+
+
+def test_the_assessment_preview_says_how_many_will_await_sign_off(
+    app: Flask, county: dict[str, Any], client_as: Callable[[str], FlaskClient]
+) -> None:
+    ids = [str(i) for i in county["ids"].values()]
+    asked = client_as("assistant").post(
+        "/admin/transport_application/action/",
+        data={"action": "assess_eligibility", "rowid": ids},
+    )
+    text = asked.get_data(as_text=True)
+    assert "2 will await an officer&#39;s sign-off before their letters go" in text
