@@ -81,6 +81,11 @@ def assessment_preview(ids: list[int], user_id: int | None) -> list[str]:
     lines += [
         f"{n} {outcome.replace('_', ' ')}" for outcome, n in sorted(summary.by_outcome.items())
     ]
+    if summary.awaiting_sign_off:
+        lines.append(
+            f"{summary.awaiting_sign_off} will await an officer's sign-off before their letters "
+            "go (refusals, and decisions resting on an officer's judgement)."
+        )
     if summary.superseded:
         lines.append(f"{summary.superseded} earlier decisions superseded (kept in the history).")
     if summary.skipped:

@@ -14,10 +14,22 @@ from services.errors import FieldError
 
 from .base import STAFF, SUPERVISORS, AcademicYearChoiceMixin, AppModelView
 from .copy_forward import CopyForwardMixin
+from .settings_impact import ConfirmImpactMixin
 
 
-class ContributionSettingView(CopyForwardMixin, AcademicYearChoiceMixin, AppModelView):
+class ContributionSettingView(
+    ConfirmImpactMixin, CopyForwardMixin, AcademicYearChoiceMixin, AppModelView
+):
     copy_forward_noun = "contribution settings"
+    impact_kind = "charges"
+    impact_fields = (
+        "post16_contribution",
+        "concessionary_annual_charge",
+        "offers_full",
+        "offers_three",
+        "offers_six",
+    )
+    impact_money = frozenset({"post16_contribution", "concessionary_annual_charge"})
     read_roles = STAFF
     write_roles = SUPERVISORS
     action_roles = {"copy_forward": SUPERVISORS}

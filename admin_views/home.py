@@ -172,6 +172,15 @@ class HomeView(SecuredIndexView):
                 url_for(f"{ta_list}.queue", queue_name="refer"),
             ),
             Tile(
+                "awaiting_sign_off",
+                "Awaiting sign-off",
+                "An assistant's refusals and decisions on an officer's judgement: an officer "
+                "signs them off before their letters go.",
+                ALL,
+                counts["awaiting_sign_off"],
+                url_for(f"{ta_list}.sign_off_queue"),
+            ),
+            Tile(
                 "b2_within",
                 "Decisions due (B2)",
                 f"Awaiting a decision and still within {b2['target']} of receipt (B2a).",

@@ -25,6 +25,7 @@ from .base import (
     FieldErrors,
 )
 from .copy_forward import CopyForwardMixin
+from .settings_impact import ConfirmImpactMixin
 
 FIELDS = tuple(
     attr.key
@@ -67,8 +68,12 @@ def validate_parameters(model: PolicyParameterSet) -> None:
         raise FieldErrors(refused)
 
 
-class PolicyParameterSetView(CopyForwardMixin, AcademicYearChoiceMixin, AppModelView):
+class PolicyParameterSetView(
+    ConfirmImpactMixin, CopyForwardMixin, AcademicYearChoiceMixin, AppModelView
+):
     copy_forward_noun = "policy parameters"
+    impact_kind = "parameters"
+    impact_fields = tuple(name for name in FIELDS if name != "academic_year")
     read_roles = STAFF
     write_roles = SUPERVISORS
     action_roles = {"copy_forward": SUPERVISORS}

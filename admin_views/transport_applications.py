@@ -73,6 +73,7 @@ from .dates import long_date
 from .enum_support import _label, choices, enum_formatter
 from .queue_filters import ASSIGNED_FILTER, B2_FILTER, AssignedFilter, B2Filter
 from .route_map import route_svg
+from .sign_off import SignOffMixin
 
 # What puts a pupil on a route's vehicle, or onto more of its sessions (services.seats).
 CARRIED_ON = ("route", "route_sessions", "academic_year", "status")
@@ -188,7 +189,7 @@ def _target_cell(_view: Any, _context: Any, model: TransportApplication, _name: 
     return f"{model.decision_target_on:%d %b %Y}" + (busy if model.decision_target_busy else "")
 
 
-class TransportApplicationView(AssignmentMixin, AppModelView):
+class TransportApplicationView(SignOffMixin, AssignmentMixin, AppModelView):
     write_roles = ASSISTANTS
     action_roles = {
         "assess_eligibility": ASSISTANTS,
@@ -757,6 +758,7 @@ class TransportApplicationView(AssignmentMixin, AppModelView):
         return missing_facts(db.session, [model.id]).get(model.id, [])
 
     def render(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("can_sign_off", user_has(OFFICERS))  # admin_views/sign_off.py
         if template == self.list_template:
             kwargs.setdefault("year_options", _year_options())
             kwargs.setdefault("current_year", current_year())

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
-from .enums import Charge, Outcome, enum_column
+from .enums import Charge, Outcome, SignOff, enum_column
 from .user import User
 
 if TYPE_CHECKING:
@@ -63,9 +63,19 @@ class EligibilityDecision(Base):
     # A12a, A15: an eligible award superseded by a re-check still pending (refer or measure)
     # stays in force, carrying the pupil, until a final decision (services.assessment).
     stands_pending_recheck: Mapped[bool] = mapped_column(default=False)
+    # Officers sign off decisions (DOMAIN.md): an assistant's refusal, or an award resting on an
+    # officer's judgement, is awaiting until an officer signs it off or sends it back, and no
+    # letter goes before (services/sign_off.py). Who did either, and when, is kept here.
+    sign_off: Mapped[SignOff | None] = mapped_column(enum_column(SignOff, "sign_off"), index=True)
+    # No ON DELETE clause (NO ACTION refuses the delete just the same): SQLite cannot reflect
+    # one on a column added by ALTER TABLE, which migration 0026 must use (its comment).
+    sign_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sign_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sign_off_note: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[TransportApplication] = relationship(back_populates="decisions")
-    decided_by: Mapped[User | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    sign_off_by: Mapped[User | None] = relationship(foreign_keys=[sign_off_by_id])
 
     @property
     def pending_recheck_words(self) -> str | None:

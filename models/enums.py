@@ -139,6 +139,15 @@ class VariationStatus(StrEnum):
     REFUSED = "refused"
 
 
+class SignOff(StrEnum):
+    """An assistant's refusal, or award on an officer's judgement, waits for an officer
+    (DOMAIN.md: officers sign off decisions); NULL on a decision that needs none."""
+
+    AWAITING = "awaiting"
+    SIGNED_OFF = "signed_off"
+    SENT_BACK = "sent_back"
+
+
 class Role(StrEnum):
     ASSISTANT = "assistant"
     OFFICER = "officer"

@@ -46,9 +46,11 @@ __all__ = [
     "Case",
     "Decision",
     "ExceptionalCircumstances",
+    "OFFICER_JUDGEMENT_BASES",
     "Medical",
     "Post16",
     "assess",
+    "rests_on_officer_judgement",
 ]
 
 
@@ -885,3 +887,14 @@ _BASES = (
     ("A21", _a21),
     ("A11", _a11),
 )
+
+# The bases awarded only on a determination a transport eligibility officer records (DOMAIN.md
+# "decides what needs judgement"): an unsuitable walking route (A12, Appendix D), an exceptional
+# transport need with an EHCP (A4c), medical grounds (A13, B1e), exceptional circumstances
+# (A11d). An award on one of them rests on that officer's judgement.
+OFFICER_JUDGEMENT_BASES = frozenset({"A12", "A4", "A13", "A11"})
+
+
+def rests_on_officer_judgement(outcome: Outcome, basis: str | None) -> bool:
+    """An award decided by one of `OFFICER_JUDGEMENT_BASES`."""
+    return outcome == Outcome.ELIGIBLE and basis in OFFICER_JUDGEMENT_BASES

@@ -23,6 +23,10 @@ same trail. What must hold (issue 3, DOMAIN.md workflow 1):
   with its seat and contribution, until a final decision. A refusal then withdraws that award
   with notice as above; an eligible decision replaces it and nothing is withdrawn (A12a, A15:
   an award never ends silently).
+* officers sign off decisions (DOMAIN.md): an assistant's refusal, or award on an officer's
+  judgement, is stored awaiting sign-off; an award it refuses stands like one pending a
+  re-check, and is withdrawn with notice only once an officer signs the refusal off
+  (`services.sign_off`).
 
 Everything is a handful of statements for the whole batch (no query per application) and all of
 it commits or none of it does.
@@ -51,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from models import EligibilityDecision, TransportApplication, Withdrawal, db
 from models.base import table_of
-from models.enums import ApplicationStatus, Charge, Outcome
+from models.enums import ApplicationStatus, Charge, Outcome, SignOff
 from rules.assess import Care, Case, ExceptionalCircumstances, Medical, Post16, assess
 from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
@@ -60,6 +64,7 @@ from services.eligibility_facts import GatheredCase, gather_facts
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
 from services.seats import Overfull, over_capacity
 from services.seats.withdrawal import EligibilityEnd, withdraw_eligibilities
+from services.sign_off import needs_sign_off, roles_of
 from services.years import YearError, local_date
 
 ID_CHUNK = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
@@ -91,6 +96,7 @@ class AssessmentSummary:
     standing: int = 0  # awards kept in force pending a re-check (A12a, A15)
     contributions_raised: int = 0  # post-16 contributions raised (A7, B1j)
     instalments_cancelled: int = 0  # unpaid, of decisions superseded or ended
+    awaiting_sign_off: int = 0  # an assistant's refusals and awards on judgement (sign_off)
     notes: list[str] = field(default_factory=list)
     by_outcome: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
@@ -117,6 +123,10 @@ class AssessmentSummary:
             text += f", {self.contributions_raised} post-16 contributions raised (A7, B1j)"
         if self.instalments_cancelled:
             text += f", {self.instalments_cancelled} unpaid instalments cancelled"
+        if self.awaiting_sign_off:
+            text += (
+                f", {self.awaiting_sign_off} await an officer's sign-off before their letters go"
+            )
         if self.notes:
             shown = "; ".join(self.notes[:5])
             more = f" and {len(self.notes) - 5} more" if len(self.notes) > 5 else ""
@@ -287,6 +297,7 @@ def _assess(
     gathered = _gather(sess, ids, where)
     params = parameters_for_years({g.academic_year for g in gathered if g.problem is None}, sess)
     params_json = {year: canonical_json(parameters_as_json(p)) for year, p in params.items()}
+    roles = roles_of(sess, user_id)
 
     # The current decision of each application: one query per chunk of ids.
     app_ids = [g.application_id for g in gathered]
@@ -339,36 +350,40 @@ def _assess(
             continue
         outcome = Outcome(str(decision.outcome))
         charge = Charge(str(decision.charge)) if decision.charge else None
+        awaits = needs_sign_off(outcome, decision.basis, roles)
+        # The award in force before this decision: the current one, or one standing (also
+        # after an officer sent a refusal back, when no decision is current).
+        was, was_basis, was_ended = granted.get(g.application_id, (None, None, None))
+        award = (
+            (previous[0], was_basis)
+            if previous is not None and was is Outcome.ELIGIBLE and was_ended is None
+            else standing.get(g.application_id)
+        )
+        # A re-check (refer, measure) is not decided yet, nor is a refusal awaiting an
+        # officer's sign-off: until then the award, its seat and contribution stay (A12a, A15).
+        decided = outcome in _FINAL and not (awaits and outcome is Outcome.NOT_ELIGIBLE)
         if previous is not None:
             to_supersede.append(previous[0])
-            was, was_basis, was_ended = granted[g.application_id]
-            # The award in force before this decision: the current one, or one standing.
-            award = (
-                (previous[0], was_basis)
-                if was is Outcome.ELIGIBLE and was_ended is None
-                else standing.get(g.application_id)
-            )
-            if award is not None and outcome not in _FINAL:
-                # Not decided yet: the award, its seat and contribution stay (A12a, A15).
-                if award[0] == previous[0]:
-                    to_stand.append(award[0])
-            else:
-                if award is not None and award[0] != previous[0]:
-                    settled.append(award[0])  # the final decision the award stood for
-                if award is not None and outcome is Outcome.NOT_ELIGIBLE:
-                    ends.append(
-                        EligibilityEnd(
-                            decision_id=award[0],
-                            application_id=g.application_id,
-                            academic_year=g.academic_year,
-                            reference=g.reference,
-                            route_was_unsuitable=award[1] == "A12",
-                        )
+        if award is not None and not decided:
+            if previous is not None and award[0] == previous[0]:
+                to_stand.append(award[0])
+        elif previous is not None or award is not None:
+            if award is not None and (previous is None or award[0] != previous[0]):
+                settled.append(award[0])  # the final decision the award stood for
+            if award is not None and outcome is Outcome.NOT_ELIGIBLE:
+                ends.append(
+                    EligibilityEnd(
+                        decision_id=award[0],
+                        application_id=g.application_id,
+                        academic_year=g.academic_year,
+                        reference=g.reference,
+                        route_was_unsuitable=award[1] == "A12",
                     )
-                elif charge is not Charge.CONTRIBUTION:
-                    not_charged.append(g.application_id)
-            if was is not Outcome.ELIGIBLE and outcome is Outcome.ELIGIBLE:
-                restored.append(g.application_id)
+                )
+            elif charge is not Charge.CONTRIBUTION:
+                not_charged.append(g.application_id)
+        if previous is not None and was is not Outcome.ELIGIBLE and outcome is Outcome.ELIGIBLE:
+            restored.append(g.application_id)
         if outcome is Outcome.ELIGIBLE and charge is Charge.CONTRIBUTION:
             charged[g.application_id] = today
         new_rows.append(
@@ -386,10 +401,12 @@ def _assess(
                 "parameters_year": year_params.academic_year,
                 "decided_by_id": user_id,
                 "decided_at": now,
+                "sign_off": SignOff.AWAITING if awaits else None,
             }
         )
         status_rows.append({"id": g.application_id, "status": _STATUS_BY_OUTCOME[outcome]})
         summary.by_outcome[outcome.value] += 1
+        summary.awaiting_sign_off += awaits
         if outcome is Outcome.ELIGIBLE:
             eligible_pupils.add(g.pupil_id)
 

@@ -48,6 +48,7 @@ from services.contributions import overdue_clause
 from services.policy import PolicyUnavailable
 from services.policy import _from_row as policy_from_row
 from services.seats import over_capacity_ids, usage_stmt
+from services.sign_off import awaiting_sign_off
 
 _LONDON = ZoneInfo("Europe/London")
 TA = TransportApplication
@@ -76,6 +77,20 @@ def outcome_queue(outcome: Outcome) -> ColumnElement[bool]:
     return and_(
         TA.current_decision.has(EligibilityDecision.outcome == outcome),
         TA.status != ApplicationStatus.WITHDRAWN,
+    )
+
+
+def awaiting_sign_off_count(session: Session) -> int:
+    """Decisions waiting for an officer's sign-off (services.sign_off), on live applications."""
+    ed = EligibilityDecision
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ed)
+            .join(TA, TA.id == ed.application_id)
+            .where(awaiting_sign_off(), TA.status != ApplicationStatus.WITHDRAWN)
+        )
+        or 0
     )
 
 
@@ -204,7 +219,7 @@ def application_counts(
     by_year: dict[str, PolicyParameters] | None = None,
 ) -> dict[str, int]:
     """To measure, to refer (one grouped query on the current decisions: `outcome_queue` as a
-    join, which reads only those decisions), the B2 clock, and "mine"."""
+    join, which reads only those decisions), awaiting sign-off, the B2 clock, and "mine"."""
     found = {"to_measure": 0, "to_refer": 0}
     ed = EligibilityDecision
     for outcome, n in session.execute(
@@ -218,6 +233,7 @@ def application_counts(
         .group_by(ed.outcome)
     ):
         found["to_measure" if outcome == Outcome.MEASURE else "to_refer"] = int(n)
+    found["awaiting_sign_off"] = awaiting_sign_off_count(session)
     clock = b2_clock(session, today, by_year)
     found.update({f"b2_{kind}": n for kind, n in clock.counts.items()})
     found["mine"] = 0

@@ -268,3 +268,35 @@ def test_a15_the_contribution_stays_in_force_pending_the_recheck(app: Flask, stu
         )
         assert cancelled == 0
         assert post16_states(db.session, [student])[student] == state
+
+
+def test_an_assistants_refusal_awaiting_sign_off_keeps_the_award_and_its_seat(
+    app: Flask, carried: dict[str, int], users: dict[str, int]
+) -> None:
+    """DOMAIN.md: officers sign off decisions. Until an officer confirms an assistant's refusal,
+    nothing is decided for the family, so the award stands as for a re-check (A12a, A15): the
+    seat is not given away meanwhile, and a refusal sent back leaves it standing too."""
+    from services.sign_off import send_back, sign_off
+
+    with app.app_context():
+        _change(carried["app"], distance_m=2100)  # within the secondary walking distance
+        assess_applications(ids=[carried["app"]], user_id=users["assistant"], now=RECHECKED)
+        refusal = _current(carried["app"])
+        assert refusal.outcome is Outcome.NOT_ELIGIBLE
+        award = db.session.get(EligibilityDecision, carried["award"])
+        assert award.stands_pending_recheck and award.ended_on is None
+        assert _withdrawals() == [] and _spare(carried["route"]) == 0
+
+        send_back(db.session, [refusal.id], users["officer"])
+        db.session.expire_all()
+        assert db.session.get(EligibilityDecision, carried["award"]).stands_pending_recheck
+        assert _spare(carried["route"]) == 0
+
+        assess_applications(ids=[carried["app"]], user_id=users["assistant"], now=DECIDED)
+        again = _current(carried["app"])
+        assert again.outcome is Outcome.NOT_ELIGIBLE and _spare(carried["route"]) == 0
+        sign_off(db.session, [again.id], users["officer"])
+        db.session.expire_all()
+        [withdrawal] = _withdrawals()
+        assert withdrawal.decision_id == carried["award"]
+        assert not db.session.get(EligibilityDecision, carried["award"]).stands_pending_recheck

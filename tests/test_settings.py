@@ -422,11 +422,13 @@ def test_editing_next_years_figures_through_the_panel_leaves_past_rows_untouched
             "post16_contribution": "999.00",
             "concessionary_annual_charge": "999.00",
             "offers_full": "y",
+            # Past the impact page (issue 14): on the real clock 2025/26 is the year in force.
+            "confirmed": "1",
         },
     )
     assert edit.status_code == 302, edit.get_data(as_text=True)[:2000]
     form = {k: str(v) for k, v in PARAMS.items()}
-    form.update(academic_year="2025/26", secondary_walking_distance_m="5000")
+    form.update(academic_year="2025/26", secondary_walking_distance_m="5000", confirmed="1")
     edit = client.post(f"/admin/policy_parameter_set/edit/?id={next_ids[1]}", data=form)
     assert edit.status_code == 302, edit.get_data(as_text=True)[:2000]
     with app.app_context():

@@ -287,7 +287,7 @@ def test_a_stale_contribution_setting_save_is_refused(
         client_as,
         "supervisor",
         url,
-        {"post16_contribution": "700.00"},
+        {"post16_contribution": "700.00", "confirmed": "1"},  # past the impact page (issue 14)
         {"concessionary_annual_charge": "480.00"},
     )
     _assert_refused(stale, "700.00", "456.00")
@@ -314,7 +314,7 @@ def test_a_stale_policy_parameter_save_is_refused(
         client_as,
         "supervisor",
         url,
-        {"concessionary_withdrawal_notice_days": str(before + 1)},
+        {"concessionary_withdrawal_notice_days": str(before + 1), "confirmed": "1"},
         {"concessionary_withdrawal_notice_days": str(before + 2)},
     )
     _assert_refused(stale, str(before + 1), str(before))

@@ -145,6 +145,7 @@ def _assessment(parameters: dict[str, Any], progress: Progress, user_id: int | N
             unchanged=summary.unchanged,
             superseded=summary.superseded,
             ended=summary.ended,
+            awaiting=summary.awaiting_sign_off,
         )
         outcomes.update(summary.by_outcome)
         skipped += len(summary.skipped)
@@ -157,6 +158,8 @@ def _assessment(parameters: dict[str, Any], progress: Progress, user_id: int | N
     )
     if totals["ended"]:
         text += f", {totals['ended']} other eligibilities ended (A2)"
+    if totals["awaiting"]:
+        text += f", {totals['awaiting']} await an officer's sign-off (no letter goes before)"
     if skipped:
         text += f", {skipped} not assessed (see the applications list)"
     kinds = kinds_of("decision") + kinds_of("evidence")

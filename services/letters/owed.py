@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import (
@@ -49,6 +49,7 @@ from models.enums import (
     ConcessionaryStatus,
     LetterKind,
     Outcome,
+    SignOff,
     WithdrawalKind,
 )
 from rules.parameters import PolicyParameters
@@ -128,10 +129,17 @@ def _decision_dues(session: Session, year: str, on: date) -> list[Due]:
             ta.status != ApplicationStatus.WITHDRAWN,
             dec.superseded_at.is_(None),
             dec.outcome.in_(list(by_outcome)),
+            _signed_off_if_needed(dec),
         )
         .order_by(dec.id)
     )
     return [Due(by_outcome[outcome], f"decision:{i}", i) for i, outcome in rows]
+
+
+def _signed_off_if_needed(dec: type[EligibilityDecision]) -> Any:
+    """Issue 14, DOMAIN.md "officers sign off decisions": an assistant's decision awaiting an
+    officer's sign-off is owed no letter yet (services/sign_off.py)."""
+    return or_(dec.sign_off.is_(None), dec.sign_off != SignOff.AWAITING)
 
 
 def _seat_dues(session: Session, year: str, on: date) -> list[Due]:
