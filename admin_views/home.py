@@ -27,6 +27,7 @@ from services import queues, years
 from services.errors import ServiceError
 
 from .base import SecuredIndexView
+from .import_runs import PROBLEMS_FILTER
 from .queue_filters import APPEAL_FILTER, ASSIGNED_FILTER, B2_FILTER, WAITING_FILTER
 
 
@@ -45,6 +46,8 @@ class Tile:
 ALL = frozenset(Role)
 OFFICER_UP = frozenset({Role.OFFICER, Role.SUPERVISOR})
 SUPERVISOR = frozenset({Role.SUPERVISOR})
+# Who keys and maintains the lists (DOMAIN.md roles): the imports are theirs to put right.
+KEYING = frozenset({Role.ASSISTANT, Role.SUPERVISOR})
 
 
 def b2_words(today: date, label: str | None) -> dict[str, str]:
@@ -230,6 +233,24 @@ class HomeView(SecuredIndexView):
                 ALL,
                 counts["letters_queued"],
                 None,
+            ),
+            Tile(
+                "letters_owed",
+                "Letters owed",
+                "Decisions, seats, withdrawals, appeal steps and overdue instalments whose "
+                "letter has not been made yet (B1i).",
+                ALL,
+                counts["letters_owed"],
+                url_for("communication.owed"),
+            ),
+            Tile(
+                "imports_problems",
+                "Imports with problems",
+                "Files refused for errors and not imported cleanly since: put the rows right "
+                "and import again.",
+                KEYING,
+                counts["imports_problems"],
+                filter_url(admin, "import_run", [(PROBLEMS_FILTER, "1")]),
             ),
             Tile(
                 "instalments_overdue",

@@ -31,6 +31,7 @@ from models import (
     Communication,
     ConcessionaryApplication,
     EligibilityDecision,
+    ImportRun,
     Instalment,
     PolicyParameterSet,
     TransportApplication,
@@ -44,7 +45,10 @@ from models.enums import (
     Outcome,
 )
 from rules.parameters import PolicyParameters
+from services import import_runs
 from services.contributions import overdue_clause
+from services.letters.kinds import kinds_of
+from services.letters.owed import letters_owed
 from services.policy import PolicyUnavailable
 from services.policy import _from_row as policy_from_row
 from services.seats import over_capacity_ids, usage_stmt
@@ -295,6 +299,26 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
     return found
 
 
+def letters_owed_by_kind(session: Session, years: list[str], today: date) -> Counter[str]:
+    """Letters owed (B1i) per kind over `years`: services.letters.owed's one definition of
+    what the stored state calls for and no live letter answers (a fixed number of statements
+    per year)."""
+    owed: Counter[str] = Counter()
+    for label in years:
+        due, _stale = letters_owed(session, label, kinds_of(None), today)
+        owed.update(d.kind.value for d in due)
+    return owed
+
+
+def letter_and_import_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
+    """Letters owed (B1i) and imports refused and not yet put right (one statement)."""
+    problems = select(func.count()).select_from(ImportRun).where(import_runs.with_problems())
+    return {
+        "letters_owed": sum(letters_owed_by_kind(session, years, today).values()),
+        "imports_problems": int(session.scalar(problems) or 0),
+    }
+
+
 def _london_day(moment: datetime) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -368,6 +392,7 @@ def day_work(
     work.counts.update(application_counts(session, today, user_id, by_year))
     work.counts.update(appeal_counts(session, today))
     work.counts.update(money_and_seat_counts(session, today, years))
+    work.counts.update(letter_and_import_counts(session, today, years))
     if chart:
         work.weeks = decisions_per_week(session, today, by_year)
     return work

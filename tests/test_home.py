@@ -128,7 +128,7 @@ def test_every_count_opens_the_list_behind_it(county: Flask) -> None:
         if href is None:
             continue
         assert client.get(href).status_code == 200, (key, href)
-        if "/queue/" in href:
+        if "/queue/" in href or href.endswith("/owed/"):  # a queue page, or counts by kind
             queue = client.get(href).get_data(as_text=True)
             assert f'<small class="text-muted">({count})</small>' in queue, key
             continue
@@ -339,3 +339,35 @@ def test_the_b2_words_quote_the_years_figures(county: Flask) -> None:
             )
             row.decision_target_working_days = before
             db.session.commit()
+
+
+def test_letters_owed_are_counted_by_the_letters_own_definition_and_listed_by_kind(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, B1i: "letters owed" on home is services.letters.owed's count, and its page
+    lists them by kind; once the letters are made, none is owed."""
+    from datetime import date
+
+    from services.letters.kinds import kinds_of
+    from services.letters.owed import letters_owed, make_letters
+    from tests import factories as f
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        school = f.school()
+        for outcome in (Outcome.ELIGIBLE, Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE):
+            f.decision(f.transport_application(f.pupil(), school), outcome=outcome)
+        db.session.commit()
+        owed, _ = letters_owed(db.session, "2024/25", kinds_of(None), date(2024, 10, 1))
+    assert len(owed) == 3
+    client = client_as("assistant")
+    [(count, href)] = [v for k, v in _tiles(client).items() if k == "letters_owed"]
+    assert (count, href) == (3, "/admin/communication/owed/")
+    page = client.get(href).get_data(as_text=True)
+    assert '<small class="text-muted">(3)</small>' in page
+    assert re.search(r"<td>2024/25</td><td>[^<]+</td><td>2</td>", page)
+
+    with app.app_context():
+        make_letters(db.session, "2024/25", kinds_of(None), on=date(2024, 10, 1))
+    assert _tiles(client)["letters_owed"][0] == 0
