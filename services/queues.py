@@ -58,6 +58,8 @@ TA = TransportApplication
 # Appendix C deadlines "due soon": within this many working days (a working week).
 SOON_WORKING_DAYS = 5
 CHART_WEEKS = 8
+# The seats-used chart shows this many routes, the fullest: readable at a glance.
+CHART_ROUTES = 12
 
 B2Kind = Literal["past", "within", "busy"]
 B2_LABELS: dict[str, str] = {
@@ -186,12 +188,28 @@ class WeekBar:
         return self.decided - self.in_target - self.busy
 
 
+@dataclass(frozen=True)
+class RouteUse:
+    """Seats used on one route in each session of a year (entitled pupils and seats held)."""
+
+    route_id: int
+    code: str
+    seats: int
+    am: int
+    pm: int
+
+    @property
+    def over(self) -> bool:
+        return max(self.am, self.pm) > self.seats
+
+
 @dataclass
 class DayWork:
     today: date
     years: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     weeks: list[WeekBar] = field(default_factory=list)
+    routes: list[RouteUse] = field(default_factory=list)
     # B2a's figures for the year in force, for the screen to quote (never a fixed text).
     b2_days: int = 0
     busy_months: str = ""
@@ -368,6 +386,27 @@ def decisions_per_week(
     return bars
 
 
+def seats_used_per_route(
+    session: Session, today: date, years: list[str], top: int = CHART_ROUTES
+) -> list[RouteUse]:
+    """The `top` fullest routes of the current year (the first in force), fullest first by the
+    busier session's share of the seats, so every route over capacity (A1, Appendix F) leads
+    the chart; one query over `usage_stmt`, the capacity screens' own figures."""
+    if not years:
+        return []
+    usage = usage_stmt(years[:1], today)
+    am = usage.c.entitled_am + usage.c.held_am
+    pm = usage.c.entitled_pm + usage.c.held_pm
+    busier = case((am > pm, am), else_=pm)
+    rows = session.execute(
+        select(usage.c.route_id, usage.c.code, usage.c.seats, am, pm)
+        .where(usage.c.seats > 0)
+        .order_by((busier * 1.0 / usage.c.seats).desc(), usage.c.code)
+        .limit(top)
+    ).all()
+    return [RouteUse(*row) for row in rows]
+
+
 def quoted_year(by_year: dict[str, PolicyParameters], today: date) -> str:
     """The year whose figures the screen quotes: today's, else the latest before it."""
     label = rules.academic_year_of(today).label
@@ -395,4 +434,5 @@ def day_work(
     work.counts.update(letter_and_import_counts(session, today, years))
     if chart:
         work.weeks = decisions_per_week(session, today, by_year)
+        work.routes = seats_used_per_route(session, today, years)
     return work

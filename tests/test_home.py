@@ -371,3 +371,39 @@ def test_letters_owed_are_counted_by_the_letters_own_definition_and_listed_by_ki
     with app.app_context():
         make_letters(db.session, "2024/25", kinds_of(None), on=date(2024, 10, 1))
     assert _tiles(client)["letters_owed"][0] == 0
+
+
+def test_supervisors_chart_of_seats_used_leads_with_routes_over_capacity(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: seats used per route, drawn on the server with a table of the same figures;
+    the fullest routes first, so one over capacity (A1, Appendix F) is never off the chart."""
+    from datetime import date
+
+    from models.enums import Sessions
+    from tests import factories as f
+    from tests.test_seats import entitled
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        school = f.school()
+        quiet = f.route([school], seats=10, code="QUIET1")
+        over = f.route([school], seats=2, code="OVER01")
+        entitled(quiet, Sessions.AM)
+        for _ in range(3):
+            entitled(over)
+        for n in range(queues.CHART_ROUTES + 3):
+            f.route([school], seats=50, code=f"EMPTY{n:02d}")
+        db.session.commit()
+
+    page = client_as("supervisor").get("/admin/").get_data(as_text=True)
+
+    assert 'aria-labelledby="seats-chart-title"' in page
+    table = page.split('class="table table-sm table-bordered mt-2 seats-table"', 1)[1]
+    rows = re.findall(r'<th scope="row"><a href="[^"]+">(\w+)</a></th>\s*' + r"<td>(\d+)</td>" * 3
+                      + r"\s*<td>(Yes|No)</td>", table.split("</table>", 1)[0])  # fmt: skip
+    assert rows[:2] == [("OVER01", "2", "3", "3", "Yes"), ("QUIET1", "10", "1", "0", "No")]
+    assert len(rows) == queues.CHART_ROUTES  # the fullest only, so it stays readable
+    assert 'fill="#a4262c"><title>OVER01 AM: 3 of 2 seats</title>' in page
+    assert "seats-chart-title" not in client_as("officer").get("/admin/").get_data(as_text=True)
