@@ -407,3 +407,44 @@ def test_supervisors_chart_of_seats_used_leads_with_routes_over_capacity(
     assert len(rows) == queues.CHART_ROUTES  # the fullest only, so it stays readable
     assert 'fill="#a4262c"><title>OVER01 AM: 3 of 2 seats</title>' in page
     assert "seats-chart-title" not in client_as("officer").get("/admin/").get_data(as_text=True)
+
+
+def test_home_new_counts_and_seats_chart_run_the_same_queries_at_two_sizes(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: letters owed, imports with problems and the seats chart add statements of
+    their own, but the same number of them for 2 routes, runs and letters as for 20."""
+    from datetime import date
+
+    from services import import_runs
+    from tests import factories as f
+    from tests.test_seats import entitled
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        f.academic_year("2025/26", with_calendar=False)
+        db.session.commit()
+
+    def grow(n: int) -> None:
+        with app.app_context():
+            school = f.school()
+            for k in range(n):
+                route = f.route([school], seats=2 + k % 3)
+                for _ in range(k % 4 + 1):
+                    entitled(route)
+                f.concessionary_application(f.pupil(), school, route)
+                import_runs.record(
+                    db.session, kind=f"kind {k}", filename="x.csv", via="check", rows_read=1,
+                    error_count=1, committed=False, user_id=None, username="assistant",
+                )  # fmt: skip
+            db.session.commit()
+
+    client = client_as("supervisor")
+    grow(2)
+    before = _statements(app, client, "/admin/")
+    grow(18)
+    after = _statements(app, client, "/admin/")
+    assert after == before, f"{before} statements at the smaller size, {after} at the larger"
+    tiles = _tiles(client)
+    assert tiles["imports_problems"][0] == 20 and tiles["letters_owed"][0] > 20
