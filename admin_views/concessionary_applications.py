@@ -240,7 +240,7 @@ class ConcessionaryApplicationView(AppModelView):
                 planned.append(f"{year}: {_why(exc)}")
                 continue
             offers += report.allocated
-            planned.append(f"{year}: {report.overview()}")
+            planned.append(f"{year}, once confirmed: {report.overview()}")
         return confirm.ask(
             self, "offer_next", ids, title="Offer freed seats to the waiting lists",
             lines=[f"It will make {offers} offer(s) now, in Appendix F register order, "

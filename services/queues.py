@@ -329,7 +329,8 @@ def letters_owed_by_kind(session: Session, years: list[str], today: date) -> Cou
 
 
 def letter_and_import_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
-    """Letters owed (B1i) and imports refused and not yet put right (one statement)."""
+    """Letters owed (B1i) and imports refused and not yet put right: a fixed number of
+    statements (the letters' per year in force, one for the imports)."""
     problems = select(func.count()).select_from(ImportRun).where(import_runs.with_problems())
     return {
         "letters_owed": sum(letters_owed_by_kind(session, years, today).values()),

@@ -568,6 +568,8 @@ def _status(
 
 
 def _offers(s: Session, year: str, on: date, ids: list[int], *, write: bool) -> SeatReport:
+    """The waiting lists of `ids` through the per-route loop; the routes are locked only
+    for a run that writes."""
     if write:
         lock_routes(s, ids)
     routes = route_codes(s, ids)
