@@ -22,6 +22,7 @@ from . import (
     contributions,
     decisions,
     dtas,
+    import_runs,
     instalments,
     jobs,
     letters,
@@ -71,6 +72,7 @@ MODULES = (
     communications,
     letters,
     jobs,
+    import_runs,
 )
 # Second screens of a module (the module's VIEW is in MODULES).
 EXTRA_VIEWS = (communications.DOWNLOADS_VIEW,)

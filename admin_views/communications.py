@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
 from models import Communication, LetterDownload, db
-from models.enums import Channel, CommunicationStatus
+from models.enums import Channel, CommunicationStatus, LetterKind
 from services.letters.kinds import FAMILIES, LABELS, UnknownFamily, kinds_of
 from services.letters.sending import notify_settings, print_batch, record_download, resend
 
@@ -147,6 +147,20 @@ class CommunicationView(AppModelView):
             abort(404)
         flash(f"Letter {letter_id} will be sent again (letter {copy.id}, queued).", "success")
         return redirect(url_for(".details_view", id=copy.id))
+
+    @expose("/owed/")
+    def owed(self) -> Any:
+        """Letters owed (B1i) per year and kind, as the home page counts them
+        (`queues.letters_owed_by_kind`), with the button that makes them."""
+        from services import queues, years
+
+        today = years.today()
+        rows = [
+            (label, LABELS[LetterKind(kind)], n)
+            for label in years.years_in_force(db.session, today)
+            for kind, n in sorted(queues.letters_owed_by_kind(db.session, [label], today).items())
+        ]
+        return self.render("admin/letters/owed.html", rows=rows, total=sum(n for _y, _k, n in rows))
 
     @expose("/print/", methods=("GET", "POST"))
     def print_batches(self) -> Any:

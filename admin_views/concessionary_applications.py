@@ -218,11 +218,8 @@ class ConcessionaryApplicationView(AppModelView):
 
     @action("offer_next", "Offer next", None)
     def action_offer_next(self, ids: list[str]) -> Any:
-        page = self._confirm(
-            "offer_next", ids, "Offer freed seats to the waiting lists", "Offer next"
-        )
-        if page is not None:
-            return page
+        if not confirm.is_confirmed():
+            return self._confirm_offers(ids)
         for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
             try:
                 report = seats.offer_next(year, on=years.today(), route_ids=route_ids)
@@ -230,6 +227,26 @@ class ConcessionaryApplicationView(AppModelView):
                 flash(f"{year}: {_why(exc)} Nothing was offered.", "error")
                 continue
             flash_report(report, f"Waiting lists ({year})")
+
+    def _confirm_offers(self, ids: list[str]) -> Any:
+        """How many offers Offer next will make now, per route, and who stays waiting: the
+        run's own loop without writing (`seats.offers_planned`)."""
+        planned: list[str] = []
+        offers = 0
+        for year, route_ids in sorted(self._years_and_routes(_ints(ids)).items()):
+            try:
+                report = seats.offers_planned(year, on=years.today(), route_ids=route_ids)
+            except (ServiceError, IntegrityError) as exc:
+                planned.append(f"{year}: {_why(exc)}")
+                continue
+            offers += report.allocated
+            planned.append(f"{year}, once confirmed: {report.overview()}")
+        return confirm.ask(
+            self, "offer_next", ids, title="Offer freed seats to the waiting lists",
+            lines=[f"It will make {offers} offer(s) now, in Appendix F register order, "
+                   "filling every free seat it can on the routes of the selection.", *planned],
+            button=f"Offer next ({offers} offers)",
+        )  # fmt: skip
 
     @action("lapse_year", "Lapse finished year", None)
     def action_lapse_year(self, ids: list[str]) -> Any:

@@ -27,6 +27,7 @@ from services import queues, years
 from services.errors import ServiceError
 
 from .base import SecuredIndexView
+from .import_runs import PROBLEMS_FILTER
 from .queue_filters import APPEAL_FILTER, ASSIGNED_FILTER, B2_FILTER, WAITING_FILTER
 
 
@@ -45,6 +46,8 @@ class Tile:
 ALL = frozenset(Role)
 OFFICER_UP = frozenset({Role.OFFICER, Role.SUPERVISOR})
 SUPERVISOR = frozenset({Role.SUPERVISOR})
+# Who keys and maintains the lists (DOMAIN.md roles): the imports are theirs to put right.
+KEYING = frozenset({Role.ASSISTANT, Role.SUPERVISOR})
 
 
 def b2_words(today: date, label: str | None) -> dict[str, str]:
@@ -112,6 +115,50 @@ def week_chart(weeks: list[queues.WeekBar]) -> Markup:
     return Markup("".join(parts))
 
 
+def route_chart(routes: list[queues.RouteUse]) -> Markup:
+    """Seats used per route, morning and afternoon bars against a line at the vehicle's seats;
+    a session over capacity in red (A1, Appendix F). The fullest routes only (`queues`)."""
+    if not routes:
+        return Markup("")
+    width, label_w, bar_h, gap = 640, 90, 10, 8
+    top = max(max(r.am, r.pm) / r.seats for r in routes)
+    span = (width - label_w - 90) / max(top, 1.0)
+    row_h = 2 * bar_h + gap
+    height = row_h * len(routes) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="seats-chart-title" '
+        f'class="report-chart" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">',
+        '<title id="seats-chart-title">Seats used per route, morning and afternoon, against '
+        "the vehicle's seats (the table below gives the same figures)</title>",
+    ]
+    full = label_w + span
+    for i, route in enumerate(routes):
+        y = 5 + i * row_h
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + bar_h + 4}" text-anchor="end" font-size="12">'
+            f"{escape(route.code)}</text>"
+        )
+        for n, (session, used) in enumerate((("AM", route.am), ("PM", route.pm))):
+            w = max(int(used / route.seats * span), 1 if used else 0)
+            colour = "#a4262c" if used > route.seats else "#1d4f91" if n == 0 else "#5b7db8"
+            parts.append(
+                f'<rect x="{label_w}" y="{y + n * bar_h}" width="{w}" height="{bar_h - 1}" '
+                f'fill="{colour}"><title>{escape(route.code)} {session}: {used} of '
+                f"{route.seats} seats</title></rect>"
+            )
+        parts.append(
+            f'<text x="{label_w + max(route.am, route.pm) / route.seats * span + 4:.0f}" '
+            f'y="{y + bar_h + 4}" font-size="12">{max(route.am, route.pm)}/{route.seats}</text>'
+        )
+    parts.append(
+        f'<line x1="{full:.0f}" y1="0" x2="{full:.0f}" y2="{height}" stroke="#212529" '
+        'stroke-dasharray="4 3"><title>All seats used</title></line>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 class HomeView(SecuredIndexView):
     """The panel's index page."""
 
@@ -132,6 +179,7 @@ class HomeView(SecuredIndexView):
             tiles=tiles,
             work=work,
             chart=week_chart(work.weeks) if chart else None,
+            route_chart=route_chart(work.routes) if chart else None,
             newcomer=self.first_steps(roles),
         )
 
@@ -239,6 +287,24 @@ class HomeView(SecuredIndexView):
                 ALL,
                 counts["letters_queued"],
                 None,
+            ),
+            Tile(
+                "letters_owed",
+                "Letters owed",
+                "Decisions, seats, withdrawals, appeal steps and overdue instalments whose "
+                "letter has not been made yet (B1i).",
+                ALL,
+                counts["letters_owed"],
+                url_for("communication.owed"),
+            ),
+            Tile(
+                "imports_problems",
+                "Imports with problems",
+                "Files refused for errors and not imported cleanly since: put the rows right "
+                "and import again.",
+                KEYING,
+                counts["imports_problems"],
+                filter_url(admin, "import_run", [(PROBLEMS_FILTER, "1")]),
             ),
             Tile(
                 "instalments_overdue",

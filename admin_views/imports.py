@@ -24,6 +24,8 @@ from imports import applications as applications_import
 from imports import areas as areas_import
 from imports import casework_facts
 from imports.report import ImportReport
+from models import db
+from services import import_runs
 from services.private_files import private_dir, write_private
 
 from .base import ASSISTANTS, user_has
@@ -55,6 +57,24 @@ def _run(kind: str, data: bytes, filename: str, la: int | None, commit: bool) ->
     return applications_import.import_applications(
         data, filename, commit=commit, user_id=current_user.id
     )
+
+
+def _recorded(report: ImportReport, filename: str, via: str) -> ImportReport:
+    """Every run is recorded, refused or not, in a transaction of its own (the import has
+    committed or rolled back its rows already): the home page counts the refused ones."""
+    import_runs.record(
+        db.session,
+        kind=report.kind,
+        filename=filename,
+        via=via,
+        rows_read=report.rows_read,
+        error_count=report.error_count,
+        committed=report.committed,
+        user_id=current_user.id,
+        username=current_user.username,
+    )
+    db.session.commit()
+    return report
 
 
 def _store() -> Path:
@@ -124,6 +144,7 @@ class ImportView(BaseView):
         data = upload.read()
         filename = Path(upload.filename or "upload").name[:120]
         report = _run(kind, data, filename, la if kind == "schools" else None, commit=False)
+        _recorded(report, filename, "check")
         token = None
         if report.ok:
             store = _store()
@@ -154,6 +175,7 @@ class ImportView(BaseView):
         if meta.get("user_id") != current_user.id:
             abort(403)
         report = _run(meta["kind"], data, meta["filename"], meta.get("la"), commit=True)
+        _recorded(report, meta["filename"], "import")
         if report.committed:
             for path in (meta_path, data_path):
                 path.unlink(missing_ok=True)

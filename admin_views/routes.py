@@ -55,14 +55,9 @@ SERVED_LOADER = QueryAjaxModelLoader("served_schools", db.session, School, **SCH
 
 
 def flash_report(report: seats.SeatReport, verb: str) -> None:
-    """Say what an action did, route by route (allocated, waiting, refused and why)."""
-    flash(f"{verb}: {report.summary()}", "success")
-    for line in [r.line() for r in report.routes][:50]:
-        flash(line, "info")
-    if len(report.routes) > 50:
-        flash(f"... and {len(report.routes) - 50} more routes.", "info")
-    for note in report.notes:
-        flash(note, "info")
+    """Say what an action did in one message: the totals, refusals by reason, the routes with
+    outcomes and the notes (`SeatReport.overview`); a banner per route buried the totals."""
+    flash(f"{verb}: {report.overview()}", "success")
 
 
 class OverCapacityFilter(BaseSQLAFilter):

@@ -34,7 +34,24 @@ def _read(path: str) -> bytes:
         sys.exit(2)
 
 
-def _finish(report: ImportReport, report_path: str | None) -> None:
+def _finish(report: ImportReport, report_path: str | None, file: str) -> None:
+    from models import db
+    from services import import_runs
+
+    # Refused or not, the run is recorded (the home page counts refused imports).
+    with acting_user("cli:import"):
+        import_runs.record(
+            db.session,
+            kind=report.kind,
+            filename=Path(file).name,
+            via="command",
+            rows_read=report.rows_read,
+            error_count=report.error_count,
+            committed=report.committed,
+            user_id=None,
+            username="command line",
+        )
+        db.session.commit()
     text = "\n".join(report.lines())
     if report_path:
         Path(report_path).write_text(text + "\n", encoding="utf-8")
@@ -65,7 +82,7 @@ def schools(file: str, la: int | None, report_path: str | None, dry_run: bool) -
 
     with acting_user("cli:import schools"):
         report = import_schools(_read(file), Path(file).name, la, commit=not dry_run)
-    _finish(report, report_path)
+    _finish(report, report_path, file)
 
 
 @import_group.command("areas")
@@ -79,7 +96,7 @@ def areas(file: str, report_path: str | None, dry_run: bool) -> None:
 
     with acting_user("cli:import areas"):
         report = import_areas(_read(file), Path(file).name, commit=not dry_run)
-    _finish(report, report_path)
+    _finish(report, report_path, file)
 
 
 @import_group.command("applications")
@@ -110,7 +127,7 @@ def applications(file: str, username: str | None, report_path: str | None, dry_r
         report = import_applications(
             _read(file), Path(file).name, commit=not dry_run, user_id=user_id
         )
-    _finish(report, report_path)
+    _finish(report, report_path, file)
 
 
 def _casework_command(kind: str, help_text: str) -> None:
@@ -126,7 +143,7 @@ def _casework_command(kind: str, help_text: str) -> None:
 
         with acting_user(f"cli:import {kind}"):
             report = IMPORTERS[kind](_read(file), Path(file).name, commit=not dry_run)
-        _finish(report, report_path)
+        _finish(report, report_path, file)
 
 
 _casework_command("low-income", "Low-income (free-school-meals) evidence per year (A5, A6).")

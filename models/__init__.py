@@ -15,6 +15,7 @@ from .contribution import Contribution, Instalment, Payment, Refund
 from .dta import DesignatedTransportArea, DtaArea
 from .eligibility_decision import EligibilityDecision
 from .home_access_point import HomeAccessPoint
+from .import_run import ImportRun
 from .job import Job, JobStatus
 from .letter_download import LetterDownload
 from .letter_template import LetterTemplate
@@ -53,6 +54,7 @@ __all__ = [
     "DtaArea",
     "EligibilityDecision",
     "HomeAccessPoint",
+    "ImportRun",
     "Instalment",
     "Job",
     "JobStatus",

@@ -31,6 +31,7 @@ from models import (
     Communication,
     ConcessionaryApplication,
     EligibilityDecision,
+    ImportRun,
     Instalment,
     PolicyParameterSet,
     TransportApplication,
@@ -44,7 +45,10 @@ from models.enums import (
     Outcome,
 )
 from rules.parameters import PolicyParameters
+from services import import_runs
 from services.contributions import overdue_clause
+from services.letters.kinds import kinds_of
+from services.letters.owed import letters_owed
 from services.policy import PolicyUnavailable
 from services.policy import _from_row as policy_from_row
 from services.seats import over_capacity_ids, usage_stmt
@@ -55,6 +59,8 @@ TA = TransportApplication
 # Appendix C deadlines "due soon": within this many working days (a working week).
 SOON_WORKING_DAYS = 5
 CHART_WEEKS = 8
+# The seats-used chart shows this many routes, the fullest: readable at a glance.
+CHART_ROUTES = 12
 
 B2Kind = Literal["past", "within", "busy"]
 B2_LABELS: dict[str, str] = {
@@ -197,12 +203,28 @@ class WeekBar:
         return self.decided - self.in_target - self.busy
 
 
+@dataclass(frozen=True)
+class RouteUse:
+    """Seats used on one route in each session of a year (entitled pupils and seats held)."""
+
+    route_id: int
+    code: str
+    seats: int
+    am: int
+    pm: int
+
+    @property
+    def over(self) -> bool:
+        return max(self.am, self.pm) > self.seats
+
+
 @dataclass
 class DayWork:
     today: date
     years: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     weeks: list[WeekBar] = field(default_factory=list)
+    routes: list[RouteUse] = field(default_factory=list)
     # B2a's figures for the year in force, for the screen to quote (never a fixed text).
     b2_days: int = 0
     busy_months: str = ""
@@ -311,6 +333,27 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
     return found
 
 
+def letters_owed_by_kind(session: Session, years: list[str], today: date) -> Counter[str]:
+    """Letters owed (B1i) per kind over `years`: services.letters.owed's one definition of
+    what the stored state calls for and no live letter answers (a fixed number of statements
+    per year)."""
+    owed: Counter[str] = Counter()
+    for label in years:
+        due, _stale = letters_owed(session, label, kinds_of(None), today)
+        owed.update(d.kind.value for d in due)
+    return owed
+
+
+def letter_and_import_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
+    """Letters owed (B1i) and imports refused and not yet put right: a fixed number of
+    statements (the letters' per year in force, one for the imports)."""
+    problems = select(func.count()).select_from(ImportRun).where(import_runs.with_problems())
+    return {
+        "letters_owed": sum(letters_owed_by_kind(session, years, today).values()),
+        "imports_problems": int(session.scalar(problems) or 0),
+    }
+
+
 def _london_day(moment: datetime) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -360,6 +403,27 @@ def decisions_per_week(
     return bars
 
 
+def seats_used_per_route(
+    session: Session, today: date, years: list[str], top: int = CHART_ROUTES
+) -> list[RouteUse]:
+    """The `top` fullest routes of the current year (the first in force), fullest first by the
+    busier session's share of the seats, so every route over capacity (A1, Appendix F) leads
+    the chart; one query over `usage_stmt`, the capacity screens' own figures."""
+    if not years:
+        return []
+    usage = usage_stmt(years[:1], today)
+    am = usage.c.entitled_am + usage.c.held_am
+    pm = usage.c.entitled_pm + usage.c.held_pm
+    busier = case((am > pm, am), else_=pm)
+    rows = session.execute(
+        select(usage.c.route_id, usage.c.code, usage.c.seats, am, pm)
+        .where(usage.c.seats > 0)
+        .order_by((busier * 1.0 / usage.c.seats).desc(), usage.c.code)
+        .limit(top)
+    ).all()
+    return [RouteUse(*row) for row in rows]
+
+
 def quoted_year(by_year: dict[str, PolicyParameters], today: date) -> str:
     """The year whose figures the screen quotes: today's, else the latest before it."""
     label = rules.academic_year_of(today).label
@@ -384,6 +448,8 @@ def day_work(
     work.counts.update(application_counts(session, today, user_id, by_year))
     work.counts.update(appeal_counts(session, today))
     work.counts.update(money_and_seat_counts(session, today, years))
+    work.counts.update(letter_and_import_counts(session, today, years))
     if chart:
         work.weeks = decisions_per_week(session, today, by_year)
+        work.routes = seats_used_per_route(session, today, years)
     return work

@@ -83,6 +83,8 @@ POLICY_WRITE: dict[str, Role | None] = {
     "letter_download": None,
     "letter_template": None,
     "job": None,
+    # Issue 14: a record of each import run, written by the imports themselves.
+    "import_run": None,
 }
 RANK = {Role.ASSISTANT: 1, Role.OFFICER: 2, Role.SUPERVISOR: 3}
 

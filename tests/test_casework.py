@@ -26,6 +26,7 @@ from models import (
     CaseDocumentDownload,
     CaseNote,
     Contact,
+    EligibilityDecision,
     TransportApplication,
     db,
 )
@@ -244,3 +245,74 @@ def test_a_second_application_for_the_child_and_year_needs_confirming(
             )
             is not None
         )
+
+
+def _save_from(client: FlaskClient, edit_url: str) -> str:
+    """Open the edit form at `edit_url` and save it unchanged: where the panel goes next."""
+    from html import unescape
+
+    from tests.test_access_matrix import _FormHarvester
+
+    form = client.get(edit_url)
+    assert form.status_code == 200, edit_url
+    harvester = _FormHarvester()
+    harvester.feed(form.get_data(as_text=True))
+    saved = client.post(edit_url, data=harvester.data)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    return unescape(saved.location)
+
+
+def _link(page: str, pattern: str) -> str:
+    from html import unescape
+
+    match = re.search(pattern, page)
+    assert match, pattern
+    return unescape(match.group(1))
+
+
+def test_saving_from_the_case_returns_to_the_case(
+    app: Flask, client_as: Callable[[str], FlaskClient], case: dict[str, Any]
+) -> None:
+    """Issue 14: the child's details, an application and a seat application opened from the
+    case are saved back to the case, not to the generic list."""
+    with app.app_context():
+        application = db.session.get(TransportApplication, case["application"])
+        seat_app = f.concessionary_application(
+            application.pupil, application.school, f.route([application.school])
+        )
+        db.session.commit()
+        seat_ref = seat_app.reference
+    client = client_as("officer")
+    page = _page(client, case["pupil"])
+    case_url = f"/admin/pupil/details/?id={case['pupil']}"
+    edits = {
+        "pupil": _link(page, r'href="([^"]+)">Edit the child\'s details'),
+        "application": _link(page, rf'href="([^"]+)">Edit {case["reference"]}<'),
+        "seat application": _link(page, rf'href="([^"]+)">Edit {seat_ref}<'),
+    }
+    for what, edit_url in edits.items():
+        assert _save_from(client, edit_url).endswith(case_url), what
+    # The seat application's own page, opened from the case, also edits back to the case.
+    details = client.get(_link(page, rf'href="([^"]+)">{seat_ref}<')).get_data(as_text=True)
+    edit_url = _link(details, r'href="(/admin/concessionary_application/edit/[^"]+)"')
+    assert _save_from(client, edit_url).endswith(case_url)
+
+
+def test_saving_from_a_queue_returns_to_the_queue(
+    app: Flask, client_as: Callable[[str], FlaskClient], case: dict[str, Any]
+) -> None:
+    """Issue 14: an application opened from a queue (its page, then Edit) saves back there."""
+    with app.app_context():
+        db.session.scalar(
+            select(EligibilityDecision).where(
+                EligibilityDecision.application_id == case["application"]
+            )
+        ).outcome = Outcome.MEASURE
+        db.session.commit()
+    client = client_as("officer")
+    queue_url = "/admin/transport_application/queue/measure"
+    queue = client.get(queue_url).get_data(as_text=True)
+    details_url = _link(queue, rf'href="([^"]+)">{case["reference"]}<')
+    details = client.get(details_url).get_data(as_text=True)
+    edit_url = _link(details, r'href="(/admin/transport_application/edit/[^"]+)"')
+    assert _save_from(client, edit_url).split("?")[0].endswith(queue_url)

@@ -128,7 +128,7 @@ def test_every_count_opens_the_list_behind_it(county: Flask) -> None:
         if href is None:
             continue
         assert client.get(href).status_code == 200, (key, href)
-        if "/queue/" in href:
+        if "/queue/" in href or href.endswith("/owed/"):  # a queue page, or counts by kind
             queue = client.get(href).get_data(as_text=True)
             assert f'<small class="text-muted">({count})</small>' in queue, key
             continue
@@ -339,3 +339,112 @@ def test_the_b2_words_quote_the_years_figures(county: Flask) -> None:
             )
             row.decision_target_working_days = before
             db.session.commit()
+
+
+def test_letters_owed_are_counted_by_the_letters_own_definition_and_listed_by_kind(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, B1i: "letters owed" on home is services.letters.owed's count, and its page
+    lists them by kind; once the letters are made, none is owed."""
+    from datetime import date
+
+    from services.letters.kinds import kinds_of
+    from services.letters.owed import letters_owed, make_letters
+    from tests import factories as f
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        school = f.school()
+        for outcome in (Outcome.ELIGIBLE, Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE):
+            f.decision(f.transport_application(f.pupil(), school), outcome=outcome)
+        db.session.commit()
+        owed, _ = letters_owed(db.session, "2024/25", kinds_of(None), date(2024, 10, 1))
+    assert len(owed) == 3
+    client = client_as("assistant")
+    [(count, href)] = [v for k, v in _tiles(client).items() if k == "letters_owed"]
+    assert (count, href) == (3, "/admin/communication/owed/")
+    page = client.get(href).get_data(as_text=True)
+    assert '<small class="text-muted">(3)</small>' in page
+    assert re.search(r"<td>2024/25</td><td>[^<]+</td><td>2</td>", page)
+
+    with app.app_context():
+        make_letters(db.session, "2024/25", kinds_of(None), on=date(2024, 10, 1))
+    assert _tiles(client)["letters_owed"][0] == 0
+
+
+def test_supervisors_chart_of_seats_used_leads_with_routes_over_capacity(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: seats used per route, drawn on the server with a table of the same figures;
+    the fullest routes first, so one over capacity (A1, Appendix F) is never off the chart."""
+    from datetime import date
+
+    from models.enums import Sessions
+    from tests import factories as f
+    from tests.test_seats import entitled
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        school = f.school()
+        quiet = f.route([school], seats=10, code="QUIET1")
+        over = f.route([school], seats=2, code="OVER01")
+        entitled(quiet, Sessions.AM)
+        for _ in range(3):
+            entitled(over)
+        for n in range(queues.CHART_ROUTES + 3):
+            f.route([school], seats=50, code=f"EMPTY{n:02d}")
+        db.session.commit()
+
+    page = client_as("supervisor").get("/admin/").get_data(as_text=True)
+
+    assert 'aria-labelledby="seats-chart-title"' in page
+    table = page.split('class="table table-sm table-bordered mt-2 seats-table"', 1)[1]
+    rows = re.findall(r'<th scope="row"><a href="[^"]+">(\w+)</a></th>\s*' + r"<td>(\d+)</td>" * 3
+                      + r"\s*<td>(Yes|No)</td>", table.split("</table>", 1)[0])  # fmt: skip
+    assert rows[:2] == [("OVER01", "2", "3", "3", "Yes"), ("QUIET1", "10", "1", "0", "No")]
+    assert len(rows) == queues.CHART_ROUTES  # the fullest only, so it stays readable
+    assert 'fill="#a4262c"><title>OVER01 AM: 3 of 2 seats</title>' in page
+    assert "seats-chart-title" not in client_as("officer").get("/admin/").get_data(as_text=True)
+
+
+def test_home_new_counts_and_seats_chart_run_the_same_queries_at_two_sizes(
+    app: Flask, client_as: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: letters owed, imports with problems and the seats chart add statements of
+    their own, but the same number of them for 2 routes, runs and letters as for 20."""
+    from datetime import date
+
+    from services import import_runs
+    from tests import factories as f
+    from tests.test_seats import entitled
+
+    monkeypatch.setattr(years, "today", lambda: date(2024, 10, 1))
+    with app.app_context():
+        f.academic_year()
+        f.academic_year("2025/26", with_calendar=False)
+        db.session.commit()
+
+    def grow(n: int) -> None:
+        with app.app_context():
+            school = f.school()
+            for k in range(n):
+                route = f.route([school], seats=2 + k % 3)
+                for _ in range(k % 4 + 1):
+                    entitled(route)
+                f.concessionary_application(f.pupil(), school, route)
+                import_runs.record(
+                    db.session, kind=f"kind {k}", filename="x.csv", via="check", rows_read=1,
+                    error_count=1, committed=False, user_id=None, username="assistant",
+                )  # fmt: skip
+            db.session.commit()
+
+    client = client_as("supervisor")
+    grow(2)
+    before = _statements(app, client, "/admin/")
+    grow(18)
+    after = _statements(app, client, "/admin/")
+    assert after == before, f"{before} statements at the smaller size, {after} at the larger"
+    tiles = _tiles(client)
+    assert tiles["imports_problems"][0] == 20 and tiles["letters_owed"][0] > 20

@@ -311,6 +311,67 @@ def test_offer_next_gives_a_freed_seat_to_the_highest_waiting_applicant_whose_se
     assert _status(apps["out_of_county"].id) == (ConcessionaryStatus.WAITING, 2)
 
 
+def test_offer_next_fills_every_free_seat_it_can_in_register_order_in_one_run(year) -> None:
+    """Appendix F: the freed seats go down the waiting list in register order, each to the
+    next applicant whose sessions all still have one, as many as fit, in one run."""
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    # Two more seats and the entitled pupil's journey ends: three free in each session for
+    # the waiting list not_designated (both), am_only (AM), out_of_county (both).
+    route.seats += 2
+    db.session.scalar(select(EligibilityDecision)).application.route_id = None
+    db.session.commit()
+
+    planned = seats.offers_planned(YEAR, on=SUMMER, route_ids=[route.id])
+    assert planned.allocated == 3
+    assert _status(apps["am_only"].id) == (ConcessionaryStatus.WAITING, 2)  # nothing written
+
+    report = seats.offer_next(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert report.routes[0].allocated == [
+        apps["not_designated"].reference,
+        apps["am_only"].reference,
+        apps["out_of_county"].reference,
+    ]
+    for name in ("not_designated", "am_only", "out_of_county"):
+        assert _status(apps[name].id) == (ConcessionaryStatus.ALLOCATED, None)
+    # A second run finds no one left to offer to and changes nothing.
+    again = seats.offer_next(YEAR, on=SUMMER, route_ids=[route.id])
+    assert again.allocated == 0
+
+
+def test_offer_next_leaves_a_lower_applicant_the_seat_a_higher_one_cannot_use(year) -> None:
+    """Appendix F: one morning seat free; the top of the list wants both sessions, so the
+    morning-only applicant below gets it, and the list is renumbered."""
+    route, apps = _register_scenario()
+    seats.allocate(YEAR, on=SUMMER, route_ids=[route.id])
+    db.session.scalar(select(EligibilityDecision)).application.route_sessions = Sessions.PM
+    db.session.commit()
+
+    report = seats.offer_next(YEAR, on=SUMMER, route_ids=[route.id])
+
+    assert report.routes[0].allocated == [apps["am_only"].reference]
+    assert _status(apps["not_designated"].id) == (ConcessionaryStatus.WAITING, 1)
+    assert _status(apps["out_of_county"].id) == (ConcessionaryStatus.WAITING, 2)
+
+
+def test_one_summary_counts_outcomes_refusals_by_reason_and_the_routes_touched(year) -> None:
+    school = f.school()
+    open_route = f.route([school], seats=1, code="OPEN1")
+    fare_route = f.route([school], seats=5, code="FARE1", fare_paying_alternative=True)
+    quiet = f.route([school], seats=5, code="QUIET")
+    for route in (open_route, open_route, fare_route, fare_route):
+        f.concessionary_application(f.pupil(), school, route)
+    db.session.commit()
+
+    report = seats.allocate(YEAR, on=SUMMER, route_ids=[open_route.id, fare_route.id, quiet.id])
+    text = report.overview()
+
+    assert text.startswith("1 allocated, 1 on waiting lists, 2 refused across 3 route(s).")
+    assert f"Refused, 2: {seats.REFUSAL_TEXT['fare_paying_alternative']}." in text
+    assert "Routes with outcomes: OPEN1, FARE1." in text
+
+
 def test_withdraw_takes_the_lowest_in_the_register_first_with_notice_and_refund_appendix_f(
     year, users
 ) -> None:

@@ -345,3 +345,68 @@ def test_the_whole_year_is_allocated_in_one_run_from_the_applications_list(
         follow_redirects=True,
     )
     assert "no academic year" in bad.get_data(as_text=True)
+
+
+def test_offer_next_asks_first_saying_how_many_offers_it_will_make(
+    client_as, app, route_with_applicants
+) -> None:
+    """Safe bulk work: the confirmation page counts the offers the run will make (every free
+    seat it can fill), and nothing is offered until it is confirmed."""
+    route_id, app_ids = route_with_applicants
+    client = client_as("assistant")
+    with app.app_context():
+        db.session.get(Route, route_id).seats = 2  # 1 entitled pupil: one seat to allocate
+        db.session.commit()
+    client.post(
+        ACTIONS, data={"action": "allocate", "rowid": [str(i) for i in app_ids], "confirmed": "1"}
+    )
+    assert _statuses(app, app_ids)[1:] == [ConcessionaryStatus.WAITING] * 2
+    with app.app_context():
+        db.session.get(Route, route_id).seats = 3
+        db.session.commit()
+
+    page = client.post(ACTIONS, data={"action": "offer_next", "rowid": [str(app_ids[1])]})
+    html = page.get_data(as_text=True)
+
+    assert "It will make 1 offer(s) now" in html  # 3 seats: 1 entitled, 1 allocated, 1 free
+    assert "Offer next (1 offers)" in html
+    assert _statuses(app, app_ids)[1:] == [ConcessionaryStatus.WAITING] * 2
+    with app.app_context():
+        db.session.get(Route, route_id).seats = 4
+        db.session.commit()
+    assert "It will make 2 offer(s) now" in client.post(
+        ACTIONS, data={"action": "offer_next", "rowid": [str(app_ids[1])]}
+    ).get_data(as_text=True)
+
+    done = client.post(
+        ACTIONS,
+        data={"action": "offer_next", "rowid": [str(app_ids[1])], "confirmed": "1"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "2 allocated, 0 on waiting lists" in done
+    assert _statuses(app, app_ids)[1:] == [ConcessionaryStatus.ALLOCATED] * 2
+
+
+def test_allocating_many_routes_reports_one_summary_not_a_banner_per_route(client_as, app) -> None:
+    with app.app_context():
+        f.academic_year()
+        f.contribution_setting()
+        school = f.school()
+        route_ids = []
+        for n in range(4):
+            route = f.route([school], seats=1, code=f"MANY{n}")
+            for _ in range(2):
+                f.concessionary_application(f.pupil(), school, route)
+            route_ids.append(route.id)
+        db.session.commit()
+
+    page = client_as("assistant").post(
+        "/admin/route/action/",
+        data={"action": "allocate_spare_seats", "rowid": [str(i) for i in route_ids]},
+        follow_redirects=True,
+    )
+    html = page.get_data(as_text=True)
+
+    assert html.count('notification-banner"') == 1
+    assert "4 allocated, 4 on waiting lists, 0 refused across 4 route(s)." in html
+    assert "Routes with outcomes: MANY0, MANY1, MANY2, MANY3." in html

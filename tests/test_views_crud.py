@@ -180,6 +180,20 @@ def _letters_and_a_job(supervisor: User) -> None:
         LetterDownload(what="letter 1", communication_ids=[1], username=supervisor.username)
     )
     db.session.add(Job(kind="letters", parameters={"year": "2024/25"}, started_by="supervisor"))
+    # Issue 14: an import run, refused, for the import runs screen.
+    from services import import_runs
+
+    import_runs.record(
+        db.session,
+        kind="Schools (GIAS)",
+        filename="gias.csv",
+        via="check",
+        rows_read=3,
+        error_count=1,
+        committed=False,
+        user_id=supervisor.id,
+        username=supervisor.username,
+    )
     db.session.commit()
 
 

@@ -10,7 +10,13 @@
 The names callers use are re-exported here, so `from services import seats` reads as before.
 """
 
-from services.seats.allocation import RouteReport, SeatReport, allocate, offer_next
+from services.seats.allocation import (
+    RouteReport,
+    SeatReport,
+    allocate,
+    offer_next,
+    offers_planned,
+)
 from services.seats.capacity import (
     Overfull,
     lock_routes,
@@ -46,6 +52,7 @@ __all__ = [
     "lapse",
     "lock_routes",
     "offer_next",
+    "offers_planned",
     "over_capacity",
     "over_capacity_ids",
     "seats_state",

@@ -7,7 +7,7 @@ one transaction per call.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -123,6 +123,26 @@ class SeatReport:
         if self.withdrawn:
             text_ += f", {self.withdrawn} withdrawn"
         return text_ + f" across {len(self.routes)} route(s)."
+
+    def overview(self, most: int = 12) -> str:
+        """The whole run in one paragraph, for one message on screen rather than one per route:
+        the totals, the refusals by reason, the routes something happened on, the notes (the
+        same note on many routes once, with how many)."""
+        parts = [self.summary()]
+        reasons = Counter(reason for r in self.routes for _ref, reason in r.refused)
+        parts += [f"Refused, {n}: {reason}." for reason, n in reasons.most_common()]
+        touched = [r.code for r in self.routes if r.allocated or r.waiting or r.refused]
+        touched += [r.code for r in self.routes if r.withdrawn and r.code not in touched]
+        if touched:
+            more = f" and {len(touched) - most} more" if len(touched) > most else ""
+            parts.append(f"Routes with outcomes: {', '.join(touched[:most])}{more}.")
+        notes = Counter(n for r in self.routes for n in r.notes)
+        for note, n in list(notes.most_common())[:most]:
+            parts.append(f"{note[:1].upper()}{note[1:]}" + (f" ({n} routes)." if n > 1 else "."))
+        if len(notes) > most:
+            parts.append(f"... and {len(notes) - most} other notes.")
+        parts += self.notes
+        return " ".join(parts)
 
 
 def _start_date(cal: Calendar, on: date) -> date:
@@ -408,10 +428,13 @@ def _per_route(
     spare: dict[int, dict[str, int]],
     cands: list[Candidate],
     decide: Decide,
+    *,
+    write: bool = True,
 ) -> SeatReport:
     """The one per-route loop `allocate` and `offer_next` share: each route's spare seats and
     candidates go to `decide`; its outcome is written the same way for both (new seats with
-    their contributions, then every changed status in a few set-based UPDATEs)."""
+    their contributions, then every changed status in a few set-based UPDATEs). With `write`
+    False it only reports (the confirmation page's numbers are the run's own)."""
     by_route: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_route[c.route_id].append(c)
@@ -441,6 +464,8 @@ def _per_route(
         for ref, reason in outcome.refused:
             updates.append(_status(by_ref[ref], ConcessionaryStatus.REFUSED, reason=reason))
             rr.refused.append((ref, reason))
+    if not write:
+        return report
     if writer is not None:
         writer.write()
     _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
@@ -471,27 +496,22 @@ def _by_register(
 def _next_waiting(
     route: Route, free: dict[str, int], group: list[Candidate], rr: RouteReport
 ) -> _Outcome | None:
-    """Appendix F: the highest waiting applicant whose sessions all fit; the rest renumbered."""
-    by_ref = {c.applicant.id: c for c in group}
-    ordered = [a.id for a in rules.register([c.applicant for c in group])]
-    chosen = None
-    if not (route.fare_paying_alternative or route.additional_cost):
-        chosen = next(
-            (
-                ref
-                for ref in ordered
-                if all(free[k] > 0 for k in WANTS[Sessions(by_ref[ref].applicant.sessions)])
-            ),
-            None,
-        )
-    if chosen is None:
-        rr.notes.append(
-            "no one on the waiting list"
-            if not group
-            else "no waiting applicant's sessions fit the spare seats"
-        )
+    """Appendix F waiting list: every spare seat is offered, in register order, to each waiting
+    applicant in turn whose sessions all still have one (`rules.allocate`: a lower applicant
+    may take a morning seat a higher one wanting both could not use); the rest renumbered."""
+    if not group:
+        rr.notes.append("no one on the waiting list")
         return None
-    return _Outcome(allocated=[chosen], waitlist=[ref for ref in ordered if ref != chosen])
+    if route.fare_paying_alternative or route.additional_cost:
+        rr.notes.append("no concessionary seats on this route (Appendix F)")
+        return None
+    result = rules.allocate(
+        rules.AllocationRequest(seats=free, applicants=[c.applicant for c in group])
+    )
+    if not result.allocated:
+        rr.notes.append("no waiting applicant's sessions fit the spare seats")
+        return None
+    return _Outcome(allocated=list(result.allocated), waitlist=list(result.waitlist))
 
 
 def _changed(cand: Candidate, update_: dict[str, Any]) -> bool:
@@ -547,26 +567,38 @@ def _status(
     }
 
 
+def _offers(s: Session, year: str, on: date, ids: list[int], *, write: bool) -> SeatReport:
+    """The waiting lists of `ids` through the per-route loop; the routes are locked only
+    for a run that writes."""
+    if write:
+        lock_routes(s, ids)
+    routes = route_codes(s, ids)
+    spare = spare_seats(s, year, on, ids)
+    cands = gather_candidates(
+        s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
+    )
+    return _per_route(s, year, on, routes, spare, cands, _next_waiting, write=write)
+
+
 def offer_next(
     year: str, *, on: date, route_ids: Iterable[int], session: Session | None = None
 ) -> SeatReport:
-    """Appendix F waiting list: a freed seat goes to the highest waiting applicant (register
-    order) whose sessions all have a spare seat; one per route per run. The offer is made by
-    allocating the seat: it stays "awaiting payment" until the first instalment is paid (B1j).
-    The rest of the list is renumbered."""
+    """Appendix F waiting list: freed seats go to the waiting applicants in register order,
+    as many as the spare seats of each route and session allow, in one run (`_next_waiting`).
+    An offer is made by allocating the seat: it stays "awaiting payment" until the first
+    instalment is paid (B1j). The rest of the list is renumbered."""
     s = session or db.session
+    ids = sorted(set(route_ids))
+    return transaction(s, lambda: _offers(s, year, on, ids, write=True))
 
-    def work() -> SeatReport:
-        ids = sorted(set(route_ids))
-        lock_routes(s, ids)
-        routes = route_codes(s, ids)
-        spare = spare_seats(s, year, on, ids)
-        cands = gather_candidates(
-            s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
-        )
-        return _per_route(s, year, on, routes, spare, cands, _next_waiting)
 
-    return transaction(s, work)
+def offers_planned(
+    year: str, *, on: date, route_ids: Iterable[int], session: Session | None = None
+) -> SeatReport:
+    """What `offer_next` would do now, written nowhere: the same loop, for the page that asks
+    to confirm (how many offers, who stays waiting)."""
+    s = session or db.session
+    return _offers(s, year, on, sorted(set(route_ids)), write=False)
 
 
 def _fits(free: dict[str, int], sessions: str) -> bool:

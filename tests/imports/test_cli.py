@@ -56,3 +56,25 @@ def test_unreadable_path_exits_2(app_ctx, tmp_path: Path) -> None:
     result = run(app_ctx, "areas", str(tmp_path / "missing.csv"))
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_refused_command_import_is_recorded_with_problems_until_a_clean_one(
+    app_ctx, tmp_path: Path
+) -> None:
+    """Issue 14: the command's runs are recorded like the screen's, so a refused file is
+    counted on the home page until the corrected one is imported."""
+    from models import ImportRun
+    from services import import_runs
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(
+        (FIXTURES / "gias_2018.csv").read_bytes().replace(b'"31-08-2015"', b'"31-13-2015"')
+    )
+    assert run(app_ctx, "schools", str(bad)).exit_code == 2
+    problems = select(func.count()).select_from(ImportRun).where(import_runs.with_problems())
+    assert db.session.scalar(problems) == 1
+    run_row = db.session.scalar(select(ImportRun))
+    assert (run_row.filename, run_row.via, run_row.committed) == ("bad.csv", "command", False)
+
+    assert run(app_ctx, "schools", str(FIXTURES / "gias_2018.csv")).exit_code == 0
+    assert db.session.scalar(problems) == 0

@@ -118,3 +118,47 @@ def test_preview_needs_the_csrf_token(database_url, users) -> None:
     assert refused.status_code == 400
     with strict.app_context():
         assert school_count() == 0
+
+
+def _home_tile(client, key: str) -> tuple[int, str | None]:  # type: ignore[no-untyped-def]
+    html = client.get("/admin/").get_data(as_text=True)
+    match = re.search(
+        rf'data-key="{key}">\s*(?:<a href="([^"]+)">)?<span class="home-count">([\d,]+)', html
+    )
+    assert match, f"no {key} on the home page"
+    return int(match.group(2).replace(",", "")), (match.group(1) or "").replace("&amp;", "&")
+
+
+def test_a_refused_import_is_on_the_home_page_until_a_clean_import_puts_it_right(
+    app, client_as
+) -> None:
+    """Issue 14: imports with problems are counted on home, and open the runs behind them."""
+    from models import ImportRun
+
+    client = client_as("assistant")
+    bad = fixture("gias_2018.csv").replace(b'"120002"', b'"12000X"')
+    upload(client, "schools", bad, "bad.csv")
+
+    count, href = _home_tile(client, "imports_problems")
+    assert count == 1
+    listed = client.get(href).get_data(as_text=True)
+    assert "bad.csv" in listed and "gias_2018.csv" not in listed
+    with app.app_context():
+        run = db.session.scalar(select(ImportRun))
+        assert (run.via, run.error_count, run.committed, run.username) == (
+            "check",
+            1,
+            False,
+            "assistant",
+        )
+    # A clean check is not a fix; importing the corrected file is.
+    html = upload(client, "schools", fixture("gias_2018.csv"), "gias_2018.csv").get_data(
+        as_text=True
+    )
+    assert _home_tile(client, "imports_problems")[0] == 1
+    client.post("/admin/imports/confirm", data={"token": token_in(html)})
+    assert _home_tile(client, "imports_problems")[0] == 0
+    # Officers decide; the imports are the assistants' and supervisors' to put right.
+    assert 'data-key="imports_problems"' not in client_as("officer").get("/admin/").get_data(
+        as_text=True
+    )
