@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, insert, or_, select, text, update
+from sqlalchemy import Date, String, Text, cast, insert, or_, select, text, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Connection
 
@@ -213,6 +213,7 @@ def redact(
     total = 0
     pattern = scrub_pattern(kept_words)
     if pattern is not None:
+        stored = cast(AuditLog.changes, Text)
         rows = connection.execute(
             select(AuditLog.id, AuditLog.changes).where(
                 or_(
@@ -220,7 +221,15 @@ def redact(
                         [AuditAction.READ, AuditAction.EXPORT, AuditAction.DOWNLOAD]
                     ),
                     AuditLog.record_id == TEXT_RECORD,
-                )
+                ),
+                # Only rows whose stored text holds a word (as stored: JSON-escaped) are
+                # walked value by value.
+                or_(
+                    *(
+                        stored.ilike(f"%{_like_escaped(f)}%", escape="\\")
+                        for f in _stored_forms(kept_words)
+                    )
+                ),
             )
         ).all()
         for row_id, changes in rows:
@@ -275,6 +284,21 @@ def _redact_row(pupil_id: int | None, named: list[tuple[str, str]], total: int) 
             "deleted": [f"{table} {record}" for table, record in named],
         },
     }
+
+
+def _stored_forms(words: Iterable[str]) -> set[str]:
+    """Each word as the trail's JSON text may hold it: as typed, and with non-ASCII letters
+    escaped (json.dumps), in its lower, upper and title case (LIKE folds ASCII case only)."""
+    forms: set[str] = set()
+    for word in words:
+        for variant in (word, word.lower(), word.upper(), word.title()):
+            forms.add(variant)
+            forms.add(json.dumps(variant)[1:-1])
+    return forms
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _rewrite(connection: Connection, row_id: int, old: Any, new: Any) -> int:

@@ -318,3 +318,27 @@ def test_the_deletion_path_opens_nothing_for_a_record_still_there(app_ctx: Flask
             conn.execute(text("SELECT audit_log_redact(NULL, NULL, 'x')"))
         assert "still exists" in str(refused.value)
     assert "Ben" in trail_text()
+
+
+def test_deleting_an_application_or_a_home_access_point_redacts_its_free_text(
+    app_ctx: Flask,
+) -> None:
+    """Every table in services/redaction.py's PERSONAL is treated alike: here an application's
+    determination notes and a home access point's reason, each deleted alone."""
+    from models import TransportApplication
+
+    ids = family(db.session)
+    pupil = db.session.get(Pupil, ids["pupil"])
+    application = factories.transport_application(
+        pupil, factories.school(), determination_notes="Ava is a wheelchair user"
+    )
+    db.session.commit()
+    assert held(("wheelchair user", "long private drive")) == [
+        "wheelchair user",
+        "long private drive",
+    ]
+    db.session.delete(db.session.get(TransportApplication, application.id))
+    db.session.delete(db.session.scalars(select(HomeAccessPoint)).one())
+    db.session.commit()
+    assert held(("wheelchair user", "long private drive")) == []
+    assert "Quigley" in trail_text()  # the pupil is still there

@@ -152,7 +152,8 @@ BEGIN
         END IF;
     END IF;
     PERFORM set_config('audit_log.redacting', 'on', true);
-    -- The text of reads and summaries: each value, whole, any case.
+    -- The text of reads and summaries: each value, whole, any case; only the rows whose text
+    -- (unescaped, as jsonb prints it) matches are walked value by value.
     SELECT '(?<![[:alnum:]_])(?:'
            || string_agg(regexp_replace(t.w, '([^[:alnum:][:space:]])', '\\\\\\1', 'g'), '|'
                          ORDER BY length(t.w) DESC, t.w)
@@ -164,7 +165,8 @@ BEGIN
     IF pattern IS NOT NULL THEN
         UPDATE audit_log a SET changes = s.scrubbed
         FROM (SELECT id, audit_log_scrub(changes, pattern) AS scrubbed FROM audit_log
-              WHERE action IN ('read', 'export', 'download') OR record_id = '*') s
+              WHERE (action IN ('read', 'export', 'download') OR record_id = '*')
+                AND changes::jsonb::text ~* pattern) s
         WHERE a.id = s.id AND s.scrubbed::jsonb <> a.changes::jsonb;
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
