@@ -342,3 +342,25 @@ def test_deleting_an_application_or_a_home_access_point_redacts_its_free_text(
     db.session.commit()
     assert held(("wheelchair user", "long private drive")) == []
     assert "Quigley" in trail_text()  # the pupil is still there
+
+
+def test_a_name_with_accents_is_taken_out_of_the_text_too(app_ctx: Flask) -> None:
+    """The trail's JSON may hold "Zoë" escaped ("Zo\\u00eb"): it is found either way."""
+    from services.audit import record_access
+
+    pupil = factories.pupil(first_name="Zoë", last_name="Łukasiewicz", postcode="PE21 6JY")
+    db.session.commit()
+    for term in ("zoë łukasiewicz", "Łukasiewicz"):
+        record_access(
+            AuditAction.READ, "pupil", what="pupil list", filters={"search": term},
+            session=db.session,
+        )  # fmt: skip
+    db.session.commit()
+    db.session.delete(pupil)
+    db.session.commit()
+    searches = [
+        r.changes["filters"]["search"]
+        for r in trail()
+        if r.action is AuditAction.READ and "filters" in r.changes
+    ]
+    assert searches == [f"{REDACTED} {REDACTED}", REDACTED]
