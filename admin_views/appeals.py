@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_app_context
-from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from sqlalchemy.orm import joinedload
 from wtforms import Form
 from wtforms.validators import ValidationError
@@ -22,12 +21,12 @@ from rules.parameters import parameters_for
 from services import appeals, years
 from services.errors import ServiceError
 
-from .base import OFFICERS, AppModelView, refuse_on_field
+from .base import OFFICERS, AppModelView, KeyCheckedLoader, refuse_on_field
 from .enum_support import choices, enum_formatter
 from .queue_filters import APPEAL_FILTER, AppealDueFilter
 
 
-class DecisionLoader(QueryAjaxModelLoader):
+class DecisionLoader(KeyCheckedLoader):
     """Find the decision appealed against by the application's TRA reference (Appendix C)."""
 
     def get_query(self) -> Any:

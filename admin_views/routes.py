@@ -18,7 +18,6 @@ from typing import Any
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.fields import AjaxSelectMultipleField
 from flask_login import current_user
@@ -39,7 +38,7 @@ from models import AcademicYear, Route, RouteSchool, School, db
 from services import seats, years
 from services.errors import FieldError, ServiceError
 
-from .base import ASSISTANTS, OFFICERS, AppModelView, user_has
+from .base import ASSISTANTS, OFFICERS, AppModelView, KeyCheckedLoader, user_has
 
 SCHOOL_LOOKUP = {
     "fields": (School.name, School.postcode, cast(School.urn, String)),
@@ -51,7 +50,7 @@ SCHOOL_LOOKUP = {
 
 # RouteSchool has a two-column primary key, which Flask-Admin's inline forms cannot handle, so
 # the schools served are one ajax multi-select whose choices become RouteSchool rows.
-SERVED_LOADER = QueryAjaxModelLoader("served_schools", db.session, School, **SCHOOL_LOOKUP)
+SERVED_LOADER = KeyCheckedLoader("served_schools", db.session, School, **SCHOOL_LOOKUP)
 
 
 def flash_report(report: seats.SeatReport, verb: str) -> None:

@@ -31,6 +31,7 @@ from services.letters.sending import (
     sender_from_environment,
 )
 from services.letters.templates import LetterTemplateError
+from services.private_files import write_private
 
 
 def _refuse(message: str) -> None:
@@ -107,6 +108,5 @@ def print_(year: str, kind: str | None, out: Path) -> None:
     if document is None:
         click.echo("0 letters waiting to print; no file written.")
         return
-    out.write_bytes(document)
-    out.chmod(0o600)  # letters hold personal data
+    write_private(out, document)  # letters hold personal data: never readable by others
     click.echo(f"{count} letters printed to {out}")

@@ -42,7 +42,11 @@ class AuditRedaction(Base):
     __table_args__ = (Index("ix_audit_redaction_record", "table_name", "record_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id", ondelete="RESTRICT"), index=True)
+    # The anonymised pupil the records belong to; None for records that were deleted (and a
+    # deleted pupil's permits outlive it: migration 0026_h16).
+    pupil_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pupil.id", ondelete="SET NULL"), index=True
+    )
     table_name: Mapped[str] = mapped_column(String(60))
     record_id: Mapped[str] = mapped_column(String(60))
     fields: Mapped[list[Any]] = mapped_column(JSON)

@@ -5,8 +5,8 @@ past their retention period (services/retention.py), or a supervisor decides an 
 request must be met, the child's and family's personal data goes, while every row the council
 must still count and report stays: applications, decisions, seats, contributions, instalments,
 payments and refunds keep their years, outcomes, clauses and amounts. What changes is listed
-once, in `PERSONAL` (field: the value it gets), and the same fields are what the audit trail
-is made to stop holding about those records (`redact_trail`):
+once, in services/redaction.py's `PERSONAL` (field: the value it gets), and the same fields are
+what the audit trail is made to stop holding about those records (`redact_trail`):
 
 * the pupil: names and reference replaced, date of birth to the start of the academic year of
   birth (1 September: the cohort, which is all the counts by year group need), address and
@@ -22,15 +22,15 @@ is made to stop holding about those records (`redact_trail`):
   owner-only store (after the transaction commits: a file cannot be rolled back);
 
 The trail: its rows about those records keep who did what and when, but the personal values in
-them become "[redacted]" (the one sanctioned change to the append-only trail: migration 0023,
-services/db_roles.py). The anonymisation itself is a trail row of its own (``anonymise``, with
-what was kept), and so is the redaction (``redact``). One transaction: all of it, or nothing;
-doing it again changes nothing.
+them become "[redacted]", and so do those values wherever a read or a statement summary
+carries them in its text (a surname searched for): the one sanctioned change to the
+append-only trail, services/redaction.py. The anonymisation itself is a trail row of its own
+(``anonymise``, with what was kept), and so is the redaction (``redact``). One transaction:
+all of it, or nothing; doing it again changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -38,13 +38,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
     Appeal,
     AuditLog,
-    AuditRedaction,
     CaseDocument,
     CaseNote,
     Communication,
@@ -59,56 +58,13 @@ from models import (
     TransportApplication,
     Withdrawal,
 )
-from models.enums import AuditAction, Channel, CommunicationStatus
-from services.audit import current_actor
+from models.enums import AuditAction, CommunicationStatus
+from services import redaction
+from services.audit import current_actor, json_safe
 from services.errors import ServiceError
+from services.redaction import ANONYMISED, PERSONAL, words_of
 
-ANONYMISED = "Anonymised"
-REMOVED = "[anonymised]"
-REDACTED = "[redacted]"
 NEVER_SENT = "never sent: the pupil's personal data was anonymised"
-
-# Per table, the personal fields and what they become (None: emptied). Fields whose new value
-# depends on the record (the pupil's date of birth, reference and postcode; the decisions'
-# facts) are set in `_anonymise_pupil_row` / `_coarsen_facts` and listed here with None.
-PERSONAL: dict[type, dict[str, Any]] = {
-    Pupil: {
-        "reference": None,
-        "first_name": ANONYMISED,
-        "last_name": ANONYMISED,
-        "date_of_birth": None,
-        "address": ANONYMISED,
-        "town": None,
-        "postcode": None,
-        "easting": None,
-        "northing": None,
-    },
-    Contact: {
-        "name": ANONYMISED,
-        "postal_address": None,
-        "postcode": None,
-        "email": None,
-        "phone": None,
-        "preferred_channel": Channel.POST,  # e-mail needs an address (B1i check constraint)
-    },
-    Communication: {
-        "addressee": ANONYMISED,
-        "address_used": REMOVED,
-        "title": REMOVED,
-        "body_text": REMOVED,
-        "status_note": None,
-        "pdf": b"",
-    },
-    TransportApplication: {"determination_notes": None},
-    EligibilityDecision: {"facts": None},
-    Appeal: {"grounds": REMOVED, "outcome_notes": None},
-    Withdrawal: {"reason": REMOVED},
-    RouteMeasurement: {"geometry": None, "access_easting": None, "access_northing": None},
-    Payment: {"reference": None},
-    HomeAccessPoint: {"easting": None, "northing": None, "reason": None},  # deleted
-    CaseNote: {"text": REMOVED},
-    CaseDocument: {"filename": REMOVED},  # and its file deleted
-}
 
 
 class AnonymiseError(ServiceError):
@@ -283,6 +239,7 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
         return Anonymised(pupil_id, already=True)
     summary = Anonymised(pupil_id, kept=_kept(session, pupil_id))
     records = _records_of(session, pupil_id)
+    words = _words(session, records)
     now = datetime.now(UTC)
 
     # PERSONAL[Pupil], with the values that depend on the record.
@@ -335,7 +292,7 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
             .values(status=CommunicationStatus.FAILED, status_at=now, status_note=NEVER_SENT)
         )
     session.flush()
-    summary.trail_rows_redacted = redact_trail(session, pupil_id, records)
+    summary.trail_rows_redacted = redact_trail(session, pupil_id, records, words)
     actor = current_actor(session)
     session.connection().execute(
         insert(AuditLog),
@@ -361,77 +318,42 @@ def anonymise_pupil(session: Session, pupil_id: int, *, commit: bool = True) -> 
     return summary
 
 
-def redact_trail(session: Session, pupil_id: int, records: dict[type, list[int]]) -> int:
-    """Make the trail's rows about the pupil's records stop holding the personal values.
+def redact_trail(
+    session: Session, pupil_id: int, records: dict[type, list[int]], words: set[str]
+) -> int:
+    """Make the trail's rows about the pupil's records, and its text, stop holding them.
 
-    Each record gets a pending `AuditRedaction` naming its PERSONAL fields; the database lets
-    exactly those rows' ``changes`` change while the redaction is pending and the pupil is
-    anonymised (migration 0023). On PostgreSQL the owner's SECURITY DEFINER function does the
-    update (the runtime role cannot UPDATE the trail); on SQLite the same transformation runs
-    here. Returns the number of trail rows rewritten.
+    The one sanctioned path (services/redaction.py): the records' personal fields, and the
+    `words` (their values before anonymising) wherever read and summary rows carry them.
+    Returns the number of trail rows rewritten.
     """
-    permits = [
-        AuditRedaction(
-            pupil_id=pupil_id,
-            table_name=model.__tablename__,  # type: ignore[attr-defined]
-            record_id=str(record_id),
-            fields=sorted(PERSONAL[model]),
-        )
-        for model, ids in records.items()
-        for record_id in ids
-    ]
-    session.add_all(permits)
-    session.flush()
     actor = current_actor(session)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return int(
-            connection.execute(
-                text("SELECT audit_log_redact(:pupil, :user_id, :username)"),
-                {"pupil": pupil_id, "user_id": actor.user_id, "username": actor.username},
-            ).scalar_one()
-        )
-    total = 0
-    for permit in permits:
-        fields = set(permit.fields)
-        rows = connection.execute(
-            select(AuditLog.id, AuditLog.changes).where(
-                AuditLog.table_name == permit.table_name, AuditLog.record_id == permit.record_id
-            )
-        ).all()
-        for row_id, changes in rows:
-            redacted = {k: _redacted(v) if k in fields else v for k, v in changes.items()}
-            if redacted != changes:
-                connection.execute(
-                    text("UPDATE audit_log SET changes = :changes WHERE id = :id"),
-                    {"changes": json.dumps(redacted), "id": row_id},
-                )
-                total += 1
-    now = datetime.now(UTC)
-    session.execute(
-        update(AuditRedaction)
-        .where(AuditRedaction.id.in_([p.id for p in permits]))
-        .values(redacted_at=now)
-    )
-    connection.execute(
-        insert(AuditLog),
-        [
-            {
-                "at": now,
-                "user_id": actor.user_id,
-                "username": actor.username[:60],
-                "action": AuditAction.REDACT,
-                "table_name": Pupil.__tablename__,
-                "record_id": str(pupil_id),
-                "changes": {"trail_rows_redacted": total},
-            }
+    return redaction.redact(
+        session.connection(),
+        pupil_id=pupil_id,
+        records=[
+            (model.__tablename__, str(record_id))  # type: ignore[attr-defined]
+            for model, ids in records.items()
+            for record_id in ids
         ],
+        words=words,
+        user_id=actor.user_id,
+        username=actor.username,
     )
-    return total
 
 
-def _redacted(value: Any) -> Any:
-    """[old, new] keeps its shape: each value that was there becomes "[redacted]"."""
-    if isinstance(value, list):
-        return [None if v is None else REDACTED for v in value]
-    return None if value is None else REDACTED
+def _words(session: Session, records: dict[type, list[int]]) -> set[str]:
+    """The records' personal values as they are now, before anonymising replaces them."""
+    found: set[str] = set()
+    for model, ids in records.items():
+        if not ids:
+            continue
+        fields = sorted(PERSONAL[model])
+        columns = [getattr(model, name) for name in fields]
+        for chunk in range(0, len(ids), 500):
+            for row in session.execute(
+                select(*columns).where(model.id.in_(ids[chunk : chunk + 500]))  # type: ignore[attr-defined]
+            ):
+                values = {name: json_safe(value) for name, value in zip(fields, row, strict=True)}
+                found |= words_of(model.__tablename__, values)  # type: ignore[attr-defined]
+    return found

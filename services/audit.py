@@ -18,6 +18,11 @@ cover every path:
   forget; statements run on a raw ``Connection`` bypass the session and are not recorded, so
   services must use ``db.session.execute``.
 
+A deleted personal record (services/redaction.py's `PERSONAL`) is the exception to "old
+values": its delete row names the record with the personal fields redacted, and the trail's
+earlier rows about it are redacted the sanctioned way, in the same transaction (issue 16, UK
+GDPR Art. 17: deleting a pupil used to copy their whole record into the trail for ever).
+
 Rows are written through the flush's own connection, so they commit or roll back with the
 change they describe. Who acted: the signed-in user in a request; a command or service names
 its user with ``acting_user("username")``; otherwise "system".
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +50,8 @@ from sqlalchemy.sql.elements import BindParameter
 from models.audit import AuditLog
 from models.base import utcnow
 from models.enums import AuditAction
+from services import redaction
+from services.redaction import PERSONAL_FIELDS, redact_changes, words_of
 
 AUDIT_TABLE = AuditLog.__tablename__
 MASK = "***"
@@ -203,6 +211,8 @@ def _snapshot(obj: object, *, as_new: bool) -> dict[str, list[Any]]:
 
 
 _PENDING_KEY = "audit_pending"
+_CASCADED_KEY = "audit_cascaded"
+_REDACT_KEY = "audit_redact_deleted"
 
 
 def _foreign_keys(obj: object) -> list[str]:
@@ -269,15 +279,99 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
         rows.append((AuditAction.UPDATE, obj, changes, keys))
     deleted = [obj for obj in session.deleted if _audited(obj)]
     stored_deleted = _stored_values(session, deleted) if deleted else {}
+    deleting = {(obj.__tablename__, _record_id(obj)) for obj in deleted}
+    cascaded: list[dict[str, Any]] = []
     for obj in deleted:
-        snapshot: dict[str, list[Any]] = {
+        snapshot: dict[str, Any] = {
             key: [_shown(key, value), None]
             for key, value in stored_deleted.get(id(obj), {}).items()
         }
         snapshot.update(_snapshot(obj, as_new=False))
-        rows.append((AuditAction.DELETE, obj, {**snapshot, "_id": _record_id(obj)}, {}))
+        record_id = _record_id(obj)
+        snapshot = _deleted_record(session, obj.__tablename__, record_id, snapshot)
+        rows.append((AuditAction.DELETE, obj, {**snapshot, "_id": record_id}, {}))
+        cascaded.extend(_cascaded_deletes(session, obj, deleting))
     if rows:
         session.info.setdefault(_PENDING_KEY, []).extend(rows)
+    if cascaded:
+        session.info.setdefault(_CASCADED_KEY, []).extend(cascaded)
+
+
+def _deleted_record(
+    session: Session, table_name: str, record_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """A deleted record's trail row keeps no personal values (issue 16, UK GDPR Art. 17).
+
+    Its personal fields are redacted as anonymising redacts them (services/redaction.py), and
+    the record, with the values it held, is noted so that the trail's earlier rows about it
+    and any text carrying those values are redacted after the flush, the same sanctioned way.
+    """
+    if table_name not in PERSONAL_FIELDS:
+        return changes
+    pending = session.info.setdefault(_REDACT_KEY, ([], set()))
+    pending[0].append((table_name, record_id))
+    old = {k: v[0] for k, v in changes.items() if isinstance(v, list) and v}
+    pending[1].update(words_of(table_name, old))
+    return redact_changes(table_name, changes)
+
+
+@functools.cache
+def _cascading_children(table: Any) -> tuple[tuple[Any, Any], ...]:
+    """(child table, foreign key column) for each key that the database deletes with `table`."""
+    found = []
+    for child in table.metadata.tables.values():
+        if child.name == AUDIT_TABLE:
+            continue
+        for fk in child.foreign_keys:
+            if (fk.ondelete or "").upper() == "CASCADE" and fk.column.table is table:
+                found.append((child, fk.parent))
+    return tuple(found)
+
+
+def _cascaded_deletes(
+    session: Session, obj: object, deleting: set[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Rows the database deletes with `obj` (ON DELETE CASCADE) that the session does not.
+
+    A pupil's home access point goes with the pupil without the ORM seeing it; it gets its
+    delete row here, redacted like any other personal record's.
+    """
+    mapper = inspect(obj).mapper
+    if len(mapper.primary_key) != 1:
+        return []
+    key = mapper.primary_key_from_instance(obj)[0]
+    found = []
+    for child, column in _cascading_children(mapper.local_table):
+        pk = list(child.primary_key.columns)
+        for row in session.connection().execute(select(*child.columns).where(column == key)):
+            record_id = ",".join(str(row._mapping[c]) for c in pk)
+            if (child.name, record_id) in deleting:
+                continue
+            changes: dict[str, Any] = dict(_row_changes(child, row, None))
+            changes["_deleted_with"] = f"{mapper.local_table.name} {key}"
+            found.append(
+                {
+                    "action": AuditAction.DELETE,
+                    "table_name": child.name,
+                    "record_id": record_id[:60],
+                    "changes": _deleted_record(session, child.name, record_id, changes),
+                }
+            )
+    return found
+
+
+def _redact_deleted(session: Session, actor: Actor) -> None:
+    """Redact the trail about the records just deleted (`_deleted_record`), if any."""
+    pending = session.info.pop(_REDACT_KEY, None)
+    if pending and pending[0]:
+        redaction.redact(
+            session.connection(),
+            pupil_id=None,
+            records=pending[0],
+            words=pending[1],
+            user_id=actor.user_id,
+            username=actor.username,
+        )
 
 
 def _key_changes(obj: object, before: dict[str, Any]) -> dict[str, list[Any]]:
@@ -295,6 +389,7 @@ def _key_changes(obj: object, before: dict[str, Any]) -> dict[str, list[Any]]:
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     """Ids of new rows exist now; write the trail on the flush's own connection."""
     pending = session.info.pop(_PENDING_KEY, None)
+    cascaded = session.info.pop(_CASCADED_KEY, None)
     if not pending:
         return
     actor = current_actor(session)
@@ -323,12 +418,18 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
                 "changes": changes,
             }
         )
+    for entry in cascaded or ():
+        values.append(
+            {"at": now, "user_id": actor.user_id, "username": actor.username[:60], **entry}
+        )
     if values:
         session.connection().execute(insert(AuditLog), values)
+    _redact_deleted(session, actor)
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    for key in (_PENDING_KEY, _CASCADED_KEY, _REDACT_KEY):
+        session.info.pop(key, None)
 
 
 _KINDS = {Insert: AuditAction.INSERT, Update: AuditAction.UPDATE, Delete: AuditAction.DELETE}
@@ -572,6 +673,11 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if entries is None:
         summary = _statement_summary(state, rows)
         entries = [] if summary is None else [{"record_id": BULK_RECORD_ID, **summary}]
+    if before is not None and state.is_delete:
+        for entry in entries:
+            entry["changes"] = _deleted_record(
+                state.session, table.name, entry["record_id"], entry["changes"]
+            )
     if entries:
         actor = current_actor(state.session)
         now = utcnow()
@@ -582,6 +688,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
                 for e in entries
             ],
         )
+        _redact_deleted(state.session, actor)
     return result
 
 

@@ -45,8 +45,9 @@ from models.enums import (
     PaymentPlan,
 )
 from services import casework
-from services.anonymise import REDACTED, anonymise_pupil, cohort_start, outward_code
+from services.anonymise import anonymise_pupil, cohort_start, outward_code
 from services.audit import acting_user
+from services.redaction import REDACTED
 from tests import factories
 from tests.support import postgres
 
@@ -387,6 +388,10 @@ def test_the_runtime_role_redacts_only_through_the_function(
         assert db.session.scalars(
             select(AuditLog).where(AuditLog.action == AuditAction.REDACT)
         ).one()
+        # Deleting a pupil redacts through the same function (it checks the pupil is gone).
+        db.session.delete(db.session.get(Pupil, ids["other"]))
+        db.session.commit()
+        assert "Elm Road" not in trail_text()
         db.session.remove()
         db.engine.dispose()
     with psycopg.connect(app_url.replace("+psycopg", "")) as conn:

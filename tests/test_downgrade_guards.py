@@ -162,3 +162,42 @@ def test_the_command_line_says_so_in_one_line_and_goes_on_when_told(tmp_path: Pa
     assert went_on.returncode == 0, went_on.stderr
     assert _revision(engine) == "0005"
     engine.dispose()
+
+
+def test_0026_h16_refuses_to_drop_the_permits_of_deleted_records(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A permit without a pupil (a deleted record's redaction) cannot stay under 0023's NOT
+    NULL: the downgrade says so; an anonymised pupil's permit is kept through it."""
+    engine = _engine_at(request, tmp_path, "guard_0026_h16", "head")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO pupil (reference, first_name, last_name, date_of_birth, "
+                    "address, postcode, lives_in_county, send, ehcp, care_leaver, row_version) "
+                    "VALUES ('P1', 'A', 'B', '2013-01-01', 'x', 'LN1 1AA', true, false, false, "
+                    "false, 1)"
+                )
+            )
+            for pupil in ("1", "NULL"):
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_redaction (pupil_id, table_name, record_id, fields, "
+                        f"requested_at) VALUES ({pupil}, 'pupil', '9', '[]', '2026-01-01')"
+                    )
+                )
+        cfg = alembic_config(_url(engine))
+        with pytest.raises(DataLossRefused) as refused:
+            command.downgrade(cfg, "0019")
+        assert "0026_h16" in str(refused.value) and _revision(engine) == "0026_h16"
+        cfg.attributes["allow_data_loss"] = True
+        command.downgrade(cfg, "0019")
+        assert _revision(engine) == "0019"
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT pupil_id FROM audit_redaction")).scalars().all()
+        assert kept == [1]
+        assert not inspect(engine).get_columns("audit_redaction")[1]["nullable"]
+        command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -952,3 +952,31 @@ def test_deleting_an_academic_year_in_use_is_refused_by_label(app, client_as):  
     assert "still used by 1 transport applications" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(AcademicYear, year_id) is not None
+
+
+@pytest.mark.parametrize("field", ["route", "pupil", "school"])
+def test_a_non_number_in_a_look_up_field_is_a_field_error(
+    app: Flask, client_as: Any, field: str
+) -> None:
+    """A look-up field's value is a record's id: typed text is "Not a valid choice" on that
+    field, not a 500 (PostgreSQL refused the text as an integer key)."""
+    with app.app_context():
+        f.academic_year()
+        pupil, school = f.pupil(), f.school()
+        db.session.commit()
+        form = {
+            "reference": "TRA7777778",
+            "pupil": str(pupil.id),
+            "school": str(school.id),
+            "academic_year": "2024/25",
+            "received_on": "2024-06-03",
+            "payment_plan": "3",
+            field: "abc",
+        }
+    response = client_as("officer").post("/admin/transport_application/new/", data=form)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert re.search(rf'id="{field}"[^>]*is-invalid|is-invalid[^>]*id="{field}"', body), field
+    assert "Not a valid choice" in _errors(body)
+    with app.app_context():
+        assert _count(TransportApplication) == 0

@@ -4,6 +4,8 @@ PDF and template machinery behind them."""
 from __future__ import annotations
 
 import io
+import os
+import stat
 from datetime import UTC, date, datetime
 
 import pytest
@@ -190,10 +192,15 @@ def test_flask_letters_run_and_print(app: Flask, year: str, tmp_path) -> None:
     assert again.stdout.startswith("0 letters made")
     assert "Log-only" in again.stderr
     out = tmp_path / "batch.pdf"
-    printed = runner.invoke(
-        args=["letters", "print", "--year", year, "--kind", "decision", "--out", str(out)]
-    )
+    old_umask = os.umask(0o022)
+    try:
+        printed = runner.invoke(
+            args=["letters", "print", "--year", year, "--kind", "decision", "--out", str(out)]
+        )
+    finally:
+        os.umask(old_umask)
     assert printed.exit_code == 0, printed.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # the letters hold personal data
     reader = PdfReader(out)
     assert len(reader.pages) == 2 and "is not eligible" in pdf_text(out.read_bytes())
     assert {c.status for c in letters()} == {CommunicationStatus.PRINTED}
