@@ -35,7 +35,7 @@ from alembic import op
 from services.migration_guards import refuse_data_loss
 
 revision: str = "0026_h16"
-down_revision: str | None = "0019"
+down_revision: str | None = "0026_h14b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
