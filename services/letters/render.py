@@ -15,6 +15,7 @@ per process, before ReportLab sees the font, so a letter is about 19 KiB (bench/
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -58,13 +59,19 @@ def lean_font(path: Path) -> bytes:
     options.name_legacy = False
     options.glyph_names = False
     options.notdef_outline = True
-    options.drop_tables += ["FFTM"]  # FontForge's timestamps
-    font = FontFile(str(path))
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=font.getBestCmap().keys())
-    subsetter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
+    options.drop_tables += ["FFTM", "GDEF", "GSUB", "GPOS"]  # FontForge's stamp; layout
+    notes = logging.getLogger("fontTools")  # a line per table and every glyph id, at INFO
+    level = notes.level
+    notes.setLevel(logging.WARNING)
+    try:
+        font = FontFile(str(path))
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=font.getBestCmap().keys())
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+    finally:
+        notes.setLevel(level)
     return out.getvalue()
 
 
