@@ -45,6 +45,7 @@ from models.enums import (
     Sessions,
     VariationStatus,
 )
+from services.letters.follow_up import Changed, queue_letters
 from services.seats.capacity import lock_routes, spare_seats
 from services.seats.common import (
     CA,
@@ -350,6 +351,7 @@ def allocate(
     """
     s = session or db.session
     selected = sorted(set(application_ids)) if application_ids is not None else None
+    changed = Changed()
 
     def work() -> SeatReport:
         ids = set(route_ids or ())
@@ -381,9 +383,11 @@ def allocate(
             [CA.route_id.in_(sorted(ids)), or_(pending, CA.status == ConcessionaryStatus.WAITING)],
             year,
         )
-        return _per_route(s, year, on, routes, spare, cands, _by_register)
+        return _per_route(s, year, on, routes, spare, cands, _by_register, changed)
 
-    return transaction(s, work)
+    report = transaction(s, work)
+    queue_letters(changed)  # Appendix F: offers, waiting-list places and refusals, now
+    return report
 
 
 @dataclass
@@ -408,10 +412,12 @@ def _per_route(
     spare: dict[int, dict[str, int]],
     cands: list[Candidate],
     decide: Decide,
+    changed: Changed,
 ) -> SeatReport:
     """The one per-route loop `allocate` and `offer_next` share: each route's spare seats and
     candidates go to `decide`; its outcome is written the same way for both (new seats with
-    their contributions, then every changed status in a few set-based UPDATEs)."""
+    their contributions, then every changed status in a few set-based UPDATEs). The new
+    seats and the applications now waiting or refused go in `changed`, for their letters."""
     by_route: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_route[c.route_id].append(c)
@@ -443,7 +449,17 @@ def _per_route(
             rr.refused.append((ref, reason))
     if writer is not None:
         writer.write()
-    _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
+    written = [u for u in updates if _changed(by_id[u["id"]], u)]
+    _write_statuses(s, written)
+    seated = [u["id"] for u in written if u["status"] is ConcessionaryStatus.ALLOCATED]
+    for start in range(0, len(seated), IDS_PER_STATEMENT):
+        chunk = seated[start : start + IDS_PER_STATEMENT]
+        new_seats = select(CS.id).where(
+            CS.application_id.in_(chunk), CS.status == SeatStatus.ACTIVE
+        )
+        changed.add(year, "seat", s.scalars(new_seats))
+    told = (ConcessionaryStatus.WAITING, ConcessionaryStatus.REFUSED)
+    changed.add(year, "seat_application", (u["id"] for u in written if u["status"] in told))
     return report
 
 
@@ -555,6 +571,7 @@ def offer_next(
     allocating the seat: it stays "awaiting payment" until the first instalment is paid (B1j).
     The rest of the list is renumbered."""
     s = session or db.session
+    changed = Changed()
 
     def work() -> SeatReport:
         ids = sorted(set(route_ids))
@@ -564,9 +581,11 @@ def offer_next(
         cands = gather_candidates(
             s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
         )
-        return _per_route(s, year, on, routes, spare, cands, _next_waiting)
+        return _per_route(s, year, on, routes, spare, cands, _next_waiting, changed)
 
-    return transaction(s, work)
+    report = transaction(s, work)
+    queue_letters(changed)  # Appendix F: the freed seat's offer, now
+    return report
 
 
 def _fits(free: dict[str, int], sessions: str) -> bool:
