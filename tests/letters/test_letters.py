@@ -11,7 +11,7 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from models import Communication, db
+from models import Communication, LetterDownload, db
 from models.enums import Channel, CommunicationStatus, LetterKind, Outcome
 from services.letters.kinds import kinds_of
 from services.letters.owed import make_letters
@@ -232,6 +232,9 @@ def test_flask_letters_run_and_print(app: Flask, year: str, tmp_path) -> None:
     reader = PdfReader(out)
     assert len(reader.pages) == 2 and "is not eligible" in pdf_text(out.read_bytes())
     assert {c.status for c in letters()} == {CommunicationStatus.PRINTED}
+    [download] = db.session.scalars(select(LetterDownload)).all()  # the batch is audited
+    assert download.username == "flask letters print"
+    assert sorted(download.communication_ids) == sorted(c.id for c in letters())
     bad = runner.invoke(args=["letters", "run", "--year", year, "--kind", "postcards"])
     assert bad.exit_code == 2 and "--kind" in bad.stderr
     assert runner.invoke(args=["letters", "run", "--year", "2031/32"]).exit_code == 2
