@@ -219,5 +219,10 @@ class AppealView(AppModelView):
         model.panel_outcome_due = due.panel_outcome_due
         super().on_model_change(form, model, is_created)
 
+    def after_model_change(self, form: Any, model: Appeal, is_created: bool) -> None:
+        """Committed: the letter the appeal now calls for is queued at once (the service's)."""
+        super().after_model_change(form, model, is_created)
+        appeals.queue_appeal_letters(model)
+
 
 VIEW = (AppealView, Appeal, "Appeals", "Casework")

@@ -602,6 +602,15 @@ def main(argv: list[str] | None = None) -> int:
         "Without --out, the table goes to the run's workdir, not bench/RESULTS.md",
     )
     args = parser.parse_args(argv)
+    from services.letters.follow_up import letters_left_to_caller
+
+    # Each step is measured alone: the assessment and allocation steps queue no letters job
+    # (services/letters/follow_up.py); the letters step measures the letters.
+    with letters_left_to_caller():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     only = set(args.only)
     workdir: Path = args.workdir or OUT / f"run-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1341,16 +1341,19 @@ class _Builder:
             return {}
         from services import seats
         from services.assessment import assess_applications
+        from services.letters.follow_up import letters_left_to_caller
 
         history_start = self.start_year - 1
         officer_id = db.session.scalar(select(User.id).where(User.username == "officer"))
         assistant_id = db.session.scalar(select(User.id).where(User.username == "assistant"))
-        assessed = assess_applications(
-            where=TransportApplication.academic_year == self.history,
-            user_id=officer_id,
-            now=datetime(history_start, 9, 20, 10, 0, tzinfo=UTC),
-        )
-        report = seats.allocate(self.history, on=date(history_start, 9, 1))
+        # The history's letters went out long ago: none is queued for them now.
+        with letters_left_to_caller():
+            assessed = assess_applications(
+                where=TransportApplication.academic_year == self.history,
+                user_id=officer_id,
+                now=datetime(history_start, 9, 20, 10, 0, tzinfo=UTC),
+            )
+            report = seats.allocate(self.history, on=date(history_start, 9, 1))
         payments = self._history_payments(assistant_id)
         seats.lapse(self.history, on=date(self.start_year, 9, 1))
         return {

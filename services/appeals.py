@@ -28,6 +28,7 @@ from rules.calendar import (
 from rules.figures import quote
 from rules.parameters import PolicyParameters
 from services.errors import FieldError
+from services.letters.follow_up import Changed, queue_letters
 from services.policy import parameters_for_year
 from services.years import local_date
 
@@ -222,3 +223,12 @@ def deadlines(
         panel_not_before=earliest,
         panel_outcome_due=outcome_due,
     )
+
+
+def queue_appeal_letters(appeal: Appeal) -> list[int]:
+    """Once an appeal is saved: its acknowledgement, panel date or outcome letter (Appendix C:
+    "notified to you in writing within 5 working days"), made now by the worker, not at its
+    next periodic pass. Whatever the save changed, only letters still owed are made."""
+    changed = Changed()
+    changed.add(appeal.decision.application.academic_year, "appeal", [appeal.id])
+    return queue_letters(changed)

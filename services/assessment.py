@@ -61,6 +61,7 @@ from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
 from services.contributions import raise_post16_contributions
 from services.eligibility_facts import GatheredCase, gather_facts
+from services.letters.follow_up import Changed, queue_letters
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
 from services.seats import Overfull, over_capacity
 from services.seats.withdrawal import EligibilityEnd, withdraw_eligibilities
@@ -101,6 +102,7 @@ class AssessmentSummary:
     by_outcome: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
     over_capacity: list[Overfull] = field(default_factory=list)  # after the run, by route
+    changed: Changed = field(default_factory=Changed)  # new decisions and withdrawals: letters
 
     def as_text(self) -> str:
         outcomes = ", ".join(
@@ -271,6 +273,7 @@ def assess_applications(
     except BaseException:
         sess.rollback()
         raise
+    queue_letters(summary.changed)  # B1i: the decisions (and A12a/A15 notices), now
     return summary
 
 
@@ -426,6 +429,7 @@ def _assess(
         # the batch wherever a row's NULL columns differ).
         sess.execute(insert(table_of(EligibilityDecision)), new_rows)
         _set_statuses(sess, status_rows)
+        _note_new_decisions(sess, gathered, [r["application_id"] for r in new_rows], summary)
     summary.assessed = len(new_rows)
     summary.superseded = len(to_supersede)
     ended_apps = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
@@ -433,7 +437,11 @@ def _assess(
     if restored:
         _lift_pending_withdrawals(sess, restored, today)
     if ends:
-        summary.withdrawn = len(withdraw_eligibilities(sess, ends, on=today, decided_by_id=user_id))
+        withdrawn = withdraw_eligibilities(sess, ends, on=today, decided_by_id=user_id)
+        summary.withdrawn = len(withdrawn)
+        year_of = {e.decision_id: e.academic_year for e in ends}
+        for notice in withdrawn:  # each names the decision it ends
+            summary.changed.add(year_of[notice.decision_id or 0], "withdrawal", [notice.id])
     if charged or not_charged or ended_apps:
         post16 = raise_post16_contributions(
             sess,
@@ -477,6 +485,21 @@ def _set_standing(sess: Session, decision_ids: Sequence[int], value: bool) -> No
             .values(stands_pending_recheck=value)
             .execution_options(synchronize_session=False)
         )
+
+
+def _note_new_decisions(
+    sess: Session, gathered: list[GatheredCase], app_ids: list[int], summary: AssessmentSummary
+) -> None:
+    """The decisions just written, by year, in `summary.changed` (each owes a letter, B1i)."""
+    year_of = {g.application_id: g.academic_year for g in gathered}
+    dec = EligibilityDecision
+    for chunk in _chunks(app_ids):
+        for dec_id, app_id in sess.execute(
+            select(dec.id, dec.application_id).where(
+                dec.application_id.in_(chunk), dec.superseded_at.is_(None)
+            )
+        ):
+            summary.changed.add(year_of[app_id], "decision", [dec_id])
 
 
 def _lift_pending_withdrawals(sess: Session, app_ids: Sequence[int], today: date) -> None:

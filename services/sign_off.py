@@ -29,6 +29,7 @@ from models.enums import ApplicationStatus, Outcome, Role, SignOff
 from rules.assess import rests_on_officer_judgement
 from services.contributions import raise_post16_contributions
 from services.errors import ServiceError
+from services.letters.follow_up import Changed, queue_letters
 from services.seats.withdrawal import EligibilityEnd, withdraw_eligibilities
 from services.years import local_date
 
@@ -128,7 +129,9 @@ def sign_off(
     try:
         officer = _officer(session, user_id)
         ends: list[EligibilityEnd] = []
+        changed = Changed()
         for decision in _awaiting(session, decision_ids, summary):
+            changed.add(decision.application.academic_year, "decision", [decision.id])
             decision.sign_off = SignOff.SIGNED_OFF
             decision.sign_off_by_id = officer.id
             decision.sign_off_at = now
@@ -140,10 +143,14 @@ def sign_off(
         if ends:
             made = withdraw_eligibilities(session, ends, on=local_date(now), decided_by_id=user_id)
             summary.withdrawn = len(made)
+            year_of = {end.decision_id: end.academic_year for end in ends}
+            for withdrawal in made:
+                changed.add(year_of[withdrawal.decision_id], "withdrawal", [withdrawal.id])
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    queue_letters(changed)  # B1i: the family hears once an officer has signed off
     return summary
 
 

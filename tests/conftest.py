@@ -6,7 +6,10 @@ the fixtures start themselves. Under CI=true nothing skips for want of a server.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -181,6 +184,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from auth.passwords import configure_hashing
 
     configure_hashing(time_cost=1, memory_cost=8, parallelism=1)
+    # A step's letters job (services/letters/follow_up.py) goes on a queue of the run's own,
+    # never on a developer's instance/jobs.db; tests that run the queue use `queue_file`.
+    if not os.environ.get("JOB_QUEUE_FILE"):
+        queue_dir = Path(tempfile.mkdtemp(prefix="transport-test-jobs-"))
+        os.environ["JOB_QUEUE_FILE"] = str(queue_dir / "jobs.db")
+        atexit.register(shutil.rmtree, queue_dir, True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

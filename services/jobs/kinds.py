@@ -30,6 +30,7 @@ from models import AcademicYear, ConcessionaryApplication, TransportApplication,
 from models.enums import ConcessionaryStatus, LetterKind, Role
 from rules.academic_year import parse_academic_year
 from rules.errors import RulesError
+from services.letters.follow_up import letters_left_to_caller
 
 from .api import JobRefused, Progress
 from .registry import JobKind, register
@@ -62,6 +63,25 @@ def _chunk(parameters: dict[str, Any]) -> int:
 # --- letters -----------------------------------------------------------------------------
 
 
+def _only(parameters: dict[str, Any]) -> dict[str, list[int]] | None:
+    """A step's own records (services/letters/follow_up.py): record name -> ids."""
+    from services.letters.follow_up import RECORD_NAMES
+
+    only = parameters.get("only")
+    if only is None:
+        return None
+    if not isinstance(only, dict) or not only:
+        raise JobRefused("only: the records the letters are about, by kind of record")
+    cleaned: dict[str, list[int]] = {}
+    for record, ids in only.items():
+        if record not in RECORD_NAMES:
+            raise JobRefused(f"only: no letter is about a {record!r}")
+        if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+            raise JobRefused(f"only: {record}: a list of record ids")
+        cleaned[record] = sorted(set(ids))
+    return cleaned
+
+
 def _check_letters(parameters: dict[str, Any]) -> dict[str, Any]:
     from services.letters.kinds import UnknownFamily, kinds_of
 
@@ -70,18 +90,37 @@ def _check_letters(parameters: dict[str, Any]) -> dict[str, Any]:
         kinds_of(family)
     except UnknownFamily as error:
         raise JobRefused(f"kind: {error}") from None
-    return {"year": _year(parameters), "kind": family, "chunk": _chunk(parameters)}
+    cleaned = {"year": _year(parameters), "kind": family, "chunk": _chunk(parameters)}
+    only = _only(parameters)
+    if only is not None:
+        cleaned["only"] = only
+    return cleaned
 
 
 def letters_for(
-    year: str, kinds: tuple[LetterKind, ...], progress: Progress, chunk: int = DEFAULT_CHUNK
+    year: str,
+    kinds: tuple[LetterKind, ...],
+    progress: Progress,
+    chunk: int = DEFAULT_CHUNK,
+    only: dict[str, list[int]] | None = None,
 ) -> str:
-    """Make the letters owed (a chunk per commit) and send the queued e-mails."""
+    """Make the letters owed (a chunk per commit), with `only` just those about a step's
+    records, and send the queued e-mails."""
+    from services.letters.follow_up import in_scope, kinds_in
     from services.letters.owed import make_letters
     from services.letters.sending import send_queued_emails, sender_from_environment
 
     progress.stage("making letters")
-    report = make_letters(db.session, year, kinds, progress=progress, chunk=chunk)
+    if only is not None:
+        kinds = tuple(k for k in kinds if k in kinds_in(only))
+    report = make_letters(
+        db.session,
+        year,
+        kinds,
+        progress=progress,
+        chunk=chunk,
+        only=in_scope(only) if only is not None else None,
+    )
     progress.stage("sending e-mails")
     sent = send_queued_emails(db.session, year, kinds, sender_from_environment())
     return f"{report.as_text()} {sent.as_text()}"
@@ -91,7 +130,8 @@ def _letters(parameters: dict[str, Any], progress: Progress, user_id: int | None
     from services.letters.kinds import kinds_of
 
     year = parameters["year"]
-    text = letters_for(year, kinds_of(parameters.get("kind")), progress, parameters["chunk"])
+    kinds = kinds_of(parameters.get("kind"))
+    text = letters_for(year, kinds, progress, parameters["chunk"], parameters.get("only"))
     return f"{year}: {text}"
 
 
@@ -139,7 +179,8 @@ def _assessment(parameters: dict[str, Any], progress: Progress, user_id: int | N
     skipped = 0
     done = 0
     for ids in chunks:
-        summary = assess_applications(ids=ids, user_id=user_id)
+        with letters_left_to_caller():  # the year's letters are made below, once
+            summary = assess_applications(ids=ids, user_id=user_id)
         totals.update(
             assessed=summary.assessed,
             unchanged=summary.unchanged,
@@ -201,7 +242,8 @@ def _allocation(parameters: dict[str, Any], progress: Progress, user_id: int | N
     progress.stage("allocating seats, route by route", total=len(route_ids))
     counts: Counter[str] = Counter()
     for done, route_id in enumerate(route_ids, start=1):
-        report = seats.allocate(year, on=on, route_ids=[route_id])
+        with letters_left_to_caller():  # the year's letters are made below, once
+            report = seats.allocate(year, on=on, route_ids=[route_id])
         counts.update(
             allocated=report.allocated,
             waiting=report.waiting,
@@ -236,10 +278,9 @@ def _measurement(parameters: dict[str, Any], progress: Progress, user_id: int | 
     year = parameters["year"]
     progress.stage("measuring routes (schools searched)")
     try:
-        out = handler(
-            {"year": year, "user_id": user_id, "via": "whole-year measurement (background job)"},
-            progress,
-        )
+        with letters_left_to_caller():  # the year's letters are made below, once
+            via = "whole-year measurement (background job)"
+            out = handler({"year": year, "user_id": user_id, "via": via}, progress)
     except MeasurementError as error:
         raise JobRefused(str(error)) from None
     text = f"{year}: {out['summary']}"

@@ -2,11 +2,12 @@
 10 by default, 0 to turn it off) and queues a letters job for each open academic year whose
 stored state calls for a letter not yet made, or holds a queued letter no longer called for.
 
-This is what makes letters follow every step that causes them, whichever screen, command or
-import made the step (a withdrawal, an appeal recorded or decided, a re-assessment), and the
-one way an instalment's passing its due date (B1j) gets its reminder. The whole-year
-assessment and allocation jobs also make their letters straight away (services/jobs/kinds.py).
-Making letters is idempotent, so a look that finds nothing owed queues nothing.
+Each step that calls for a letter queues its own letters job as it commits
+(services/letters/follow_up.py), and the whole-year jobs make their letters as they finish
+(services/jobs/kinds.py); this pass is the safety net for a step made while the queue was
+down or by something that names no records, and the one way an instalment's passing its due
+date (B1j) gets its reminder. Making letters is idempotent, so a look that finds nothing
+owed queues nothing.
 """
 
 from __future__ import annotations

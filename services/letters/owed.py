@@ -487,9 +487,17 @@ LOADERS: dict[LetterKind, Loader] = {
 
 
 def letters_owed(
-    session: Session, year: str, kinds: Sequence[LetterKind], on: date | None = None
+    session: Session,
+    year: str,
+    kinds: Sequence[LetterKind],
+    on: date | None = None,
+    *,
+    only: Callable[[Due], bool] | None = None,
 ) -> tuple[list[Due], list[int]]:
-    """(the letters owed, the ids of queued letters no longer called for) for the year."""
+    """(the letters owed, the ids of queued letters no longer called for) for the year.
+
+    `only` keeps the letters owed about some records (a step's own, follow_up.py); what is
+    no longer called for is still the whole year's, so nothing stale is ever sent."""
     on = on or today_in_england()
     wanted = set(kinds)
     called_for: list[Due] = []
@@ -513,7 +521,8 @@ def letters_owed(
         for i, kind, key, status in live
         if status is CommunicationStatus.QUEUED and (kind, key) not in keys
     ]
-    return [d for d in called_for if (d.kind, d.subject_key) not in held], stale
+    owed = [d for d in called_for if (d.kind, d.subject_key) not in held]
+    return [d for d in owed if only(d)] if only else owed, stale
 
 
 def cancel_stale(session: Session, ids: Sequence[int], now: datetime) -> int:
@@ -617,8 +626,10 @@ def make_letters(
     on: date | None = None,
     progress: Progress | None = None,
     chunk: int = CHUNK,
+    only: Callable[[Due], bool] | None = None,
 ) -> LettersReport:
-    """Make every letter owed for the year, a chunk per transaction; returns what was done.
+    """Make every letter owed for the year (with `only`, those about some records), a chunk
+    per transaction; returns what was done.
 
     Stale queued letters are cancelled in the first transaction. Each chunk's letters commit
     together; if the process dies, rerunning makes only the letters still owed.
@@ -628,7 +639,7 @@ def make_letters(
     actor = current_actor(session)
     made_by = (actor.user_id, actor.username)
     report = LettersReport()
-    owed, stale = letters_owed(session, year, kinds, letter_date)
+    owed, stale = letters_owed(session, year, kinds, letter_date, only=only)
     report.cancelled = cancel_stale(session, stale, now)
     session.commit()
     maker = LetterMaker(session, year, letter_date)

@@ -4,11 +4,18 @@ ReportLab's canvas, not an HTML renderer: a decision letter takes a few millisec
 WeasyPrint (the renderer GOV.UK Notify's letters use) takes tens; bench/RESULTS.md has both,
 measured in the same run. The text is real text in an embedded DejaVu Sans when Debian's
 fonts-dejavu-core is installed (any name prints), else in Helvetica (Latin-1 names only).
+
+The fonts stay embedded (a letter prints and reads the same everywhere, as print rooms and
+PDF/UA expect), but ReportLab copies a TrueType font's hinting programs, every glyph's
+hinting instructions and its whole name table (DejaVu's carries its licence) into each
+letter's subset: about 35 KiB of the 44 KiB a letter took. `lean_font` takes those out once
+per process, before ReportLab sees the font, so a letter is about 19 KiB (bench/letters.py).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -33,15 +40,64 @@ MARGIN = 20 * mm
 WIDTH, HEIGHT = A4
 
 
+FontFiles = tuple[bytes, bytes] | None  # (regular, bold) TrueType files, or None: Helvetica
+_fonts: tuple[str, str] | None = None
+
+
+def lean_font(path: Path) -> bytes:
+    """The font with every glyph it has, less what a letter never uses: hinting (screens
+    and printers draw these sizes well without it), the layout tables ReportLab does not
+    read, and all but the names a PDF reader shows (family, style, full and PostScript)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont as FontFile
+
+    options = subset.Options()
+    options.hinting = False
+    options.layout_features = []
+    options.name_IDs = [1, 2, 3, 4, 6]
+    options.name_languages = [0x409]
+    options.name_legacy = False
+    options.glyph_names = False
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM", "GDEF", "GSUB", "GPOS"]  # FontForge's stamp; layout
+    notes = logging.getLogger("fontTools")  # a line per table and every glyph id, at INFO
+    level = notes.level
+    notes.setLevel(logging.WARNING)
+    try:
+        font = FontFile(str(path))
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=font.getBestCmap().keys())
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+    finally:
+        notes.setLevel(level)
+    return out.getvalue()
+
+
 @cache
-def fonts() -> tuple[str, str]:
-    """(regular, bold) font names: DejaVu Sans embedded when present, else Helvetica."""
+def font_files() -> FontFiles:
+    """DejaVu Sans and its bold, made lean, when Debian's fonts-dejavu-core is installed."""
     regular, bold = _DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"
     if regular.exists() and bold.exists():
-        pdfmetrics.registerFont(TTFont("LetterSans", str(regular)))
-        pdfmetrics.registerFont(TTFont("LetterSans-Bold", str(bold)))
-        return "LetterSans", "LetterSans-Bold"
-    return "Helvetica", "Helvetica-Bold"
+        return lean_font(regular), lean_font(bold)
+    return None
+
+
+def _register(files: FontFiles) -> tuple[str, str]:
+    global _fonts
+    if files is None:
+        _fonts = ("Helvetica", "Helvetica-Bold")
+    else:
+        pdfmetrics.registerFont(TTFont("LetterSans", io.BytesIO(files[0])))
+        pdfmetrics.registerFont(TTFont("LetterSans-Bold", io.BytesIO(files[1])))
+        _fonts = ("LetterSans", "LetterSans-Bold")
+    return _fonts
+
+
+def fonts() -> tuple[str, str]:
+    """(regular, bold) font names: DejaVu Sans embedded when present, else Helvetica."""
+    return _fonts or _register(font_files())
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +257,13 @@ def _shared_pool(size: int) -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=size, mp_context=get_context("forkserver"))
+            # Each drawing process is handed the lean fonts made here, not made again.
+            _pool = ProcessPoolExecutor(
+                max_workers=size,
+                mp_context=get_context("forkserver"),
+                initializer=_register,
+                initargs=(font_files(),),
+            )
         return _pool
 
 

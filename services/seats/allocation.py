@@ -45,6 +45,7 @@ from models.enums import (
     Sessions,
     VariationStatus,
 )
+from services.letters.follow_up import Changed, queue_letters
 from services.seats.capacity import lock_routes, spare_seats
 from services.seats.common import (
     CA,
@@ -370,6 +371,7 @@ def allocate(
     """
     s = session or db.session
     selected = sorted(set(application_ids)) if application_ids is not None else None
+    changed = Changed()
 
     def work() -> SeatReport:
         ids = set(route_ids or ())
@@ -401,9 +403,11 @@ def allocate(
             [CA.route_id.in_(sorted(ids)), or_(pending, CA.status == ConcessionaryStatus.WAITING)],
             year,
         )
-        return _per_route(s, year, on, routes, spare, cands, _by_register)
+        return _per_route(s, year, on, routes, spare, cands, _by_register, changed)
 
-    return transaction(s, work)
+    report = transaction(s, work)
+    queue_letters(changed)  # Appendix F: offers, waiting-list places and refusals, now
+    return report
 
 
 @dataclass
@@ -428,13 +432,15 @@ def _per_route(
     spare: dict[int, dict[str, int]],
     cands: list[Candidate],
     decide: Decide,
+    changed: Changed,
     *,
     write: bool = True,
 ) -> SeatReport:
     """The one per-route loop `allocate` and `offer_next` share: each route's spare seats and
     candidates go to `decide`; its outcome is written the same way for both (new seats with
-    their contributions, then every changed status in a few set-based UPDATEs). With `write`
-    False it only reports (the confirmation page's numbers are the run's own)."""
+    their contributions, then every changed status in a few set-based UPDATEs). The new
+    seats and the applications now waiting or refused go in `changed`, for their letters.
+    With `write` False it only reports (the confirmation page's numbers are the run's own)."""
     by_route: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_route[c.route_id].append(c)
@@ -468,7 +474,17 @@ def _per_route(
         return report
     if writer is not None:
         writer.write()
-    _write_statuses(s, [u for u in updates if _changed(by_id[u["id"]], u)])
+    written = [u for u in updates if _changed(by_id[u["id"]], u)]
+    _write_statuses(s, written)
+    seated = [u["id"] for u in written if u["status"] is ConcessionaryStatus.ALLOCATED]
+    for start in range(0, len(seated), IDS_PER_STATEMENT):
+        chunk = seated[start : start + IDS_PER_STATEMENT]
+        new_seats = select(CS.id).where(
+            CS.application_id.in_(chunk), CS.status == SeatStatus.ACTIVE
+        )
+        changed.add(year, "seat", s.scalars(new_seats))
+    told = (ConcessionaryStatus.WAITING, ConcessionaryStatus.REFUSED)
+    changed.add(year, "seat_application", (u["id"] for u in written if u["status"] in told))
     return report
 
 
@@ -567,7 +583,9 @@ def _status(
     }
 
 
-def _offers(s: Session, year: str, on: date, ids: list[int], *, write: bool) -> SeatReport:
+def _offers(
+    s: Session, year: str, on: date, ids: list[int], changed: Changed, *, write: bool
+) -> SeatReport:
     """The waiting lists of `ids` through the per-route loop; the routes are locked only
     for a run that writes."""
     if write:
@@ -577,7 +595,7 @@ def _offers(s: Session, year: str, on: date, ids: list[int], *, write: bool) -> 
     cands = gather_candidates(
         s, [CA.route_id.in_(ids), CA.status == ConcessionaryStatus.WAITING], year
     )
-    return _per_route(s, year, on, routes, spare, cands, _next_waiting, write=write)
+    return _per_route(s, year, on, routes, spare, cands, _next_waiting, changed, write=write)
 
 
 def offer_next(
@@ -589,7 +607,10 @@ def offer_next(
     instalment is paid (B1j). The rest of the list is renumbered."""
     s = session or db.session
     ids = sorted(set(route_ids))
-    return transaction(s, lambda: _offers(s, year, on, ids, write=True))
+    changed = Changed()
+    report = transaction(s, lambda: _offers(s, year, on, ids, changed, write=True))
+    queue_letters(changed)  # Appendix F: the freed seat's offer, now
+    return report
 
 
 def offers_planned(
@@ -598,7 +619,7 @@ def offers_planned(
     """What `offer_next` would do now, written nowhere: the same loop, for the page that asks
     to confirm (how many offers, who stays waiting)."""
     s = session or db.session
-    return _offers(s, year, on, sorted(set(route_ids)), write=False)
+    return _offers(s, year, on, sorted(set(route_ids)), Changed(), write=False)
 
 
 def _fits(free: dict[str, int], sessions: str) -> bool:

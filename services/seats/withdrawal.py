@@ -38,6 +38,7 @@ from models.enums import (
     WithdrawalKind,
 )
 from services.contributions import cancel_unpaid
+from services.letters.follow_up import Changed, queue_letters
 from services.seats.allocation import RouteReport, SeatReport, with_sessions
 from services.seats.capacity import lock_routes, spare_seats
 from services.seats.common import CA, CS, SESSION_KEYS, SeatError
@@ -82,6 +83,7 @@ def withdraw(
             raise SeatError(f"Seats needed ({key.upper()}) must be a whole number, 0 or more.")
     if not any(needed.values()):
         raise SeatError("Say how many morning or afternoon seats entitled children need.")
+    changed = Changed()
 
     def work() -> SeatReport:
         lock_routes(s, [route_id])
@@ -160,6 +162,7 @@ def withdraw(
             )
             s.add(withdrawal)
             s.flush()  # the refund names the withdrawal it comes from
+            changed.add(year, "withdrawal", [withdrawal.id])
             refund_due = Decimal("0.00")
             cal = cals.get(school_of[seat.application_id])
             if contrib is not None and cal is not None:
@@ -198,7 +201,9 @@ def withdraw(
             )
         return SeatReport(routes=[rr])
 
-    return transaction(s, work)
+    report = transaction(s, work)
+    queue_letters(changed)  # Appendix F: each family's notice, now the seats are withdrawn
+    return report
 
 
 def settle(

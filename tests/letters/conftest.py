@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -55,3 +56,13 @@ def year(app_ctx: Flask) -> str:
     f.academic_year("2024/25", with_calendar=False)
     db.session.commit()
     return "2024/25"
+
+
+@pytest.fixture
+def queue_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The job queue in a SQLite file of the test's own."""
+    path = tmp_path / "jobs.db"
+    monkeypatch.setenv("JOB_QUEUE_FILE", str(path))
+    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return path

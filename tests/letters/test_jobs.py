@@ -29,15 +29,6 @@ from .conftest import make_case
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def queue_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "jobs.db"
-    monkeypatch.setenv("JOB_QUEUE_FILE", str(path))
-    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return path
-
-
 def letters_count() -> int:
     return db.session.scalar(select(func.count(Communication.id))) or 0
 

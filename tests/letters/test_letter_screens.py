@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -18,14 +17,6 @@ from services.letters.kinds import kinds_of
 from services.letters.owed import make_letters
 
 from .conftest import make_case
-
-
-@pytest.fixture
-def queue_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("JOB_QUEUE_FILE", str(tmp_path / "jobs.db"))
-    monkeypatch.delenv("JOB_QUEUE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return tmp_path / "jobs.db"
 
 
 def one_letter(year: str) -> Communication:

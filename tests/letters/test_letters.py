@@ -13,7 +13,7 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from models import Communication, db
+from models import Communication, LetterDownload, db
 from models.enums import Channel, CommunicationStatus, LetterKind, Outcome
 from services.letters.kinds import kinds_of
 from services.letters.owed import make_letters
@@ -124,6 +124,41 @@ def test_the_pdf_is_a4_with_title_language_and_real_text(year: str) -> None:
     assert "20 December 2024" in reader.pages[0].extract_text()
 
 
+def _embedded_fonts(reader: PdfReader) -> dict[str, bytes]:
+    """Each embedded TrueType font of the letter's first page, by name."""
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    embedded = {}
+    for ref in fonts.values():
+        font = ref.get_object()
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None and "/FontFile2" in descriptor.get_object():
+            embedded[font["/BaseFont"]] = descriptor.get_object()["/FontFile2"].get_data()
+    return embedded
+
+
+def _table_tags(font_file: bytes) -> set[str]:
+    count = int.from_bytes(font_file[4:6], "big")
+    return {font_file[12 + 16 * i : 16 + 16 * i].decode("latin-1") for i in range(count)}
+
+
+def test_the_pdf_embeds_its_fonts_without_hinting_and_stays_small(year: str) -> None:
+    """A letter was 44 KiB, 35 of them the fonts' hinting and DejaVu's licence text copied
+    into every letter (about 1 GB a year at 25,000 letters): they are taken out, the fonts
+    stay embedded and the text stays real text."""
+    make_case(Outcome.NOT_ELIGIBLE)
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    pdf = letters()[0].pdf
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = _embedded_fonts(reader)
+    assert {name.split("+")[1] for name in fonts} == {"DejaVuSans", "DejaVuSans-Bold"}
+    for font_file in fonts.values():
+        assert not _table_tags(font_file) & {"fpgm", "prep", "cvt "}  # no hinting
+        assert len(font_file) < 12_000
+    assert len(pdf) < 24 * 1024
+    assert "Zoë Łukasz" in pdf_text(pdf)
+
+
 def test_an_email_contact_gets_an_email_letter(year: str) -> None:
     make_case(Outcome.NOT_ELIGIBLE, email="ann@example.com")
     db.session.commit()
@@ -204,6 +239,9 @@ def test_flask_letters_run_and_print(app: Flask, year: str, tmp_path) -> None:
     reader = PdfReader(out)
     assert len(reader.pages) == 2 and "is not eligible" in pdf_text(out.read_bytes())
     assert {c.status for c in letters()} == {CommunicationStatus.PRINTED}
+    [download] = db.session.scalars(select(LetterDownload)).all()  # the batch is audited
+    assert download.username == "flask letters print"
+    assert sorted(download.communication_ids) == sorted(c.id for c in letters())
     bad = runner.invoke(args=["letters", "run", "--year", year, "--kind", "postcards"])
     assert bad.exit_code == 2 and "--kind" in bad.stderr
     assert runner.invoke(args=["letters", "run", "--year", "2031/32"]).exit_code == 2

@@ -3,6 +3,7 @@ Notify API that checks each request's JWT and body (tests/letters/notify_stand_i
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -115,3 +116,38 @@ def test_flask_letters_run_sends_through_notify_and_says_so(
     assert f"sent through GOV.UK Notify ({notify.url})" in result.stderr
     assert "1 e-mails sent, 0 failed" in result.stderr
     assert [r.status for r in notify.received] == [201]
+
+
+def test_making_sending_and_failing_letters_logs_nothing_personal(
+    year: str, notify: NotifyStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Letters hold personal data; the application's logs get counts, ids and kinds only
+    (issue 13), whichever way a letter goes: made by a job, sent, or refused by Notify."""
+    from services.jobs import enqueue, run_job
+
+    refused = make_case(Outcome.NOT_ELIGIBLE, email="ann@example.com")
+    make_case(Outcome.ELIGIBLE, email="bo@example.com")
+    posted = make_case(Outcome.NOT_ELIGIBLE)
+    db.session.flush()
+    refused.application.pupil.contacts[0].email = "not an address"
+    posted.application.pupil.contacts[0].postal_address = "14 Quarry Lane\nLincoln"
+    posted.application.pupil.contacts[0].postcode = "LN2 9ZZ"
+    db.session.commit()
+    caplog.set_level(logging.DEBUG)
+    job = enqueue("letters", {"year": year, "kind": "decision"})
+    run_job(job.id)
+    personal = {
+        "Zoë",
+        "Łukasz",
+        "Ann",
+        "ann@example.com",
+        "bo@example.com",
+        "not an address",
+        "14 Quarry Lane",
+        "LN2 9ZZ",
+        refused.application.reference,
+    }
+    assert caplog.records, "the job logged nothing: the check would prove nothing"
+    assert any("failed" in r.getMessage() for r in caplog.records)  # the refusal was logged
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert [word for word in personal if word in logged] == []
