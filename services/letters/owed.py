@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -53,6 +52,7 @@ from models.enums import (
     WithdrawalKind,
 )
 from rules.parameters import PolicyParameters
+from services import years
 from services.audit import current_actor
 from services.policy import parameters_for_year
 
@@ -65,11 +65,12 @@ from .templates import Wording, current_wording, long_date, render_wording
 CHUNK = 500
 Progress = Callable[[int, int], None]
 CANCEL_NOTE = "cancelled before it was sent: the record it told of has changed"
-_LONDON = ZoneInfo("Europe/London")
 
 
 def today_in_england() -> date:
-    return datetime.now(_LONDON).date()
+    """The panel's one clock (services.years.today), looked up when called so a fixed clock
+    reaches the letters too."""
+    return years.today()
 
 
 @dataclass(frozen=True, slots=True)
