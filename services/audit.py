@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -101,8 +102,15 @@ def current_actor(session: Session | None = None) -> Actor:
     return SYSTEM
 
 
+# Values JSON holds as they are, told by their exact type: the trail converts hundreds of
+# thousands of values in a bulk run, and most are these.
+_PLAIN_TYPES = frozenset({type(None), bool, int, str, float})
+
+
 def json_safe(value: Any) -> Any:
     """Decimal as its exact string, dates ISO 8601, enums by value: JSON without loss."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -415,17 +423,27 @@ def _where_for(state: ORMExecuteState, table: Any) -> Any:
 def _row_changes(
     table: Any, old: Any | None, new: Any | None, only: set[str] | None = None
 ) -> dict[str, list[Any]]:
+    """`old` and `new` are rows of ``select(*table.columns)``: read by position."""
     changes: dict[str, list[Any]] = {}
-    for column in table.columns:
-        key = column.key
-        if key in IGNORED_FIELDS or (only is not None and key not in only):
+    for i, key in _compared_columns(table):
+        if only is not None and key not in only:
             continue
-        before = None if old is None else old._mapping[column]
-        after = None if new is None else new._mapping[column]
+        before = None if old is None else old[i]
+        after = None if new is None else new[i]
         if old is not None and new is not None and before == after:
             continue
         changes[key] = [_shown(key, before), _shown(key, after)]
     return changes
+
+
+@functools.cache
+def _compared_columns(table: Any) -> list[tuple[int, str]]:
+    """(position, key) of the table's columns a trail row lists: not the bookkeeping."""
+    return [
+        (i, column.key)
+        for i, column in enumerate(table.columns)
+        if column.key not in IGNORED_FIELDS
+    ]
 
 
 def _per_row_trail(
@@ -477,7 +495,11 @@ def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] |
     rows = []
     for values in params:
         record = ",".join(str(values.get(k, "new")) for k in pk)
-        changes = {k: [None, _shown(k, v)] for k, v in values.items() if k not in IGNORED_FIELDS}
+        changes = {
+            k: [None, v if type(v) in _PLAIN_TYPES and k not in MASKED_FIELDS else _shown(k, v)]
+            for k, v in values.items()
+            if k not in IGNORED_FIELDS
+        }
         rows.append(
             {
                 "action": AuditAction.INSERT,
