@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, cast
 
 from sqlalchemy import and_, event, insert, inspect, or_, select
@@ -387,8 +388,19 @@ def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[A
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()  # the UPDATE would lock them anyway
         for row in connection.execute(query, params):
-            found[tuple(row._mapping[c] for c in pk)] = row
+            found[_key_of(table, row)] = row
     return found
+
+
+@functools.cache
+def _key_positions(table: Any) -> tuple[int, ...]:
+    columns = list(table.columns)
+    return tuple(columns.index(c) for c in table.primary_key.columns)
+
+
+def _key_of(table: Any, row: Any) -> tuple[Any, ...]:
+    """The primary key of a row of ``select(*table.columns)``."""
+    return tuple(row[i] for i in _key_positions(table))
 
 
 def _where_for(state: ORMExecuteState, table: Any) -> Any:
@@ -466,7 +478,7 @@ def _per_row_trail(
                     *(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in chunk)
                 )
             for row in connection.execute(select(*table.columns).where(where)):
-                after[tuple(row._mapping[c] for c in pk)] = row
+                after[_key_of(table, row)] = row
     values = []
     for key, old in before.items():
         if action is AuditAction.DELETE:
@@ -487,28 +499,46 @@ def _per_row_trail(
 
 
 def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] | None:
-    """An executemany INSERT's rows, each with its values; None when they cannot be told."""
+    """An executemany INSERT's rows, each with its values; None when they cannot be told.
+
+    Converted a column at a time, and each row's ``{field: (None, value)}`` made by zipping
+    (a pair is a JSON array as a list is): a bulk run inserts tens of thousands of rows."""
     params = state.parameters
     if not isinstance(params, list) or not params:
         return None
+    first = params[0].keys()
+    if any(values.keys() != first for values in params):
+        return [entry for values in params for entry in _inserted_rows_of(table, [values])]
+    return _inserted_rows_of(table, params)
+
+
+def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`_inserted_rows` for parameter sets that all name the same columns."""
+    keys = [k for k in params[0] if k not in IGNORED_FIELDS]
+    columns = []
+    for k in keys:
+        column = [values[k] for values in params]
+        if k in MASKED_FIELDS or any(type(v) not in _PLAIN_TYPES for v in column):
+            column = [_shown(k, v) for v in column]
+        columns.append(column)
     pk = [c.key for c in table.primary_key.columns]
-    rows = []
-    for values in params:
-        record = ",".join(str(values.get(k, "new")) for k in pk)
-        changes = {
-            k: [None, v if type(v) in _PLAIN_TYPES and k not in MASKED_FIELDS else _shown(k, v)]
-            for k, v in values.items()
-            if k not in IGNORED_FIELDS
+    keyed = [[values.get(k, "new") for values in params] for k in pk]
+    records = [",".join(str(part) for part in parts)[:60] for parts in zip(*keyed, strict=True)]
+    if not pk:
+        records = [""] * len(params)
+    rows = list(zip(*columns, strict=True)) if columns else [()] * len(params)
+    return [
+        {
+            "action": AuditAction.INSERT,
+            "table_name": table.name,
+            "record_id": record,
+            "changes": {
+                **dict(zip(keys, zip(repeat(None), row, strict=False), strict=True)),
+                STATEMENT_KEY: "insert",
+            },
         }
-        rows.append(
-            {
-                "action": AuditAction.INSERT,
-                "table_name": table.name,
-                "record_id": record[:60],
-                "changes": {**changes, STATEMENT_KEY: "insert"},
-            }
-        )
-    return rows
+        for record, row in zip(records, rows, strict=True)
+    ]
 
 
 def _rows_inserted_by_select(

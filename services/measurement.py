@@ -245,6 +245,7 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
     except PolicyUnavailable as error:
         raise MeasurementError(str(error)) from None
     problems = batch.summary.problems
+    kinds: dict[tuple[int, int], tuple[Any, ...]] = {}
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
@@ -265,7 +266,10 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
             group = year_group(r.date_of_birth, year)
         walking = params[r.academic_year].walking_distance_m(stage_of(group))
         job = Job(len(batch.homes), school, walking)
-        batch.kinds[job.home] = batch.table.kind_of(school, group)
+        kind = kinds.get((school, group))
+        if kind is None:
+            kind = kinds[(school, group)] = batch.table.kind_of(school, group)
+        batch.kinds[job.home] = kind
         batch.homes.append((float(point[0]), float(point[1])))
         batch.jobs.append(job)
         batch.job_row[id(job)] = r
@@ -338,7 +342,7 @@ def _write(
             "access_northing": int(round(res.access[1])),
             "snap_distance_m": int(round(res.access[2])),
             "access_overridden": row.override_e is not None,
-            "geometry": " ".join(f"{e},{n}" for e, n in res.geometry) or None,
+            "geometry": " ".join([f"{e},{n}" for e, n in res.geometry]) or None,
         }
         old = current.get((row.id, res.job.school, MeasurementKind.COMPUTED))
         if old is not None and all(
