@@ -37,7 +37,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any, cast
 
-from sqlalchemy import and_, event, insert, inspect, or_, select
+from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -627,14 +627,42 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if entries:
         actor = current_actor(state.session)
         now = utcnow()
-        state.session.connection().execute(
-            insert(AuditLog),
+        _insert_trail(
+            state.session.connection(),
             [
                 {"at": now, "user_id": actor.user_id, "username": actor.username[:60], **e}
                 for e in entries
             ],
         )
     return result
+
+
+_TRAIL_COLUMNS = ("at", "user_id", "username", "action", "table_name", "record_id", "changes")
+
+
+def _insert_trail(connection: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT the trail rows as one driver-level executemany.
+
+    A set-based statement over tens of thousands of records has as many trail rows; the
+    statement is compiled once and each value converted by its column type's own bind
+    processor (as a Core executemany does), without Core's per-row parameter handling."""
+    table: Any = AuditLog.__table__
+    dialect = connection.dialect
+    compiled = (
+        insert(table).values({c: bindparam(c) for c in _TRAIL_COLUMNS}).compile(dialect=dialect)
+    )
+    convert = [
+        (c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in _TRAIL_COLUMNS
+    ]
+    values = [
+        {c: row.get(c) if process is None else process(row.get(c)) for c, process in convert}
+        for row in rows
+    ]
+    if dialect.positional:
+        order = compiled.positiontup or []
+        connection.exec_driver_sql(str(compiled), [tuple(v[c] for c in order) for v in values])
+    else:
+        connection.exec_driver_sql(str(compiled), values)
 
 
 # Reads and exports (issue 16): what a trail row about a read may carry, at most.
