@@ -512,6 +512,24 @@ def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] |
     return _inserted_rows_of(table, params)
 
 
+def _converted(column: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """`convert` applied to each value, once per distinct value: a bulk statement's column
+    mostly repeats a few (an enum, today's date, the statement's timestamp)."""
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for value in column:
+        try:
+            key = (type(value), value)
+            found = done.get(key, done)
+        except TypeError:  # unhashable (a JSON column's dict): converted as it is
+            out.append(convert(value))
+            continue
+        if found is done:
+            found = done[key] = convert(value)
+        out.append(found)
+    return out
+
+
 def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`_inserted_rows` for parameter sets that all name the same columns."""
     keys = [k for k in params[0] if k not in IGNORED_FIELDS]
@@ -519,7 +537,7 @@ def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str
     for k in keys:
         column = [values[k] for values in params]
         if k in MASKED_FIELDS or any(type(v) not in _PLAIN_TYPES for v in column):
-            column = [_shown(k, v) for v in column]
+            column = _converted(column, functools.partial(_shown, k))
         columns.append(column)
     pk = [c.key for c in table.primary_key.columns]
     keyed = [[values.get(k, "new") for values in params] for k in pk]
@@ -654,15 +672,19 @@ def _insert_trail(connection: Any, rows: list[dict[str, Any]]) -> None:
     convert = [
         (c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in _TRAIL_COLUMNS
     ]
-    values = [
-        {c: row.get(c) if process is None else process(row.get(c)) for c, process in convert}
-        for row in rows
-    ]
+    columns = {}
+    for c, process in convert:
+        column = [row.get(c) for row in rows]
+        if process is not None:
+            column = [process(v) for v in column] if c == "changes" else _converted(column, process)
+        columns[c] = column
     if dialect.positional:
         order = compiled.positiontup or []
-        connection.exec_driver_sql(str(compiled), [tuple(v[c] for c in order) for v in values])
+        params: list[Any] = list(zip(*(columns[c] for c in order), strict=True))
     else:
-        connection.exec_driver_sql(str(compiled), values)
+        params = [dict(zip(_TRAIL_COLUMNS, v, strict=True))
+                  for v in zip(*(columns[c] for c in _TRAIL_COLUMNS), strict=True)]  # fmt: skip
+    connection.exec_driver_sql(str(compiled), params)
 
 
 # Reads and exports (issue 16): what a trail row about a read may carry, at most.

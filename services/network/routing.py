@@ -16,6 +16,7 @@ home's candidate. Candidates' routes are measured but their geometry is not draw
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,11 +80,11 @@ def choose_method(walk: float, drive: float, walking_m: int) -> tuple[str, float
     route stands (the statutory test at that distance is a walking one): README."""
     if walk <= walking_m:
         return WALKING, walk
-    if np.isfinite(drive) and drive > walking_m:
+    if math.isfinite(drive) and drive > walking_m:
         return DRIVING, drive
-    if np.isfinite(walk):
+    if math.isfinite(walk):
         return WALKING, walk
-    if np.isfinite(drive):
+    if math.isfinite(drive):
         return DRIVING, drive
     return None
 
@@ -354,7 +355,7 @@ class Measurer:
         missed: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             r = reach.get(job.school)
-            if r is not None and results[id(job)].method is None and np.isfinite(r.drive_limit):
+            if r is not None and results[id(job)].method is None and math.isfinite(r.drive_limit):
                 missed[job.school].append(job)
         for school, mine in missed.items():
             reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
@@ -401,7 +402,7 @@ class Measurer:
                     picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
                 if picked is not None and r is not None:
                     self._fill(run, cres, picked, r, job.home)
-                elif r is not None and not np.isfinite(r.drive_limit):
+                elif r is not None and not math.isfinite(r.drive_limit):
                     cres.problem = "no route on the network from the home to this school"
                 elif r is not None and res.distance_m <= r.drive_limit:
                     cres.problem = "farther by road than the chosen school"
@@ -455,7 +456,7 @@ class Measurer:
             res = results[id(j)]
             picked = choose_method(r.walk[j.home], r.drive[j.home], j.walking_m)
             if picked is None:
-                if not np.isfinite(drive_limit):
+                if not math.isfinite(drive_limit):
                     res.problem = "no route on the network from the home to the school"
                 continue  # else searched again without a limit
             self._fill(run, res, picked, r, j.home)
@@ -475,8 +476,9 @@ class Measurer:
             (run.walk_snap, r.walk_src) if method == WALKING else (run.drive_snap, r.drive_src)
         )
         res.method = method
-        res.distance_m = int(np.rint(distance))
-        res.walk_m = int(np.rint(r.walk[home])) if np.isfinite(r.walk[home]) else None
+        walked = float(r.walk[home])
+        res.distance_m = round(float(distance))
+        res.walk_m = round(walked) if math.isfinite(walked) else None
         res.gate = run.gate_list[int(src[home]) - run.gate_base]
         res.access = (
             float(snapped.x[home]),
