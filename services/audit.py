@@ -647,10 +647,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         now = utcnow()
         _insert_trail(
             state.session.connection(),
-            [
-                {"at": now, "user_id": actor.user_id, "username": actor.username[:60], **e}
-                for e in entries
-            ],
+            {"at": now, "user_id": actor.user_id, "username": actor.username[:60]},
+            entries,
         )
     return result
 
@@ -658,8 +656,9 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
 _TRAIL_COLUMNS = ("at", "user_id", "username", "action", "table_name", "record_id", "changes")
 
 
-def _insert_trail(connection: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT the trail rows as one driver-level executemany.
+def _insert_trail(connection: Any, shared: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT the trail rows (`shared` values, the same in each, and each row's own) as one
+    driver-level executemany.
 
     A set-based statement over tens of thousands of records has as many trail rows; the
     statement is compiled once and each value converted by its column type's own bind
@@ -672,8 +671,12 @@ def _insert_trail(connection: Any, rows: list[dict[str, Any]]) -> None:
     convert = [
         (c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in _TRAIL_COLUMNS
     ]
-    columns = {}
+    columns: dict[str, list[Any]] = {}
     for c, process in convert:
+        if c in shared:
+            value = shared[c] if process is None else process(shared[c])
+            columns[c] = [value] * len(rows)
+            continue
         column = [row.get(c) for row in rows]
         if process is not None:
             column = [process(v) for v in column] if c == "changes" else _converted(column, process)
