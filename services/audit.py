@@ -39,9 +39,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, cast
 
-from sqlalchemy import and_, event, insert, inspect, or_, select
+from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -109,8 +110,15 @@ def current_actor(session: Session | None = None) -> Actor:
     return SYSTEM
 
 
+# Values JSON holds as they are, told by their exact type: the trail converts hundreds of
+# thousands of values in a bulk run, and most are these.
+_PLAIN_TYPES = frozenset({type(None), bool, int, str, float})
+
+
 def json_safe(value: Any) -> Any:
     """Decimal as its exact string, dates ISO 8601, enums by value: JSON without loss."""
+    if type(value) in _PLAIN_TYPES:
+        return value
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -480,8 +488,19 @@ def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[A
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()  # the UPDATE would lock them anyway
         for row in connection.execute(query, params):
-            found[tuple(row._mapping[c] for c in pk)] = row
+            found[_key_of(table, row)] = row
     return found
+
+
+@functools.cache
+def _key_positions(table: Any) -> tuple[int, ...]:
+    columns = list(table.columns)
+    return tuple(columns.index(c) for c in table.primary_key.columns)
+
+
+def _key_of(table: Any, row: Any) -> tuple[Any, ...]:
+    """The primary key of a row of ``select(*table.columns)``."""
+    return tuple(row[i] for i in _key_positions(table))
 
 
 def _where_for(state: ORMExecuteState, table: Any) -> Any:
@@ -516,17 +535,27 @@ def _where_for(state: ORMExecuteState, table: Any) -> Any:
 def _row_changes(
     table: Any, old: Any | None, new: Any | None, only: set[str] | None = None
 ) -> dict[str, list[Any]]:
+    """`old` and `new` are rows of ``select(*table.columns)``: read by position."""
     changes: dict[str, list[Any]] = {}
-    for column in table.columns:
-        key = column.key
-        if key in IGNORED_FIELDS or (only is not None and key not in only):
+    for i, key in _compared_columns(table):
+        if only is not None and key not in only:
             continue
-        before = None if old is None else old._mapping[column]
-        after = None if new is None else new._mapping[column]
+        before = None if old is None else old[i]
+        after = None if new is None else new[i]
         if old is not None and new is not None and before == after:
             continue
         changes[key] = [_shown(key, before), _shown(key, after)]
     return changes
+
+
+@functools.cache
+def _compared_columns(table: Any) -> list[tuple[int, str]]:
+    """(position, key) of the table's columns a trail row lists: not the bookkeeping."""
+    return [
+        (i, column.key)
+        for i, column in enumerate(table.columns)
+        if column.key not in IGNORED_FIELDS
+    ]
 
 
 def _per_row_trail(
@@ -549,7 +578,7 @@ def _per_row_trail(
                     *(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in chunk)
                 )
             for row in connection.execute(select(*table.columns).where(where)):
-                after[tuple(row._mapping[c] for c in pk)] = row
+                after[_key_of(table, row)] = row
     values = []
     for key, old in before.items():
         if action is AuditAction.DELETE:
@@ -570,24 +599,64 @@ def _per_row_trail(
 
 
 def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] | None:
-    """An executemany INSERT's rows, each with its values; None when they cannot be told."""
+    """An executemany INSERT's rows, each with its values; None when they cannot be told.
+
+    Converted a column at a time, and each row's ``{field: (None, value)}`` made by zipping
+    (a pair is a JSON array as a list is): a bulk run inserts tens of thousands of rows."""
     params = state.parameters
     if not isinstance(params, list) or not params:
         return None
+    first = params[0].keys()
+    if any(values.keys() != first for values in params):
+        return [entry for values in params for entry in _inserted_rows_of(table, [values])]
+    return _inserted_rows_of(table, params)
+
+
+def _converted(column: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """`convert` applied to each value, once per distinct value: a bulk statement's column
+    mostly repeats a few (an enum, today's date, the statement's timestamp)."""
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for value in column:
+        try:
+            key = (type(value), value)
+            found = done.get(key, done)
+        except TypeError:  # unhashable (a JSON column's dict): converted as it is
+            out.append(convert(value))
+            continue
+        if found is done:
+            found = done[key] = convert(value)
+        out.append(found)
+    return out
+
+
+def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`_inserted_rows` for parameter sets that all name the same columns."""
+    keys = [k for k in params[0] if k not in IGNORED_FIELDS]
+    columns = []
+    for k in keys:
+        column = [values[k] for values in params]
+        if k in MASKED_FIELDS or any(type(v) not in _PLAIN_TYPES for v in column):
+            column = _converted(column, functools.partial(_shown, k))
+        columns.append(column)
     pk = [c.key for c in table.primary_key.columns]
-    rows = []
-    for values in params:
-        record = ",".join(str(values.get(k, "new")) for k in pk)
-        changes = {k: [None, _shown(k, v)] for k, v in values.items() if k not in IGNORED_FIELDS}
-        rows.append(
-            {
-                "action": AuditAction.INSERT,
-                "table_name": table.name,
-                "record_id": record[:60],
-                "changes": {**changes, STATEMENT_KEY: "insert"},
-            }
-        )
-    return rows
+    keyed = [[values.get(k, "new") for values in params] for k in pk]
+    records = [",".join(str(part) for part in parts)[:60] for parts in zip(*keyed, strict=True)]
+    if not pk:
+        records = [""] * len(params)
+    rows = list(zip(*columns, strict=True)) if columns else [()] * len(params)
+    return [
+        {
+            "action": AuditAction.INSERT,
+            "table_name": table.name,
+            "record_id": record,
+            "changes": {
+                **dict(zip(keys, zip(repeat(None), row, strict=False), strict=True)),
+                STATEMENT_KEY: "insert",
+            },
+        }
+        for record, row in zip(records, rows, strict=True)
+    ]
 
 
 def _rows_inserted_by_select(
@@ -681,15 +750,50 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if entries:
         actor = current_actor(state.session)
         now = utcnow()
-        state.session.connection().execute(
-            insert(AuditLog),
-            [
-                {"at": now, "user_id": actor.user_id, "username": actor.username[:60], **e}
-                for e in entries
-            ],
+        _insert_trail(
+            state.session.connection(),
+            {"at": now, "user_id": actor.user_id, "username": actor.username[:60]},
+            entries,
         )
         _redact_deleted(state.session, actor)
     return result
+
+
+_TRAIL_COLUMNS = ("at", "user_id", "username", "action", "table_name", "record_id", "changes")
+
+
+def _insert_trail(connection: Any, shared: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT the trail rows (`shared` values, the same in each, and each row's own) as one
+    driver-level executemany.
+
+    A set-based statement over tens of thousands of records has as many trail rows; the
+    statement is compiled once and each value converted by its column type's own bind
+    processor (as a Core executemany does), without Core's per-row parameter handling."""
+    table: Any = AuditLog.__table__
+    dialect = connection.dialect
+    compiled = (
+        insert(table).values({c: bindparam(c) for c in _TRAIL_COLUMNS}).compile(dialect=dialect)
+    )
+    convert = [
+        (c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in _TRAIL_COLUMNS
+    ]
+    columns: dict[str, list[Any]] = {}
+    for c, process in convert:
+        if c in shared:
+            value = shared[c] if process is None else process(shared[c])
+            columns[c] = [value] * len(rows)
+            continue
+        column = [row.get(c) for row in rows]
+        if process is not None:
+            column = [process(v) for v in column] if c == "changes" else _converted(column, process)
+        columns[c] = column
+    if dialect.positional:
+        order = compiled.positiontup or []
+        params: list[Any] = list(zip(*(columns[c] for c in order), strict=True))
+    else:
+        params = [dict(zip(_TRAIL_COLUMNS, v, strict=True))
+                  for v in zip(*(columns[c] for c in _TRAIL_COLUMNS), strict=True)]  # fmt: skip
+    connection.exec_driver_sql(str(compiled), params)
 
 
 # Reads and exports (issue 16): what a trail row about a read may carry, at most.

@@ -29,7 +29,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -245,6 +245,7 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
     except PolicyUnavailable as error:
         raise MeasurementError(str(error)) from None
     problems = batch.summary.problems
+    kinds: dict[tuple[int, int], tuple[Any, ...]] = {}
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
@@ -265,7 +266,10 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
             group = year_group(r.date_of_birth, year)
         walking = params[r.academic_year].walking_distance_m(stage_of(group))
         job = Job(len(batch.homes), school, walking)
-        batch.kinds[job.home] = batch.table.kind_of(school, group)
+        kind = kinds.get((school, group))
+        if kind is None:
+            kind = kinds[(school, group)] = batch.table.kind_of(school, group)
+        batch.kinds[job.home] = kind
         batch.homes.append((float(point[0]), float(point[1])))
         batch.jobs.append(job)
         batch.job_row[id(job)] = r
@@ -338,7 +342,7 @@ def _write(
             "access_northing": int(round(res.access[1])),
             "snap_distance_m": int(round(res.access[2])),
             "access_overridden": row.override_e is not None,
-            "geometry": " ".join(f"{e},{n}" for e, n in res.geometry) or None,
+            "geometry": " ".join([f"{e},{n}" for e, n in res.geometry]) or None,
         }
         old = current.get((row.id, res.job.school, MeasurementKind.COMPUTED))
         if old is not None and all(
@@ -405,13 +409,28 @@ def _write(
             .execution_options(synchronize_session=False)
         )
     if inserts:
-        sess.execute(insert(rm), inserts)
+        # Table-level executemany: the ORM's bulk INSERT would process each row's dict again.
+        sess.execute(insert(cast(Table, rm.__table__)), inserts)
     if app_updates:
-        # ORM bulk UPDATE by primary key: one executemany.
-        sess.execute(update(TransportApplication), app_updates)
+        _set_distances(sess, app_updates, now)
     summary.written = sum(1 for row in inserts if row["kind"] is MeasurementKind.COMPUTED)
     summary.distances_set = len(app_updates)
     summary.changed_applications = sorted({u["id"] for u in app_updates})
+
+
+def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    """UPDATE ... WHERE id = :b_id as one executemany (as imports.reading.bulk_update): the
+    audit trail reads each row before and after, and `services.record_versions` raises its
+    version, as for the ORM's bulk UPDATE by primary key, without that form's per-row work."""
+    table = cast(Table, TransportApplication.__table__)
+    columns = ("distance_m", "distance_method", "distance_measured_on")
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"b_{c}", type_=table.c[c].type) for c in columns})
+        .values(updated_at=now)
+    )
+    sess.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
 def record_hand_measurement(

@@ -123,6 +123,9 @@ class SchoolTable:
     is_open: list[bool]
     character: list[str | None]
     _candidates: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Per kind of pupil: the competing schools' ids and grid references (route measuring asks
+    # once per application).
+    _competing: dict[tuple[Any, ...], tuple[np.ndarray, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> SchoolTable:
@@ -219,11 +222,15 @@ class SchoolTable:
         """The schools that could be nearer than `within` metres for a child of this kind at
         this home: suitable schools whose age range fits and whose straight line is no longer
         (no route is shorter than its straight line), as (school id, straight line)."""
-        cand, age_ok = self.candidates(kind)
-        cand = cand[age_ok]
-        d = np.hypot(self.east[cand] - home[0], self.north[cand] - home[1])
-        near = np.flatnonzero(d <= within)
-        return [(int(self.ids[cand[i]]), float(d[i])) for i in near]
+        found = self._competing.get(kind)
+        if found is None:
+            cand, age_ok = self.candidates(kind)
+            cand = cand[age_ok]
+            found = self._competing[kind] = (self.ids[cand], self.east[cand], self.north[cand])
+        ids, east, north = found
+        d = np.hypot(east - home[0], north - home[1])
+        near = d <= within
+        return list(zip(ids[near].tolist(), d[near].tolist(), strict=True))
 
     def candidates(self, kind: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The suitable schools with a location, as (indexes, age range fits)."""

@@ -131,6 +131,32 @@ def test_set_based_statements_record_each_record_old_and_new(app_ctx: Flask) -> 
     assert all(r.username == "bulk-service" for r in rows)
 
 
+def test_a_bulk_insert_records_each_rows_own_values(app_ctx: Flask) -> None:
+    """Rows naming different columns, enums and repeated values: every trail row carries its
+    own record's values as JSON (issue 16), however the trail batches the conversion."""
+    with acting_user("bulk-service"):
+        db.session.execute(
+            insert(School),
+            [
+                {"urn": 990101, "name": "One", "phase": "secondary",
+                 "establishment_type": "academy", "postcode": "LN1 1AA"},
+                {"urn": 990102, "name": "Two", "phase": "secondary",
+                 "establishment_type": "academy", "postcode": "LN1 1AA"},
+                {"urn": 990103, "name": "Three", "phase": "primary",
+                 "establishment_type": "community", "postcode": "LN1 1AA", "selective": True},
+            ],
+        )  # fmt: skip
+        db.session.commit()
+    rows = [r for r in trail("school") if r.changes.get("_statement") == "insert"]
+    by_name = {r.changes["name"][1]: r.changes for r in rows}
+    assert sorted(by_name) == ["One", "Three", "Two"]
+    assert by_name["One"]["phase"] == [None, "secondary"]
+    assert by_name["Three"]["phase"] == [None, "primary"]
+    assert by_name["Three"]["establishment_type"] == [None, EstablishmentType.COMMUNITY.value]
+    assert by_name["Three"]["selective"] == [None, True] and "selective" not in by_name["One"]
+    assert by_name["Two"]["urn"] == [None, 990102]
+
+
 def test_an_insert_from_select_records_each_new_row(app_ctx: Flask) -> None:
     factories.school(name="A")
     db.session.commit()

