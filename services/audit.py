@@ -598,8 +598,11 @@ def _per_row_trail(
     return values
 
 
-def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] | None:
-    """An executemany INSERT's rows, each with its values; None when they cannot be told.
+def _inserted_rows(
+    state: ORMExecuteState, table: Any, assigned: list[Any] | None
+) -> list[dict[str, Any]] | None:
+    """An executemany INSERT's rows, each with its values (and the key the database assigned,
+    in `assigned`, when the rows named none); None when they cannot be told.
 
     Converted a column at a time, and each row's ``{field: (None, value)}`` made by zipping
     (a pair is a JSON array as a list is): a bulk run inserts tens of thousands of rows."""
@@ -607,9 +610,14 @@ def _inserted_rows(state: ORMExecuteState, table: Any) -> list[dict[str, Any]] |
     if not isinstance(params, list) or not params:
         return None
     first = params[0].keys()
+    keys = assigned or ["new"] * len(params)
     if any(values.keys() != first for values in params):
-        return [entry for values in params for entry in _inserted_rows_of(table, [values])]
-    return _inserted_rows_of(table, params)
+        return [
+            entry
+            for values, key in zip(params, keys, strict=True)
+            for entry in _inserted_rows_of(table, [values], [key])
+        ]
+    return _inserted_rows_of(table, params, keys)
 
 
 def _converted(column: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
@@ -630,7 +638,9 @@ def _converted(column: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
     return out
 
 
-def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _inserted_rows_of(
+    table: Any, params: list[dict[str, Any]], assigned: list[Any]
+) -> list[dict[str, Any]]:
     """`_inserted_rows` for parameter sets that all name the same columns."""
     keys = [k for k in params[0] if k not in IGNORED_FIELDS]
     columns = []
@@ -640,7 +650,9 @@ def _inserted_rows_of(table: Any, params: list[dict[str, Any]]) -> list[dict[str
             column = _converted(column, functools.partial(_shown, k))
         columns.append(column)
     pk = [c.key for c in table.primary_key.columns]
-    keyed = [[values.get(k, "new") for values in params] for k in pk]
+    keyed = [
+        [values.get(k, new) for values, new in zip(params, assigned, strict=True)] for k in pk
+    ]
     records = [",".join(str(part) for part in parts)[:60] for parts in zip(*keyed, strict=True)]
     if not pk:
         records = [""] * len(params)
@@ -684,6 +696,21 @@ def _rows_inserted_by_select(
     return entries
 
 
+def _keys_left_to_the_database(state: ORMExecuteState, pk: list[Any]) -> bool:
+    """An executemany INSERT of new rows whose single-column key the database will assign."""
+    params = state.parameters
+    return (
+        state.is_insert
+        and len(pk) == 1
+        and isinstance(params, list)
+        and bool(params)
+        and isinstance(params[0], dict)
+        and pk[0].key not in params[0]
+        and not getattr(state.statement, "_returning", ())
+        and getattr(state.statement, "select", None) is None
+    )
+
+
 def _do_orm_execute(state: ORMExecuteState) -> Any:
     """Run an INSERT/UPDATE/DELETE statement and record what it changed, record by record.
 
@@ -705,6 +732,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         if where is not None:
             before = _rows_by_key(state, table, where)
     inserted_keys: list[tuple[Any, ...]] | None = None
+    assigned: list[Any] | None = None  # the keys the database gave an executemany INSERT
     assert table is not None  # a statement naming no table returned above
     pk = list(table.primary_key.columns)
     if (
@@ -718,6 +746,13 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         returning = cast(Insert, statement).returning(*pk)
         frozen = state.invoke_statement(statement=returning).freeze()
         inserted_keys = [tuple(row) for row in frozen().all()]
+        result = frozen()
+    elif _keys_left_to_the_database(state, pk):
+        # An executemany INSERT whose keys the database assigns: ask for them, in the order of
+        # the parameter sets, so each trail row names its record (issue 16), not "new".
+        returning = cast(Insert, statement).returning(*pk, sort_by_parameter_order=True)
+        frozen = state.invoke_statement(statement=returning).freeze()
+        assigned = [row[0] for row in frozen().all()]
         result = frozen()
     else:
         result = state.invoke_statement()
@@ -736,7 +771,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     elif inserted_keys is not None:
         entries = _rows_inserted_by_select(state, table, inserted_keys)
     elif state.is_insert:
-        entries = _inserted_rows(state, table)
+        entries = _inserted_rows(state, table, assigned)
     else:
         entries = None
     if entries is None:

@@ -155,6 +155,11 @@ def test_a_bulk_insert_records_each_rows_own_values(app_ctx: Flask) -> None:
     assert by_name["Three"]["establishment_type"] == [None, EstablishmentType.COMMUNITY.value]
     assert by_name["Three"]["selective"] == [None, True] and "selective" not in by_name["One"]
     assert by_name["Two"]["urn"] == [None, 990102]
+    # Which record (issue 16): the key the database assigned, not a placeholder.
+    ids = dict(db.session.execute(select(School.name, School.id)).all())
+    assert {r.changes["name"][1]: r.record_id for r in rows} == {
+        name: str(ids[name]) for name in ("One", "Two", "Three")
+    }
 
 
 def test_an_insert_from_select_records_each_new_row(app_ctx: Flask) -> None:
