@@ -278,7 +278,7 @@ class HomeView(SecuredIndexView):
                 "Letters or e-mails that could not be sent (B1i): check the address.",
                 ALL,
                 counts["letters_failed"],
-                None,
+                filter_url(admin, "communication", [("Status", "failed")]),
             ),
             Tile(
                 "letters_queued",
@@ -286,7 +286,7 @@ class HomeView(SecuredIndexView):
                 "Made and waiting for the post run or GOV.UK Notify (B1i).",
                 ALL,
                 counts["letters_queued"],
-                None,
+                filter_url(admin, "communication", [("Status", "queued")]),
             ),
             Tile(
                 "letters_owed",

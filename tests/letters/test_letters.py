@@ -272,3 +272,27 @@ def test_a_large_chunk_is_drawn_by_several_processes_with_the_same_pdfs(
     monkeypatch.setenv("LETTER_RENDER_PROCESSES", "1")
     assert drawn == render.render_many(orders)  # byte for byte, in order
     assert f"Letter {render.PARALLEL_FROM + 5} for Zoë" in pdf_text(drawn[-1])
+
+
+def test_the_home_pages_failed_and_unsent_letters_open_their_lists(
+    app_ctx: Flask, year: str, users: dict[str, int]
+) -> None:
+    """Issue 14: each count on the home page links to the list behind it, with the same rows."""
+    from tests.conftest import sign_in
+    from tests.test_home import _rows, _tiles
+
+    for _ in range(3):
+        make_case()
+    db.session.commit()
+    make_letters(db.session, year, DECISIONS, on=LETTER_DATE)
+    failed = db.session.scalars(select(Communication).order_by(Communication.id)).first()
+    assert failed is not None
+    failed.status = CommunicationStatus.FAILED
+    db.session.commit()
+    client = app_ctx.test_client()
+    sign_in(client, "assistant")
+    tiles = _tiles(client)
+    for key, count in (("letters_failed", 1), ("letters_queued", 2)):
+        shown, href = tiles[key]
+        assert shown == count and href is not None, key
+        assert _rows(client, href) == count, key
