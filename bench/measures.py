@@ -559,7 +559,7 @@ def write_import_file(path: Path, rows: int, engine: Engine) -> Path:
             .scalars()
             .all()
         )
-        parishes = conn.execute(text("SELECT code FROM parish ORDER BY id")).scalars().all()
+        parishes = conn.execute(text("SELECT code, in_county FROM parish ORDER BY id")).all()
     yes_no = {True: "yes", False: "no"}
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
@@ -575,8 +575,9 @@ def write_import_file(path: Path, rows: int, engine: Engine) -> Path:
                 first, last = ("Sam", "Jordan", "Alex", "Robin")[i % 4], f"Newcomer{i}"
                 dob = date(2010 + i % 11, 1 + i % 12, 1 + i % 28)
                 address, town, pc = f"{1 + i % 200} Mill Lane", "Louth", "LN11 9AA"
-                parish, east, north = parishes[i % len(parishes)], 530_000, 388_000
-                inc, send, ehcp = True, i % 13 == 0, i % 29 == 0
+                parish, inc = parishes[i % len(parishes)]  # A2: resident where the parish is
+                east, north = 530_000, 388_000
+                send, ehcp = i % 13 == 0, i % 29 == 0
             values = {
                 "application_reference": f"TRB{i:07d}",
                 "pupil_reference": ref,

@@ -145,7 +145,8 @@ def sign_off(
             summary.withdrawn = len(made)
             year_of = {end.decision_id: end.academic_year for end in ends}
             for withdrawal in made:
-                changed.add(year_of[withdrawal.decision_id], "withdrawal", [withdrawal.id])
+                if withdrawal.decision_id is not None:  # an eligibility's: always
+                    changed.add(year_of[withdrawal.decision_id], "withdrawal", [withdrawal.id])
         session.commit()
     except BaseException:
         session.rollback()
