@@ -49,9 +49,10 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 
 from models.audit import AuditLog
-from models.base import utcnow
+from models.base import VERSION_COLUMN, utcnow
 from models.enums import AuditAction
 from services import redaction
+from services.record_versions import set_keys_of
 from services.redaction import PERSONAL_FIELDS, redact_changes, words_of
 
 AUDIT_TABLE = AuditLog.__tablename__
@@ -132,6 +133,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if isinstance(value, dict):
+        if all(type(k) is str and type(v) in _PLAIN_TYPES for k, v in value.items()):
+            return dict(value)  # JSON already (a decision's facts): copied, not walked
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
@@ -355,7 +358,7 @@ def _cascaded_deletes(
             record_id = ",".join(str(row._mapping[c]) for c in pk)
             if (child.name, record_id) in deleting:
                 continue
-            changes: dict[str, Any] = dict(_row_changes(child, row, None))
+            changes: dict[str, Any] = dict(_row_changes(tuple(child.columns), row, None))
             changes["_deleted_with"] = f"{mapper.local_table.name} {key}"
             found.append(
                 {
@@ -473,8 +476,11 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[Any, ...], Any]:
-    """The rows a statement will touch, keyed by primary key, read on the same connection."""
+def _rows_by_key(
+    state: ORMExecuteState, table: Any, where: Any, columns: tuple[Any, ...]
+) -> dict[tuple[Any, ...], Any]:
+    """The rows a statement will touch (their `columns`), keyed by primary key, read on the
+    same connection."""
     pk = list(table.primary_key.columns)
     if not pk:
         return {}
@@ -484,23 +490,46 @@ def _rows_by_key(state: ORMExecuteState, table: Any, where: Any) -> dict[tuple[A
     params = state.parameters if isinstance(state.parameters, dict) else {}
     found: dict[tuple[Any, ...], Any] = {}
     for clause in wheres:
-        query = select(*table.columns).where(clause)
+        query = select(*columns).where(clause)
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()  # the UPDATE would lock them anyway
         for row in connection.execute(query, params):
-            found[_key_of(table, row)] = row
+            found[_key_of(columns, row)] = row
     return found
 
 
+def _read_columns(state: ORMExecuteState, table: Any) -> tuple[Any, ...]:
+    """The columns whose old and new values a statement's trail rows need: for an UPDATE
+    whose SET is known, the key, the columns it sets and those the database or the model
+    change on every update (onupdate, the row version); for any other statement, all."""
+    statement: Any = state.statement
+    set_keys = {getattr(key, "key", key) for key in set_keys_of(statement)}
+    params = state.parameters
+    if state.is_update and not set_keys and isinstance(params, list) and params:
+        set_keys = set(params[0])  # an executemany by primary key sets its parameters' keys
+    if not state.is_update or not set_keys:
+        return tuple(table.columns)
+    return tuple(
+        column
+        for column in table.columns
+        if column.primary_key
+        or column.key in set_keys
+        or column.onupdate is not None
+        or column.server_onupdate is not None
+        or column.key == VERSION_COLUMN
+    )
+
+
 @functools.cache
-def _key_positions(table: Any) -> tuple[int, ...]:
-    columns = list(table.columns)
-    return tuple(columns.index(c) for c in table.primary_key.columns)
+def _key_positions(columns: tuple[Any, ...]) -> tuple[int, ...]:
+    """Where the table's primary key columns are in `columns`, in the key's own order."""
+    listed = list(columns)
+    return tuple(listed.index(c) for c in columns[0].table.primary_key.columns)
 
 
-def _key_of(table: Any, row: Any) -> tuple[Any, ...]:
-    """The primary key of a row of ``select(*table.columns)``."""
-    return tuple(row[i] for i in _key_positions(table))
+def _key_of(columns: tuple[Any, ...], row: Any) -> tuple[Any, ...]:
+    """The primary key of a row of ``select(*columns)``."""
+    return tuple(row[i] for i in _key_positions(columns))
 
 
 def _where_for(state: ORMExecuteState, table: Any) -> Any:
@@ -533,11 +562,11 @@ def _where_for(state: ORMExecuteState, table: Any) -> Any:
 
 
 def _row_changes(
-    table: Any, old: Any | None, new: Any | None, only: set[str] | None = None
+    columns: tuple[Any, ...], old: Any | None, new: Any | None, only: set[str] | None = None
 ) -> dict[str, list[Any]]:
-    """`old` and `new` are rows of ``select(*table.columns)``: read by position."""
+    """`old` and `new` are rows of ``select(*columns)``: read by position."""
     changes: dict[str, list[Any]] = {}
-    for i, key in _compared_columns(table):
+    for i, key in _compared_columns(columns):
         if only is not None and key not in only:
             continue
         before = None if old is None else old[i]
@@ -549,13 +578,9 @@ def _row_changes(
 
 
 @functools.cache
-def _compared_columns(table: Any) -> list[tuple[int, str]]:
-    """(position, key) of the table's columns a trail row lists: not the bookkeeping."""
-    return [
-        (i, column.key)
-        for i, column in enumerate(table.columns)
-        if column.key not in IGNORED_FIELDS
-    ]
+def _compared_columns(columns: tuple[Any, ...]) -> list[tuple[int, str]]:
+    """(position, key) of the columns a trail row lists: not the bookkeeping."""
+    return [(i, column.key) for i, column in enumerate(columns) if column.key not in IGNORED_FIELDS]
 
 
 def _per_row_trail(
@@ -564,8 +589,10 @@ def _per_row_trail(
     action: AuditAction,
     before: dict[tuple[Any, ...], Any],
     extra: dict[str, Any],
+    columns: tuple[Any, ...],
 ) -> list[dict[str, Any]]:
-    """One trail row per record a set-based UPDATE or DELETE touched: fields, old and new."""
+    """One trail row per record a set-based UPDATE or DELETE touched: fields, old and new
+    (`before` holds the rows' `columns`, `_read_columns`)."""
     after: dict[tuple[Any, ...], Any] = {}
     if action is AuditAction.UPDATE and before:
         pk = list(table.primary_key.columns)
@@ -577,14 +604,14 @@ def _per_row_trail(
                 where = or_(
                     *(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in chunk)
                 )
-            for row in connection.execute(select(*table.columns).where(where)):
-                after[_key_of(table, row)] = row
+            for row in connection.execute(select(*columns).where(where)):
+                after[_key_of(columns, row)] = row
     values = []
     for key, old in before.items():
         if action is AuditAction.DELETE:
-            changes = _row_changes(table, old, None)
+            changes = _row_changes(columns, old, None)
         else:
-            changes = _row_changes(table, old, after.get(key))
+            changes = _row_changes(columns, old, after.get(key))
             if not changes:
                 continue
         values.append(
@@ -650,9 +677,7 @@ def _inserted_rows_of(
             column = _converted(column, functools.partial(_shown, k))
         columns.append(column)
     pk = [c.key for c in table.primary_key.columns]
-    keyed = [
-        [values.get(k, new) for values, new in zip(params, assigned, strict=True)] for k in pk
-    ]
+    keyed = [[values.get(k, new) for values, new in zip(params, assigned, strict=True)] for k in pk]
     records = [",".join(str(part) for part in parts)[:60] for parts in zip(*keyed, strict=True)]
     if not pk:
         records = [""] * len(params)
@@ -690,7 +715,10 @@ def _rows_inserted_by_select(
                     "action": AuditAction.INSERT,
                     "table_name": table.name,
                     "record_id": key[:60],
-                    "changes": {**_row_changes(table, None, row), STATEMENT_KEY: "insert"},
+                    "changes": {
+                        **_row_changes(tuple(table.columns), None, row),
+                        STATEMENT_KEY: "insert",
+                    },
                 }
             )
     return entries
@@ -730,7 +758,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if state.is_update or state.is_delete:
         where = _where_for(state, table)
         if where is not None:
-            before = _rows_by_key(state, table, where)
+            read = _read_columns(state, table)
+            before = _rows_by_key(state, table, where, read)
     inserted_keys: list[tuple[Any, ...]] | None = None
     assigned: list[Any] | None = None  # the keys the database gave an executemany INSERT
     assert table is not None  # a statement naming no table returned above
@@ -767,7 +796,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     entries: list[dict[str, Any]] | None
     if before is not None:
         kind = AuditAction.UPDATE if state.is_update else AuditAction.DELETE
-        entries = _per_row_trail(state, table, kind, before, {STATEMENT_KEY: kind.value})
+        entries = _per_row_trail(state, table, kind, before, {STATEMENT_KEY: kind.value}, read)
     elif inserted_keys is not None:
         entries = _rows_inserted_by_select(state, table, inserted_keys)
     elif state.is_insert:

@@ -27,7 +27,7 @@ def _bump_versions(state: ORMExecuteState) -> Any:
     columns = getattr(table, "c", None)
     if columns is None or VERSION_COLUMN not in columns:
         return None
-    if any(getattr(key, "key", key) == VERSION_COLUMN for key in _set_keys(statement)):
+    if any(getattr(key, "key", key) == VERSION_COLUMN for key in set_keys_of(statement)):
         return None
     column = columns[VERSION_COLUMN]
     params = state.parameters
@@ -66,7 +66,8 @@ def _with_current_versions(state: ORMExecuteState, mapper: Any, rows: list[Any])
     return state.invoke_statement(params=batch)
 
 
-def _set_keys(statement: Any) -> list[Any]:
+def set_keys_of(statement: Any) -> list[Any]:
+    """The columns (or their keys) an UPDATE statement SETs."""
     values = getattr(statement, "_values", None) or {}
     multi = getattr(statement, "_ordered_values", None) or ()
     return [*values, *(key for key, _value in multi)]
