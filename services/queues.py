@@ -125,7 +125,7 @@ def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParamete
 
 
 def b2_clock(session: Session, today: date) -> B2Clock:
-    """Count every awaiting application against B2 (one grouped query)."""
+    """Count every awaiting application against B2 (one statement)."""
     kinds: tuple[B2Kind, ...] = ("within", "busy", "past")
     row = session.execute(
         select(*(_sum(b2_position(kind, today), kind) for kind in kinds)).where(awaiting_decision())
