@@ -140,34 +140,17 @@ def app(database_url: str) -> Iterator[Flask]:
     dispose(flask_app)
 
 
-# Test modules whose tests each run inside one transaction that is rolled back at the end
-# (`_one_transaction`), instead of emptying every table afterwards. A module qualifies when all
-# its tests use only the session-scoped `app` (no second app or engine on the same database,
-# no threads, no raw connection of their own): they then see their own writes, and nothing
-# else does. Any test can also opt in with @pytest.mark.rolled_back, or out with
-# @pytest.mark.commits.
-ROLLED_BACK_MODULES = frozenset(
-    {
-        "tests/test_checks_alike.py",
-        "tests/test_contributions.py",
-        "tests/test_figures_quoted.py",
-        "tests/test_views_crud.py",
-        "tests/test_settings.py",
-        "tests/test_auth.py",
-        "tests/test_audit.py",
-        "tests/imports/test_applications.py",
-        "tests/imports/test_areas.py",
-        "tests/imports/test_gias.py",
-        "tests/test_seats.py",
-        "tests/test_seats_views.py",
-        "tests/test_route_capacity.py",
-        "tests/test_route_assignment.py",
-        "tests/test_payment_plans.py",
-        "tests/test_reports.py",
-        "tests/test_access_matrix.py",
-        "tests/test_sessions_and_passwords.py",
-    }
-)
+# Every test that uses the session-scoped `app` runs inside one transaction that is rolled back
+# at its end (`_one_transaction`) instead of emptying every table afterwards: its sessions and
+# requests see its own writes, and nothing else does. A test that needs real commits (a second
+# app or engine on the same database, a worker thread or process, a raw connection of its own)
+# is marked @pytest.mark.commits, and its tables are emptied afterwards instead; so is every
+# test of the modules below.
+COMMITTING_MODULES: dict[str, str] = {
+    "tests/letters/test_jobs.py": "the jobs run in worker threads and processes",
+    "tests/test_security.py": "a second app (CSRF on) signs in as the users the test commits",
+    "tests/test_sign_in_hardening.py": "threads, a second app and a second process sign in",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -181,7 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).relative_to(ROOT).as_posix()
-        if path in ROLLED_BACK_MODULES and item.get_closest_marker("commits") is None:
+        if path not in COMMITTING_MODULES and item.get_closest_marker("commits") is None:
             item.add_marker(pytest.mark.rolled_back)
 
 
@@ -231,8 +214,9 @@ def _one_transaction(flask_app: Flask) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts from empty tables: a rolled-back transaction where the test allows it
-    (ROLLED_BACK_MODULES), else the tables are emptied after it (cheaper than a new schema)."""
+    """Each test starts from empty tables: a rolled-back transaction where the test allows it,
+    else (COMMITTING_MODULES, @pytest.mark.commits) the tables are emptied after it (cheaper
+    than a new schema)."""
     if "app" not in request.fixturenames:
         yield
         return

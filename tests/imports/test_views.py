@@ -100,6 +100,7 @@ def test_signed_out_and_roleless_users_are_refused(app, users) -> None:
     assert client.get("/admin/reports/decisions/").status_code == 403
 
 
+@pytest.mark.commits  # a second app (CSRF on) signs in as the users the test commits
 def test_preview_needs_the_csrf_token(database_url, users, another_app) -> None:
     strict = another_app(database_url, WTF_CSRF_ENABLED=True)
     client = strict.test_client()
