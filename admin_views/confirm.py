@@ -14,8 +14,6 @@ from typing import Any
 
 from flask import request, url_for
 
-from models import db
-
 CONFIRM_FIELD = "confirmed"
 
 
@@ -57,23 +55,14 @@ def counted(values: Iterable[Any], noun: str) -> list[str]:
 
 
 def assessment_preview(ids: list[int], user_id: int | None) -> list[str]:
-    """What assessing `ids` would decide, worked out in a savepoint that is then rolled back.
+    """What assessing `ids` would decide, in words (`services.assessment.preview_assessment`:
+    the same code as the real run, rolled back)."""
+    from services.assessment import preview_assessment
 
-    The same code as the real run (services.assessment), so the preview cannot drift from
-    what the button does; nothing it writes survives the rollback.
-    """
-    from datetime import UTC, datetime
-
-    from services.assessment import _assess
-
-    savepoint = db.session.begin_nested()
     try:
-        summary = _assess(db.session, ids, None, user_id, datetime.now(UTC))
+        summary = preview_assessment(ids, user_id=user_id)
     except Exception as error:  # the real run reports the same problem in words
-        savepoint.rollback()
         return [f"The trial run could not finish: {error}"]
-    savepoint.rollback()
-    db.session.expire_all()
     lines = [
         f"{summary.assessed} new decisions, {summary.unchanged} unchanged "
         f"(same facts and figures as their current decision)."

@@ -97,13 +97,18 @@ class PolicyParameterSetView(
         validate_parameters(model)
 
     def after_model_change(self, form: Any, model: PolicyParameterSet, is_created: bool) -> None:
+        self._refresh_targets(model.academic_year)
+
+    def after_model_delete(self, model: PolicyParameterSet) -> None:
+        self._refresh_targets(model.academic_year)  # the year is back on its dated defaults
+
+    @staticmethod
+    def _refresh_targets(year: str) -> None:
         """B2a: the year's decision targets follow its figures (`refresh_decision_targets`)."""
         from models import TransportApplication, db
         from services.years import refresh_decision_targets
 
-        if refresh_decision_targets(
-            db.session, TransportApplication.academic_year == model.academic_year
-        ):
+        if refresh_decision_targets(db.session, TransportApplication.academic_year == year):
             db.session.commit()
 
 

@@ -31,8 +31,7 @@ class B2Filter(BaseSQLAFilter):
     def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
         if value not in queues.B2_LABELS:
             return query
-        clock = queues.b2_clock(db.session, years.today())
-        return query.filter(clock.clause(value))
+        return query.filter(queues.B2Clock(years.today()).clause(value))
 
     def operation(self) -> str:
         return "is"

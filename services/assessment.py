@@ -277,6 +277,25 @@ def assess_applications(
     return summary
 
 
+def preview_assessment(
+    ids: Iterable[int],
+    *,
+    user_id: int | None,
+    session: Session | None = None,
+    now: datetime | None = None,
+) -> AssessmentSummary:
+    """What `assess_applications(ids=...)` would decide, by the same code, worked out in a
+    savepoint that is then rolled back: a confirmation page's trial run that cannot drift from
+    what the button does, and leaves nothing behind. Raises what the run would meet."""
+    sess = session if session is not None else db.session
+    savepoint = sess.begin_nested()
+    try:
+        return _assess(sess, ids, None, user_id, now or datetime.now(UTC))
+    finally:
+        savepoint.rollback()
+        sess.expire_all()
+
+
 def _gather(
     sess: Session, ids: Iterable[int] | None, where: ColumnElement[bool] | None
 ) -> list[GatheredCase]:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import PolicyParameterSet, db
+from models import AcademicYear, PolicyParameterSet, db
 from models.base import VERSION_COLUMN
 from rules.errors import RulesError
 from rules.parameters import PolicyParameters, parameters_for
@@ -97,6 +97,21 @@ def parameters_for_years(
     )
     by_year = {row.academic_year: row for row in rows}
     return {year: _from_row(by_year.get(year), year) for year in wanted}
+
+
+def parameters_for_stored_years(session: Session | None = None) -> dict[str, PolicyParameters]:
+    """The figures of every academic year the panel holds (two queries), for a screen that
+    quotes or compares several years; a year for which no figures can be found is left out."""
+    sess = _session(session)
+    labels = sess.scalars(select(AcademicYear.label)).all()
+    stored = {row.academic_year: row for row in sess.scalars(select(PolicyParameterSet))}
+    found: dict[str, PolicyParameters] = {}
+    for label in labels:
+        try:
+            found[label] = _from_row(stored.get(label), label)
+        except PolicyUnavailable:
+            continue
+    return found
 
 
 def parameters_as_json(params: PolicyParameters) -> dict[str, Any]:

@@ -6,9 +6,10 @@ part of a grouped query: the home page runs the same number of statements howeve
 there are (tests/test_home.py).
 
 B2a: "make a decision on the application within 5 working days"; "At busy periods (July –
-September), this guideline is dis-applied". The figure and the months are dated policy
-parameters (`decision_target_working_days`, `busy_period_first_month`/`_last_month`) of the
-academic year the application was received in, exactly as `rules.decision_target` reads them.
+September), this guideline is dis-applied". Each application's target is stored with it
+(`decision_target_on`, `decision_target_busy`), worked out once by `services.years.
+DecisionTargets` from its receipt date and its year's dated figures; the queues read those
+columns, so the home page, the lists and the application's own page give the one date.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 import rules
 from models import (
-    AcademicYear,
     Appeal,
     CaseAssignment,
     Communication,
@@ -33,7 +33,6 @@ from models import (
     EligibilityDecision,
     ImportRun,
     Instalment,
-    PolicyParameterSet,
     TransportApplication,
 )
 from models.enums import (
@@ -49,8 +48,7 @@ from services import import_runs
 from services.contributions import overdue_clause
 from services.letters.kinds import kinds_of
 from services.letters.owed import letters_owed
-from services.policy import PolicyUnavailable
-from services.policy import _from_row as policy_from_row
+from services.policy import parameters_for_stored_years
 from services.seats import over_capacity_ids, usage_stmt
 from services.sign_off import awaiting_sign_off
 
@@ -107,46 +105,36 @@ def assigned_to(user_id: int | None) -> ColumnElement[bool]:
     return TA.assignment.has(CaseAssignment.user_id == user_id)
 
 
+def b2_position(kind: B2Kind, today: date) -> ColumnElement[bool]:
+    """Where an application's stored B2a target (`decision_target_on`/`_busy`, kept by
+    `services.years.DecisionTargets` from its receipt date and its year's figures) stands on
+    `today`. An application with no stored target counts as past it: nothing says it is
+    within."""
+    due = TA.decision_target_on
+    if kind == "within":
+        return due >= today
+    late = or_(due.is_(None), due < today)
+    busy = TA.decision_target_busy.is_(True)
+    return and_(late, busy) if kind == "busy" else and_(late, ~busy)
+
+
 @dataclass
 class B2Clock:
-    """Each awaiting application's place against B2 on `today`, by (year applied for, date
-    received): counted in SQL by those two columns, classified here by `rules.decision_target`
-    with that year's figures (the year the decision is made under; a year without figures of
-    its own takes the earliest there are). The counts and the list filter share the groups.
-    """
+    """Each awaiting application's place against B2 on `today`, read from its stored target
+    (`b2_position`): the counts and the list filter share the clause."""
 
     today: date
-    groups: dict[str, dict[str, list[date]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
     def clause(self, kind: B2Kind) -> ColumnElement[bool]:
         """The applications awaiting a decision that are `kind` against B2 (SQL)."""
-        by_year = self.groups.get(kind, {})
-        parts = [
-            and_(TA.academic_year == label, TA.received_on.in_(days))
-            for label, days in sorted(by_year.items())
-            if days
-        ]
-        return and_(awaiting_decision(), or_(*parts) if parts else false())
+        return and_(awaiting_decision(), b2_position(kind, self.today))
 
 
 def figures_by_year(session: Session) -> dict[str, PolicyParameters]:
-    """Every stored academic year's dated figures, as `services.policy` reads them (two
-    queries); a year with no figures at all is left out (it takes the earliest, `B2Clock`)."""
-    labels = session.scalars(select(AcademicYear.label)).all()
-    stored = {row.academic_year: row for row in session.scalars(select(PolicyParameterSet))}
-    found: dict[str, PolicyParameters] = {}
-    for label in labels:
-        try:
-            found[label] = policy_from_row(stored.get(label), label)
-        except PolicyUnavailable:
-            continue
-    return found
-
-
-def target_for(received: date, figures: PolicyParameters) -> rules.DecisionTarget:
-    """B2a's target for one receipt date under a year's figures (`rules.decision_target`)."""
-    return rules.decision_target(received, figures)
+    """Every stored academic year's dated figures (`services.policy.parameters_for_stored_years`);
+    a year with no figures at all is left out (the screen quotes the earliest, `_figures`)."""
+    return parameters_for_stored_years(session)
 
 
 def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParameters:
@@ -157,24 +145,13 @@ def _figures(by_year: dict[str, PolicyParameters], label: str) -> PolicyParamete
     return rules.parameters_for(label)
 
 
-def b2_clock(
-    session: Session, today: date, by_year: dict[str, PolicyParameters] | None = None
-) -> B2Clock:
-    """Classify every awaiting application against B2 (one grouped query, plus the figures)."""
-    if by_year is None:
-        by_year = figures_by_year(session)
-    clock = B2Clock(today, {kind: {} for kind in B2_LABELS}, dict.fromkeys(B2_LABELS, 0))
-    rows = session.execute(
-        select(TA.academic_year, TA.received_on, func.count())
-        .where(awaiting_decision())
-        .group_by(TA.academic_year, TA.received_on)
-    ).all()
-    for label, received, n in rows:
-        target = target_for(received, _figures(by_year, label))
-        kind = "within" if target.due >= today else "busy" if target.busy_period else "past"
-        clock.groups[kind].setdefault(label, []).append(received)
-        clock.counts[kind] += n
-    return clock
+def b2_clock(session: Session, today: date) -> B2Clock:
+    """Count every awaiting application against B2 (one statement)."""
+    kinds: tuple[B2Kind, ...] = ("within", "busy", "past")
+    row = session.execute(
+        select(*(_sum(b2_position(kind, today), kind) for kind in kinds)).where(awaiting_decision())
+    ).one()
+    return B2Clock(today, {kind: int(row._mapping[kind]) for kind in kinds})
 
 
 def appeal_due(stage: AppealStage, when: Literal["overdue", "soon"], today: date) -> Any:
@@ -234,12 +211,7 @@ def _sum(clause: Any, label: str) -> Any:
     return func.coalesce(func.sum(case((clause, 1), else_=0)), 0).label(label)
 
 
-def application_counts(
-    session: Session,
-    today: date,
-    user_id: int | None,
-    by_year: dict[str, PolicyParameters] | None = None,
-) -> dict[str, int]:
+def application_counts(session: Session, today: date, user_id: int | None) -> dict[str, int]:
     """To measure, to refer (one grouped query on the current decisions: `outcome_queue` as a
     join, which reads only those decisions), awaiting sign-off, the B2 clock, and "mine"."""
     found = {"to_measure": 0, "to_refer": 0}
@@ -256,7 +228,7 @@ def application_counts(
     ):
         found["to_measure" if outcome == Outcome.MEASURE else "to_refer"] = int(n)
     found["awaiting_sign_off"] = awaiting_sign_off_count(session)
-    clock = b2_clock(session, today, by_year)
+    clock = b2_clock(session, today)
     found.update({f"b2_{kind}": n for kind, n in clock.counts.items()})
     found["mine"] = 0
     if user_id is not None:
@@ -360,41 +332,31 @@ def _london_day(moment: datetime) -> date:
     return moment.astimezone(_LONDON).date()
 
 
-def decisions_per_week(
-    session: Session,
-    today: date,
-    by_year: dict[str, PolicyParameters],
-    weeks: int = CHART_WEEKS,
-) -> list[WeekBar]:
+def decisions_per_week(session: Session, today: date, weeks: int = CHART_WEEKS) -> list[WeekBar]:
     """Each application's first eligible/refused decision in the last `weeks` weeks, by the
-    week it was made (in England), against its B2 target under its year's figures (one query)."""
+    week it was made (in England), against its stored B2 target (one query)."""
     monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
     since = datetime.combine(monday, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
     ed = EligibilityDecision
     first = func.min(ed.decided_at).label("first")
     rows = session.execute(
-        select(TA.received_on, TA.academic_year, first)
+        select(TA.decision_target_on, TA.decision_target_busy, first)
         .join(ed, ed.application_id == TA.id)
         .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
-        .group_by(TA.id, TA.received_on, TA.academic_year)
+        .group_by(TA.id, TA.decision_target_on, TA.decision_target_busy)
         .having(first >= since)
     ).all()
     bars = [WeekBar(monday + timedelta(weeks=n)) for n in range(weeks)]
-    targets: dict[tuple[date, str], rules.DecisionTarget] = {}
     tally: Counter[tuple[int, str]] = Counter()
-    for received, label, decided_at in rows:
+    for due, busy, decided_at in rows:
         day = _london_day(decided_at)
         index = (day - monday).days // 7
         if not 0 <= index < weeks:
             continue
-        key = (received, label)
-        if key not in targets:
-            targets[key] = target_for(received, _figures(by_year, label))
-        target = targets[key]
         tally[(index, "decided")] += 1
-        if day <= target.due:
+        if due is not None and day <= due:
             tally[(index, "in_target")] += 1
-        elif target.busy_period:
+        elif busy:
             tally[(index, "busy")] += 1
     for n, bar in enumerate(bars):
         bar.decided = tally[(n, "decided")]
@@ -445,11 +407,11 @@ def day_work(
         f"{month_name[figures.busy_period_first_month]}–"
         f"{month_name[figures.busy_period_last_month]}"
     )
-    work.counts.update(application_counts(session, today, user_id, by_year))
+    work.counts.update(application_counts(session, today, user_id))
     work.counts.update(appeal_counts(session, today))
     work.counts.update(money_and_seat_counts(session, today, years))
     work.counts.update(letter_and_import_counts(session, today, years))
     if chart:
-        work.weeks = decisions_per_week(session, today, by_year)
+        work.weeks = decisions_per_week(session, today)
         work.routes = seats_used_per_route(session, today, years)
     return work

@@ -24,6 +24,7 @@ from models import (
     RouteSchool,
     School,
     TermDateVariation,
+    TransportApplication,
 )
 from models.enums import EstablishmentType, VariationStatus
 from rules.academic_year import label_for, parse_academic_year
@@ -31,6 +32,7 @@ from rules.calendar import england_bank_holidays, operational_days
 from rules.errors import RulesError
 from rules.figures import first_value
 from rules.parameters import parameters_for
+from services.years import refresh_decision_targets
 
 # Appendix H: these schools' term dates are set by the council, so they cannot vary them.
 NO_VARIATION_TYPES = frozenset(
@@ -246,4 +248,7 @@ def copy_forward(
         existing.add(target)
         created.append(target)
     session.flush()
+    if created and model is PolicyParameterSet:
+        # B2a: applications already received for those years take the copied figures.
+        refresh_decision_targets(session, TransportApplication.academic_year.in_(created))
     return created, skipped

@@ -105,6 +105,32 @@ def make_app(url: str, **overrides: object) -> Flask:
     return flask_app
 
 
+def dispose(flask_app: Flask) -> None:
+    """Close an app's pooled connections now. Left to the garbage collector, psycopg warns
+    that each was deleted while still open, in whichever later test the collector runs (an
+    error in this suite, and a connection the server holds until then)."""
+    from models import db
+
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def another_app() -> Iterator[Callable[..., Flask]]:
+    """another_app(url, **overrides) -> a second app (other settings, same or another
+    database) for one test; its connections are closed after the test."""
+    made: list[Flask] = []
+
+    def make(url: str, **overrides: object) -> Flask:
+        made.append(make_app(url, **overrides))
+        return made[-1]
+
+    yield make
+    for flask_app in made:
+        dispose(flask_app)
+
+
 @pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     return fresh_database(request, "transport_test", tmp_path_factory.mktemp("db"))
@@ -114,68 +140,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def app(database_url: str) -> Iterator[Flask]:
     flask_app = make_app(database_url)
     yield flask_app
-    from models import db
-
-    with flask_app.app_context():  # no pooled connection is left for the collector to find
-        db.session.remove()
-        db.engine.dispose()
+    dispose(flask_app)
 
 
-# Test modules whose tests each run inside one transaction that is rolled back at the end
-# (`_one_transaction`), instead of emptying every table afterwards. A module qualifies when all
-# its tests use only the session-scoped `app` (no second app or engine on the same database,
-# no threads, no raw connection of their own): they then see their own writes, and nothing
-# else does. Any test can also opt in with @pytest.mark.rolled_back, or out with
-# @pytest.mark.commits.
-ROLLED_BACK_MODULES = frozenset(
-    {
-        "tests/test_checks_alike.py",
-        "tests/test_contributions.py",
-        "tests/test_figures_quoted.py",
-        "tests/test_views_crud.py",
-        "tests/test_settings.py",
-        "tests/test_auth.py",
-        "tests/test_audit.py",
-        "tests/imports/test_applications.py",
-        "tests/imports/test_areas.py",
-        "tests/imports/test_gias.py",
-        "tests/test_seats.py",
-        "tests/test_seats_views.py",
-        "tests/test_route_capacity.py",
-        "tests/test_route_assignment.py",
-        "tests/test_payment_plans.py",
-        "tests/test_reports.py",
-        "tests/test_access_matrix.py",
-        "tests/test_sessions_and_passwords.py",
-    }
-)
-
-
-# pyproject.toml turns every warning into an error. These modules have not yet been run under
-# that rule (issue 12 ran only a subset on the shared machine): they keep Python's default
-# (warnings shown, not errors) until someone runs them clean and takes them off this list.
-WARNINGS_NOT_YET_ERRORS = frozenset(
-    {
-        "tests/browser/test_accessibility.py",
-        "tests/browser/test_case_journey.py",
-        "tests/browser/test_csp.py",
-        "tests/browser/test_keyboard.py",
-        "tests/browser/test_school_journey.py",
-        "tests/letters/test_contacts.py",
-        "tests/letters/test_letters.py",
-        "tests/network/test_access.py",
-        "tests/network/test_demo_network.py",
-        "tests/network/test_measurement.py",
-        "tests/network/test_routes.py",
-        "tests/network/test_views.py",
-        "tests/test_assessment.py",
-        "tests/test_assessment_panel.py",
-        "tests/test_concurrency.py",
-        "tests/test_demo.py",
-        "tests/test_eligibility_facts.py",
-        "tests/test_migration_0006_sixth_form.py",
-    }
-)
+# Every test that uses the session-scoped `app` runs inside one transaction that is rolled back
+# at its end (`_one_transaction`) instead of emptying every table afterwards: its sessions and
+# requests see its own writes, and nothing else does. A test that needs real commits (a second
+# app or engine on the same database, a worker thread or process, a raw connection of its own)
+# is marked @pytest.mark.commits, and its tables are emptied afterwards instead; so is every
+# test of the modules below.
+COMMITTING_MODULES: dict[str, str] = {
+    "tests/letters/test_jobs.py": "the jobs run in worker threads and processes",
+    "tests/test_security.py": "a second app (CSRF on) signs in as the users the test commits",
+    "tests/test_sign_in_hardening.py": "threads, a second app and a second process sign in",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -195,10 +173,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).relative_to(ROOT).as_posix()
-        if path in ROLLED_BACK_MODULES and item.get_closest_marker("commits") is None:
+        if path not in COMMITTING_MODULES and item.get_closest_marker("commits") is None:
             item.add_marker(pytest.mark.rolled_back)
-        if path in WARNINGS_NOT_YET_ERRORS:
-            item.add_marker(pytest.mark.filterwarnings("default"))
 
 
 @contextmanager
@@ -247,8 +223,9 @@ def _one_transaction(flask_app: Flask) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts from empty tables: a rolled-back transaction where the test allows it
-    (ROLLED_BACK_MODULES), else the tables are emptied after it (cheaper than a new schema)."""
+    """Each test starts from empty tables: a rolled-back transaction where the test allows it,
+    else (COMMITTING_MODULES, @pytest.mark.commits) the tables are emptied after it (cheaper
+    than a new schema)."""
     if "app" not in request.fixturenames:
         yield
         return

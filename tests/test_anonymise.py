@@ -246,6 +246,7 @@ def test_doing_it_again_changes_nothing(app_ctx: Flask) -> None:
     assert again.already and trail_count() == count
 
 
+@pytest.mark.commits  # its own connection must see the committed rows
 def test_the_trail_is_still_append_only_after_a_redaction(app_ctx: Flask) -> None:
     """The exception is one redaction of one anonymised pupil's records, and it is spent."""
     ids = build_case(db.session)
@@ -271,6 +272,7 @@ def test_the_trail_is_still_append_only_after_a_redaction(app_ctx: Flask) -> Non
             assert "append-only" in str(caught.value)
 
 
+@pytest.mark.commits  # its own connection must see the committed rows
 def test_no_redaction_of_a_pupil_who_is_not_anonymised(app_ctx: Flask) -> None:
     """A permit naming a live pupil's record opens nothing (the pupil must be anonymised)."""
     ids = build_case(db.session)

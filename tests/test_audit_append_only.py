@@ -23,6 +23,7 @@ from tests.support import postgres
 ROLE = "transport_app_test"
 
 
+@pytest.mark.commits  # its own connection must see the committed rows
 def test_no_insert_can_replace_a_trail_row(app_ctx: Flask) -> None:
     factories.school(name="Kept")
     db.session.commit()

@@ -12,6 +12,7 @@ whole route the pupils allocated are exactly the register's top ones.
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from alembic import command
 from sqlalchemy import func, select
 
 import rules
-from tests.conftest import alembic_config, make_app
+from tests.conftest import alembic_config, dispose, make_app
 from tests.support import postgres
 
 YEAR = "2024/25"
@@ -99,7 +100,7 @@ def pg_url(pg_base_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_app(pg_url: str) -> Any:
+def pg_app(pg_url: str) -> Iterator[Any]:
     """The app on that database, with the year and its contribution setting."""
     from models import db
     from tests import factories as f
@@ -109,7 +110,8 @@ def pg_app(pg_url: str) -> Any:
         f.academic_year()
         f.contribution_setting()
         db.session.commit()
-    return app
+    yield app
+    dispose(app)
 
 
 def _entitled(school: Any, route: Any) -> int:

@@ -180,6 +180,92 @@ def test_b2_target_follows_a_changed_figure(app_ctx: Flask) -> None:
     assert app.decision_target_on == date(2024, 6, 17)
 
 
+def test_the_b2_queues_read_each_applications_stored_target(app_ctx: Flask) -> None:
+    """One definition of B2a's date: the home counts, the list filter and the weekly chart
+    read the target stored on the application (what its own page shows), never a second
+    working-out. Three applications received the same day, stored as under three different
+    figures, fall in three different places."""
+    from services import queues
+
+    today = date(2024, 6, 20)
+    f.academic_year()
+    stored = {
+        "within": (date(2024, 6, 21), False),
+        "past": (date(2024, 6, 10), False),
+        "busy": (date(2024, 6, 10), True),
+    }
+    ids = {}
+    for kind, (due, busy) in stored.items():
+        application = f.transport_application(
+            f.pupil(),
+            f.school(),
+            received_on=date(2024, 6, 3),
+            decision_target_on=due,
+            decision_target_busy=busy,
+        )
+        db.session.flush()
+        ids[kind] = application.id
+    db.session.commit()
+
+    counts = queues.application_counts(db.session, today, None)
+    assert {k: counts[f"b2_{k}"] for k in stored} == {"within": 1, "past": 1, "busy": 1}
+    clock = queues.B2Clock(today)
+    for kind in ("within", "past", "busy"):
+        listed = db.session.scalars(select(TransportApplication.id).where(clock.clause(kind)))
+        assert list(listed) == [ids[kind]], kind
+
+    decided = datetime(2024, 6, 14, 12, tzinfo=UTC)  # after the 10th, before the 21st
+    for app_id in ids.values():
+        f.decision(db.session.get(TransportApplication, app_id), decided_at=decided)
+    db.session.commit()
+    week = next(b for b in queues.decisions_per_week(db.session, today) if b.decided)
+    assert (week.decided, week.in_target, week.busy, week.late) == (3, 1, 1, 1)
+
+
+def test_b2_targets_follow_a_years_figures_copied_forward_or_deleted(
+    app: Flask, client_as: Any
+) -> None:
+    """The stored targets are kept right by every change to a year's figures: copying a
+    year's figures forward to a year that already has applications, and a supervisor deleting
+    a year's figures (back on the dated defaults, 5 working days)."""
+    from models import PolicyParameterSet
+    from services.policy import ensure_parameter_set
+    from services.settings import copy_forward
+
+    with app.app_context():
+        f.academic_year()
+        f.academic_year("2025/26", with_calendar=False)
+        later = f.transport_application(
+            f.pupil(), f.school(), academic_year="2025/26", received_on=date(2025, 6, 2)
+        )
+        db.session.commit()
+        years.refresh_decision_targets(db.session)
+        db.session.commit()
+        assert later.decision_target_on == date(2025, 6, 9)  # 5 working days (B2a)
+        ensure_parameter_set("2024/25").decision_target_working_days = 10
+        db.session.commit()
+        copy_forward(
+            db.session,
+            PolicyParameterSet,
+            [db.session.scalar(select(PolicyParameterSet.id))],
+        )
+        db.session.commit()
+        db.session.refresh(later)
+        assert later.decision_target_on == date(2025, 6, 16)  # 10 working days, copied
+        copied = db.session.scalar(
+            select(PolicyParameterSet.id).where(PolicyParameterSet.academic_year == "2025/26")
+        )
+        later_id = later.id
+    response = client_as("supervisor").post(
+        "/admin/policy_parameter_set/delete/", data={"id": str(copied)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.get(PolicyParameterSet, copied) is None
+        back = db.session.get(TransportApplication, later_id)
+        assert back.decision_target_on == date(2025, 6, 9)
+
+
 def test_b2_target_set_when_an_application_is_saved_on_the_screen(
     app: Flask, client_as: Any
 ) -> None:

@@ -114,6 +114,7 @@ def test_search_reads_each_table_by_itself_without_a_join(
     assert "lower(" not in searches[0] and "CAST(" not in searches[0].upper()
 
 
+@pytest.mark.commits  # it inspects the indexes on a connection of its own
 def test_trigram_indexes_serve_the_search_on_postgresql_only(
     app: Flask, county: dict[str, str], db_engine_name: str
 ) -> None:

@@ -147,6 +147,7 @@ def test_supervisors_set_a_years_period_with_its_legal_basis(app: Flask, client_
         assert period.keep_years == 8 and "schedule 4.2" in period.legal_basis
 
 
+@pytest.mark.commits  # the job runs in a worker thread on its own connection
 def test_the_run_is_a_background_job_for_supervisors_only(
     app: Flask, pupils: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

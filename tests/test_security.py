@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -12,15 +12,17 @@ from sqlalchemy import func, select
 
 from models import Closure, School, db
 from tests import factories
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
-def csrf_app(app: Flask, database_url: str, users: dict[str, int]) -> Iterator[Flask]:
+def csrf_app(
+    app: Flask, database_url: str, users: dict[str, int], another_app: Callable[..., Flask]
+) -> Flask:
     """The same database with CSRF protection on, as in production."""
-    yield make_app(database_url, WTF_CSRF_ENABLED=True)
+    return another_app(database_url, WTF_CSRF_ENABLED=True)
 
 
 def token_from(client: FlaskClient, url: str) -> str:
@@ -174,8 +176,10 @@ def test_403_and_404_are_friendly_pages(app: Flask, users: dict[str, int]) -> No
     assert "Not found" in missing.get_data(as_text=True)
 
 
-def test_500_shows_no_traceback(database_url: str, app: Flask) -> None:
-    broken = make_app(database_url, PROPAGATE_EXCEPTIONS=False)
+def test_500_shows_no_traceback(
+    database_url: str, app: Flask, another_app: Callable[..., Flask]
+) -> None:
+    broken = another_app(database_url, PROPAGATE_EXCEPTIONS=False)
 
     @broken.route("/boom")
     def boom() -> str:

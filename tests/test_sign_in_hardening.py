@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 import auth.blueprint
 from models import User, db
-from tests.conftest import PASSWORD, ROOT, make_app, unavailable
+from tests.conftest import PASSWORD, ROOT, unavailable
 from tests.support import redis_server
 
 GENEROUS = {
@@ -46,9 +46,9 @@ def signed_in(client: FlaskClient) -> bool:
 
 
 @pytest.fixture
-def generous_app(database_url: str, app: Flask) -> Flask:
+def generous_app(database_url: str, app: Flask, another_app: Callable[..., Flask]) -> Flask:
     """The same database with rate limits out of the way: the lockout alone is under test."""
-    return make_app(database_url, **GENEROUS)
+    return another_app(database_url, **GENEROUS)
 
 
 def test_parallel_wrong_passwords_lock_the_account(
@@ -150,9 +150,12 @@ def test_every_account_state_costs_one_hash_and_gets_the_same_words(
 
 
 def test_the_client_limit_refuses_before_any_hash(
-    app: Flask, users: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    users: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    another_app: Callable[..., Flask],
 ) -> None:
-    limited = make_app(
+    limited = another_app(
         app.config["SQLALCHEMY_DATABASE_URI"],
         SIGN_IN_LIMIT_PER_CLIENT="3 per 15 minutes",
         LOGIN_MAX_FAILURES=100,
@@ -170,8 +173,10 @@ def test_the_client_limit_refuses_before_any_hash(
     assert attempt(other, "officer", PASSWORD) == 302, "another client is not limited"
 
 
-def test_the_account_limit_holds_across_clients(app: Flask, users: dict[str, int]) -> None:
-    limited = make_app(
+def test_the_account_limit_holds_across_clients(
+    app: Flask, users: dict[str, int], another_app: Callable[..., Flask]
+) -> None:
+    limited = another_app(
         app.config["SQLALCHEMY_DATABASE_URI"],
         SIGN_IN_LIMIT_PER_ACCOUNT="3 per hour",
         LOGIN_MAX_FAILURES=100,
@@ -187,8 +192,12 @@ def test_the_account_limit_holds_across_clients(app: Flask, users: dict[str, int
     assert unknown == [200, 200, 200, 429], "unknown names are limited alike: nothing leaks"
 
 
-def test_a_successful_sign_in_uses_no_limit(app: Flask, users: dict[str, int]) -> None:
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], SIGN_IN_LIMIT_PER_CLIENT="2 per hour")
+def test_a_successful_sign_in_uses_no_limit(
+    app: Flask, users: dict[str, int], another_app: Callable[..., Flask]
+) -> None:
+    limited = another_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], SIGN_IN_LIMIT_PER_CLIENT="2 per hour"
+    )
     for _ in range(5):
         client = limited.test_client()
         assert attempt(client, "officer", PASSWORD) == 302
@@ -215,7 +224,7 @@ print(codes)
 
 
 def test_limits_are_shared_by_every_process(
-    app: Flask, users: dict[str, int], redis_url: str
+    app: Flask, users: dict[str, int], redis_url: str, another_app: Callable[..., Flask]
 ) -> None:
     """Another process's failures (a second gunicorn worker) count against this one."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -230,5 +239,5 @@ def test_limits_are_shared_by_every_process(
     )
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.strip() == "[200, 200, 200]"
-    here = make_app(url, RATELIMIT_STORAGE_URI=redis_url, SIGN_IN_LIMIT_PER_CLIENT="3 per hour")
+    here = another_app(url, RATELIMIT_STORAGE_URI=redis_url, SIGN_IN_LIMIT_PER_CLIENT="3 per hour")
     assert attempt(here.test_client(), "officer", PASSWORD) == 429

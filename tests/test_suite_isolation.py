@@ -25,6 +25,7 @@ def outside(app: Flask) -> Iterator[Flask]:
     yield app
 
 
+@pytest.mark.commits  # it watches `_one_transaction` from outside one
 def test_a_rolled_back_transaction_keeps_commits_until_its_end(outside: Flask) -> None:
     app = outside
     before = _parishes(app)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import School, User, db
-from tests.conftest import make_app, sign_in
+from tests.conftest import sign_in
 
 from .conftest import fixture
 
@@ -100,8 +100,9 @@ def test_signed_out_and_roleless_users_are_refused(app, users) -> None:
     assert client.get("/admin/reports/decisions/").status_code == 403
 
 
-def test_preview_needs_the_csrf_token(database_url, users) -> None:
-    strict = make_app(database_url, WTF_CSRF_ENABLED=True)
+@pytest.mark.commits  # a second app (CSRF on) signs in as the users the test commits
+def test_preview_needs_the_csrf_token(database_url, users, another_app) -> None:
+    strict = another_app(database_url, WTF_CSRF_ENABLED=True)
     client = strict.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)

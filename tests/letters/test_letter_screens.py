@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -166,6 +167,7 @@ def test_only_supervisors_write_templates(year: str, client_as: Any) -> None:
     assert db.session.scalar(select(func.count(LetterTemplate.id))) == 0
 
 
+@pytest.mark.commits  # the job runs in a worker thread on its own connection
 def test_a_job_started_from_the_log_shows_a_progress_bar_and_its_report(
     year: str, client_as: Any, queue_file: Path
 ) -> None:

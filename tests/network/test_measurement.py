@@ -177,6 +177,7 @@ def test_whole_year_handler_reports_progress_and_assesses(world) -> None:
     assert again["written"] == 0 and "assessment" not in again
 
 
+@pytest.mark.commits  # the job runs in a worker thread on its own connection
 def test_whole_year_measurement_runs_as_a_background_job(
     world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
