@@ -151,6 +151,7 @@ def app(database_url: str) -> Iterator[Flask]:
 # test of the modules below.
 COMMITTING_MODULES: dict[str, str] = {
     "tests/letters/test_jobs.py": "the jobs run in worker threads and processes",
+    "tests/letters/test_follow_up.py": "each step's letters job runs on a connection of its own",
     "tests/test_security.py": "a second app (CSRF on) signs in as the users the test commits",
     "tests/test_sign_in_hardening.py": "threads, a second app and a second process sign in",
 }

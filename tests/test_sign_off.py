@@ -289,6 +289,7 @@ def test_home_counts_the_decisions_awaiting_sign_off(
     assert QUEUE in tile
 
 
+@pytest.mark.commits  # the job runs on a connection of its own
 def test_the_whole_year_job_run_by_an_assistant_holds_their_letters(
     app_ctx: Flask,
     county: dict[str, Any],

@@ -292,6 +292,7 @@ def test_anonymising_redacts_reads_and_summaries(
         assert len([r for r in rows if r.action is AuditAction.READ]) >= 3
 
 
+@pytest.mark.commits  # it opens a connection of its own
 def test_the_deletion_path_opens_nothing_for_a_record_still_there(app_ctx: Flask) -> None:
     """A permit without a pupil, for a live record (no delete row): the trail stays as it is;
     on PostgreSQL the function refuses it as well."""

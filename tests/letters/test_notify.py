@@ -118,6 +118,7 @@ def test_flask_letters_run_sends_through_notify_and_says_so(
     assert [r.status for r in notify.received] == [201]
 
 
+@pytest.mark.commits  # the letters job runs on a connection of its own
 def test_making_sending_and_failing_letters_logs_nothing_personal(
     year: str, notify: NotifyStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
