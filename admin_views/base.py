@@ -794,14 +794,25 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
         return super().handle_view_exception(exc)
 
 
-def year_options() -> list[tuple[str, str]]:
-    """Every academic year, newest first, for a year picker."""
+def year_labels() -> list[str]:
+    """Every academic year's label, newest first, read once per request: a list page's year
+    pickers (the whole-year run, two background-job forms) asked for it three times."""
     from sqlalchemy import select
 
     from models import AcademicYear
 
-    labels = db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc()))
-    return [(label, label) for label in labels]
+    cached: list[str] | None = g.get("year_labels") if has_request_context() else None
+    if cached is None:
+        query = select(AcademicYear.label).order_by(AcademicYear.starts.desc())
+        cached = list(db.session.scalars(query))
+        if has_request_context():
+            g.year_labels = cached
+    return list(cached)
+
+
+def year_options() -> list[tuple[str, str]]:
+    """Every academic year, newest first, for a year picker."""
+    return [(label, label) for label in year_labels()]
 
 
 def current_year() -> str | None:

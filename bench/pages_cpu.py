@@ -137,12 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     answer = client.post("/login", data=signed_in)
     assert answer.status_code == 302, answer.status_code
     kinds = requests_of(client, ids)
-    print(f"| Request | CPU per request (median of {args.repeat}) | HTML |")
-    print("| --- | --- | --- |")
+    statements = [0]
+    with app.app_context():
+        from sqlalchemy import event
+
+        event.listen(db.engine, "before_cursor_execute", lambda *_a: statements.__setitem__(
+            0, statements[0] + 1))  # fmt: skip
+    print(f"| Request | CPU per request (median of {args.repeat}) | SQL statements | HTML |")
+    print("| --- | --- | --- | --- |")
     for name, call in kinds.items():
         if args.only and name not in args.only:
             continue
         result = call()  # warm-up
+        statements[0] = 0
         times = []
         for _ in range(args.repeat):
             started = time.process_time()
@@ -150,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             spent = time.process_time() - started
             times.append(result if isinstance(result, float) else spent)
         size = f"{len(result.get_data()) / 1024:.1f} KB" if hasattr(result, "get_data") else "—"
-        print(f"| {name} | {statistics.median(times) * 1000:.1f} ms | {size} |")
+        each = statements[0] / args.repeat
+        print(f"| {name} | {statistics.median(times) * 1000:.1f} ms | {each:.0f} | {size} |")
     for name in args.profile:
         from pyinstrument import Profiler
 
