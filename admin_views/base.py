@@ -346,9 +346,23 @@ def refuse_on_field(form: Any, error: ServiceError) -> None:
 
 
 def user_has(roles: Iterable[Role]) -> bool:
-    """No roles named means nobody (not even a supervisor): an empty tuple closes a door."""
+    """No roles named means nobody (not even a supervisor): an empty tuple closes a door.
+
+    Answered once per request for each set of roles and signed-in account: a page's menu
+    asks for every screen (about forty), and the roles cannot change under a request."""
     wanted = tuple(roles)
-    return bool(wanted and current_user.is_authenticated and current_user.has_role(*wanted))
+    if not wanted:
+        return False
+    if not has_request_context():
+        return bool(current_user.is_authenticated and current_user.has_role(*wanted))
+    user = current_user._get_current_object()
+    answers: dict[tuple[Any, ...], bool] = g.setdefault("user_has", {})
+    key = (id(user), wanted)
+    found = answers.get(key)
+    if found is None:
+        found = bool(user.is_authenticated and user.has_role(*wanted))
+        answers[key] = found
+    return found
 
 
 class SecuredIndexView(AdminIndexView):

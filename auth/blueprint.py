@@ -55,6 +55,11 @@ login_manager.login_message = "Please sign in to use the transport panel."
 login_manager.session_protection = "strong"
 
 
+# The roles in the user's own statement: every request asks for them (one round trip, not
+# two); the option is built once, not per request.
+WITH_ROLES = (joinedload(User.role_rows),)
+
+
 def absolute_lifetime() -> timedelta:
     """How long after sign-in a session ends, however busy (SESSION_ABSOLUTE_HOURS)."""
     hours = current_app.config.get("SESSION_ABSOLUTE_HOURS")
@@ -78,8 +83,7 @@ def load_user(session_id: str) -> User | None:
         return None
     if time.time() - signed_in_at > absolute_lifetime().total_seconds():
         return None
-    # The roles in the same statement: every request asks for them (one round trip, not two).
-    user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
+    user = db.session.get(User, int(user_id), options=WITH_ROLES)
     if user is None or not user.active or user.session_generation != int(generation):
         return None
     return user
