@@ -18,14 +18,15 @@ form (a pupil's contacts, a school's gates) have no version of their own on the 
 A form posted without the field (no screen renders one) is not checked.
 
 Create forms carry a one-time token instead (double submits, issue 18): it is written with
-the new record, in its transaction, so the same form saved twice makes one record.
+the new record, in its transaction, so the same form saved twice makes one record. A token is
+kept for the session's absolute lifetime (submitted_form_lifetime) and pruned after that.
 """
 
 from __future__ import annotations
 
 import enum
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,11 +34,12 @@ from flask import abort, current_app, flash, g, redirect, request
 from flask_admin.form import rules
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
-from sqlalchemy import insert, inspect
+from sqlalchemy import delete, insert, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, ValidationError
 
+from auth.blueprint import absolute_lifetime
 from infra import db_timeouts, outage
 from models import SubmittedForm, db
 from models.base import VERSION_COLUMN, utcnow
@@ -145,6 +147,29 @@ def snapshot(form: Any) -> dict[str, list[Any]]:
     }
 
 
+def submitted_form_lifetime() -> timedelta:
+    """How long a saved create form's token is kept: the session's absolute lifetime.
+
+    A form can be sent again only with its page's CSRF token, which lives in the session
+    (WTF_CSRF_TIME_LIMIT is None, config.py) and is made anew at every sign-in (the session is
+    cleared, auth/blueprint.py); a session ends at most this long after sign-in, and the form
+    was opened after it. So a token older than this guards nothing: its form is refused as
+    expired (400) before it is looked up. Issue 18, 3 Dec 2026: 10 hours by default.
+    """
+    return absolute_lifetime()
+
+
+def prune_submitted_forms(now: datetime) -> None:
+    """Delete the tokens past their lifetime, in the saving form's transaction.
+
+    Pruned as each token is written, not by a scheduled run: the table then never holds more
+    than one lifetime's create forms (a few hundred rows a working day), so the look-up and the
+    prune stay cheap without a job to schedule, and no deployment can forget to run it.
+    """
+    cutoff = now - submitted_form_lifetime()
+    db.session.execute(delete(SubmittedForm).where(SubmittedForm.submitted_at < cutoff))
+
+
 class OptimisticLockMixin:
     """Put before ModelView: the version travels with every edit form of a versioned model."""
 
@@ -226,12 +251,14 @@ class OptimisticLockMixin:
             # In the record's own transaction: a second save of the form fails on the key,
             # however close behind the first it comes.
             db.session.flush()  # the record's own refusals first, in their own words
+            now = utcnow()
             try:
-                db.session.execute(insert(SubmittedForm).values(token=token, submitted_at=utcnow()))
+                db.session.execute(insert(SubmittedForm).values(token=token, submitted_at=now))
             except IntegrityError as exc:
                 if "submitted_form" not in str(exc.orig):
                     raise
                 raise ValidationError(SENT_TWICE) from exc
+            prune_submitted_forms(now)
 
     def edit_form(self, obj: Any = None):  # type: ignore[no-untyped-def]
         form = super().edit_form(obj)  # type: ignore[misc]

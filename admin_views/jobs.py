@@ -14,13 +14,12 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import expose
 from markupsafe import Markup, escape
-from sqlalchemy import select
 
-from models import AcademicYear, Job, JobStatus, db
+from models import Job, JobStatus, db
 from services.jobs import KINDS, JobRefused, enqueue, is_stale, retry
 from services.letters.kinds import FAMILIES
 
-from .base import STAFF, AppModelView, user_has
+from .base import STAFF, AppModelView, user_has, year_labels
 
 
 def progress_bar(job: Job) -> Markup:
@@ -57,10 +56,6 @@ def _kind_formatter(view: Any, context: Any, model: Job, name: str) -> str:
 
 def _parameters_formatter(view: Any, context: Any, model: Job, name: str) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted((model.parameters or {}).items()) if v)
-
-
-def year_labels() -> list[str]:
-    return list(db.session.scalars(select(AcademicYear.label).order_by(AcademicYear.starts.desc())))
 
 
 def _safe_next(value: str | None) -> str | None:

@@ -21,9 +21,8 @@ from services.letters.preview import NoCase, preview
 from services.letters.sending import record_download
 from services.letters.templates import LetterTemplateError, current_wording, save_wording
 
-from .base import STAFF, SUPERVISORS, AppModelView, user_has
+from .base import STAFF, SUPERVISORS, AppModelView, user_has, year_labels
 from .communications import pdf_response
-from .jobs import year_labels
 
 
 def _kind_formatter(view: Any, context: Any, model: LetterTemplate, name: str) -> str:

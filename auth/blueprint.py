@@ -31,6 +31,7 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -54,7 +55,13 @@ login_manager.login_message = "Please sign in to use the transport panel."
 login_manager.session_protection = "strong"
 
 
-def _absolute_lifetime() -> timedelta:
+# The roles in the user's own statement: every request asks for them (one round trip, not
+# two); the option is built once, not per request.
+WITH_ROLES = (joinedload(User.role_rows),)
+
+
+def absolute_lifetime() -> timedelta:
+    """How long after sign-in a session ends, however busy (SESSION_ABSOLUTE_HOURS)."""
     hours = current_app.config.get("SESSION_ABSOLUTE_HOURS")
     return timedelta(hours=float(hours)) if hours is not None else ABSOLUTE_LIFETIME
 
@@ -74,9 +81,9 @@ def load_user(session_id: str) -> User | None:
     signed_in_at = session.get(SIGNED_IN_AT)
     if not isinstance(signed_in_at, int | float):
         return None
-    if time.time() - signed_in_at > _absolute_lifetime().total_seconds():
+    if time.time() - signed_in_at > absolute_lifetime().total_seconds():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=WITH_ROLES)
     if user is None or not user.active or user.session_generation != int(generation):
         return None
     return user

@@ -123,7 +123,10 @@ class _Form(HTMLParser):
                 self.fields.append((self._select, self._select_value))
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
-            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
+            # As a browser reads it: line breaks as LF, the one line break straight after the
+            # start tag dropped (WTForms writes "\r\n" there); sent back with CRLF line breaks.
+            text = "".join(self._text).replace("\r\n", "\n").replace("\r", "\n")
+            self.fields.append((self._textarea, text.removeprefix("\n").replace("\n", "\r\n")))
             self._textarea = None
         elif tag == "form" and self._in_form:
             self._in_form, self._done = False, True
@@ -438,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--pg-url", help="a running PostgreSQL server's base URL")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--section", default="load", help="the marked section of --out to replace (load-8, ...)"
+    )
     args = parser.parse_args(argv)
     command = "python -m bench.load" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
@@ -453,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run(url, args.users, args.seconds, args.workers)
     section = render(result, command)
     print(section)
-    write_section("load", section, args.out)
+    write_section(args.section, section, args.out)
     print(f"written to {args.out}")
     panel = result["panel"][0]  # type: ignore[index]
     return 0 if panel.samples else 1

@@ -289,3 +289,41 @@ def test_a_create_form_sent_twice_at_once_makes_one_record_on_postgresql(pg_app:
             select(TermDateVariation).where(TermDateVariation.school_id == school_id)
         ).all()
         assert len(made) == 1
+
+
+def test_create_form_tokens_past_their_lifetime_are_pruned_when_a_form_is_saved(
+    app: Any, client_as: Any
+) -> None:
+    """A token is kept for the session's absolute lifetime (a form cannot be sent again
+    after it), then deleted by the next create form saved; younger tokens keep guarding."""
+    from datetime import UTC, datetime, timedelta
+
+    from admin_views.concurrency import submitted_form_lifetime
+    from models import SubmittedForm
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        lifetime = submitted_form_lifetime()
+        assert lifetime == timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+        db.session.add_all(
+            [
+                SubmittedForm(
+                    token="past-lifetime", submitted_at=now - lifetime - timedelta(minutes=1)
+                ),
+                SubmittedForm(
+                    token="within-lifetime", submitted_at=now - lifetime + timedelta(minutes=5)
+                ),
+            ]
+        )
+        db.session.commit()
+    client = client_as("assistant")
+    form = _parish_form(client)
+    assert client.post("/admin/parish/new/", data=form).status_code == 302
+    with app.app_context():
+        kept = set(db.session.scalars(select(SubmittedForm.token)))
+    assert "past-lifetime" not in kept
+    assert {"within-lifetime", form["submission_token"]} <= kept
+    # The form just saved is still refused a second time.
+    again = client.post("/admin/parish/new/", data=form, follow_redirects=True)
+    assert "This form was sent twice" in plain_text(again)
+    assert _parishes(app) == 1

@@ -98,7 +98,8 @@ def test_live_day_count_runs_under_the_csp(browser_page: Any, csp_server: LiveSe
 def test_delete_confirmation_still_asks_under_the_csp(
     browser_page: Any, csp_server: LiveServer
 ) -> None:
-    """Flask-Admin's inline onclick confirm is allowed by hash; dismissing it deletes nothing."""
+    """Deleting is done from the record page (issue 18: no delete form on every list row); its
+    inline onclick confirm is allowed by hash, and dismissing it deletes nothing."""
     from playwright.sync_api import expect
 
     page = browser_page
@@ -106,6 +107,8 @@ def test_delete_confirmation_still_asks_under_the_csp(
     violations: list[str] = []
     signed_in(page, csp_server.url, violations)
     page.goto(csp_server.url + "/admin/school/")
+    assert page.locator("table.model-list form").count() == 0
+    page.locator("tr", has_text="Delete Me School").locator("a[title='View Record']").click()
     asked: list[str] = []
 
     def dismiss(dialog: Any) -> None:
@@ -113,8 +116,9 @@ def test_delete_confirmation_still_asks_under_the_csp(
         dialog.dismiss()
 
     page.on("dialog", dismiss)
-    page.locator("form.icon button[title='Delete Record']").first.click()
+    page.get_by_role("button", name="Delete this record").click()
     page.wait_for_timeout(300)
     assert asked and "delete" in asked[0].lower()
+    page.goto(csp_server.url + "/admin/school/")
     expect(page.locator("table.model-list")).to_contain_text("Delete Me School")
     assert violations == []
