@@ -575,6 +575,17 @@ def _run_postgresql(
     return version
 
 
+def kept_sections(results: Path) -> str:
+    """The sections other runs wrote below this run's table (an issue's own figures, the
+    letters and load sections between their markers): a whole run rewrites only its table."""
+    if not results.exists():
+        return ""
+    text = results.read_text()
+    notes = text.find("\n## Notes")
+    starts = [i for i in (text.find(m, max(notes, 0)) for m in ("\n## Issue", "\n<!-- ")) if i >= 0]
+    return "\n" + text[min(starts) :].lstrip("\n") if notes >= 0 and starts else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sqlite", action="store_true", help="run on SQLite")
@@ -648,18 +659,8 @@ def _run(args: argparse.Namespace) -> int:
 
     def write() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            render(
-                report,
-                args.scale,
-                size,
-                pg_version,
-                engines,
-                args.seed,
-                args.repeat,
-                load,
-            )
-        )
+        table = render(report, args.scale, size, pg_version, engines, args.seed, args.repeat, load)
+        args.out.write_text(table.rstrip("\n") + "\n" + kept_sections(args.out))
 
     if "sqlite" in engines:
         write()  # the SQLite figures are kept even if the PostgreSQL run is cut short
