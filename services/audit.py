@@ -62,6 +62,11 @@ MASKED_FIELDS = frozenset({"password_hash"})
 # Bookkeeping the row itself already carries; listing it on every update is noise.
 IGNORED_FIELDS = frozenset({"updated_at", "created_at", "row_version"})  # bookkeeping
 BULK_RECORD_ID = "*"
+# A large value the row stores beside its own digest (a decision's facts and facts_hash): a new
+# row's trail gives the digest, which proves what was stored (the decision row is never edited
+# in place, and a changed copy no longer matches), rather than a second copy of the child's
+# personal facts in an append-only table (UK GDPR Art. 5(1)(c), data minimisation).
+DIGESTED_FIELDS: dict[str, dict[str, str]] = {"eligibility_decision": {"facts": "facts_hash"}}
 # In a trail row written for a set-based statement: which kind of statement it was.
 STATEMENT_KEY = "_statement"
 
@@ -206,9 +211,14 @@ def _stored_values(session: Session, objects: list[object]) -> dict[int, dict[st
     return found
 
 
+def _digest_of(digest: Any) -> str | None:
+    return None if digest is None else f"sha256:{digest}"
+
+
 def _snapshot(obj: object, *, as_new: bool) -> dict[str, list[Any]]:
     """Every loaded column: [None, value] for an insert, [value, None] for a delete."""
     state = inspect(obj)
+    digested = DIGESTED_FIELDS.get(state.mapper.local_table.name, {}) if as_new else {}
     changes: dict[str, list[Any]] = {}
     for key in _column_keys(obj):
         if key in IGNORED_FIELDS:
@@ -216,6 +226,8 @@ def _snapshot(obj: object, *, as_new: bool) -> dict[str, list[Any]]:
         value = state.dict.get(key, NO_VALUE)
         if value is NO_VALUE:
             continue
+        if key in digested and state.dict.get(digested[key]) is not None:
+            value = _digest_of(state.dict[digested[key]])
         shown = _shown(key, value)
         changes[key] = [None, shown] if as_new else [shown, None]
     return changes
@@ -670,8 +682,13 @@ def _inserted_rows_of(
 ) -> list[dict[str, Any]]:
     """`_inserted_rows` for parameter sets that all name the same columns."""
     keys = [k for k in params[0] if k not in IGNORED_FIELDS]
+    digested = DIGESTED_FIELDS.get(table.name, {})
     columns = []
     for k in keys:
+        digest = digested.get(k)
+        if digest in params[0]:
+            columns.append([_digest_of(values[digest]) for values in params])
+            continue
         column = [values[k] for values in params]
         if k in MASKED_FIELDS or any(type(v) not in _PLAIN_TYPES for v in column):
             column = _converted(column, functools.partial(_shown, k))

@@ -300,3 +300,24 @@ def test_a_bulk_action_records_each_record_by_whom(
         assert sorted(r.record_id for r in rows) == sorted(str(i) for i in ids)
         assert sorted(r.changes["name"][0] for r in rows) == ["Action One", "Action Two"]
         assert {(r.username, r.user_id) for r in rows} == {("supervisor", users["supervisor"])}
+
+
+def test_a_decisions_facts_are_in_the_trail_by_their_digest_not_copied(app_ctx: Flask) -> None:
+    """Every new decision is in the trail, record by record; its facts (the child's date of
+    birth, address, school) are recorded by the digest the decision stores beside them, which
+    proves what was decided on without a second copy of personal data (UK GDPR Art. 5(1)(c))."""
+    from models import EligibilityDecision
+    from services.assessment import assess_applications
+
+    factories.academic_year()
+    pupil = factories.pupil(easting=500000, northing=375000)
+    school = factories.school(easting=506000, northing=375000)
+    application = factories.transport_application(pupil, school, distance_m=6100)
+    db.session.commit()
+    assess_applications(ids=[application.id], user_id=None)
+    decision = db.session.scalars(select(EligibilityDecision)).one()
+    [row] = [r for r in trail("eligibility_decision") if r.action is AuditAction.INSERT]
+    assert row.record_id == str(decision.id)
+    assert row.changes["facts"] == [None, f"sha256:{decision.facts_hash}"]
+    assert row.changes["outcome"] == [None, decision.outcome.value]
+    assert pupil.date_of_birth.isoformat() not in str(row.changes)
