@@ -154,7 +154,7 @@ def submitted_form_lifetime() -> timedelta:
     (WTF_CSRF_TIME_LIMIT is None, config.py) and is made anew at every sign-in (the session is
     cleared, auth/blueprint.py); a session ends at most this long after sign-in, and the form
     was opened after it. So a token older than this guards nothing: its form is refused as
-    expired (400) before it is looked up. Issue 18, 3 Dec 2026: 10 hours by default.
+    expired (400) before it is looked up (issue 18); the lifetime is SESSION_ABSOLUTE_HOURS.
     """
     return absolute_lifetime()
 
