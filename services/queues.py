@@ -48,7 +48,7 @@ from rules.parameters import PolicyParameters
 from services import import_runs
 from services.contributions import overdue_clause
 from services.letters.kinds import kinds_of
-from services.letters.owed import letters_owed
+from services.letters.owed import owed_by_kind
 from services.policy import PolicyUnavailable
 from services.policy import _from_row as policy_from_row
 from services.seats import over_capacity_ids, usage_stmt
@@ -335,12 +335,16 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
 
 def letters_owed_by_kind(session: Session, years: list[str], today: date) -> Counter[str]:
     """Letters owed (B1i) per kind over `years`: services.letters.owed's one definition of
-    what the stored state calls for and no live letter answers (a fixed number of statements
-    per year)."""
+    what the stored state calls for and no live letter answers, counted by the database (one
+    statement per year)."""
     owed: Counter[str] = Counter()
     for label in years:
-        due, _stale = letters_owed(session, label, kinds_of(None), today)
-        owed.update(d.kind.value for d in due)
+        owed.update(
+            {
+                kind.value: n
+                for kind, n in owed_by_kind(session, label, kinds_of(None), today).items()
+            }
+        )
     return owed
 
 
