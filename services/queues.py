@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 import rules
@@ -358,10 +358,9 @@ def letter_and_import_counts(session: Session, today: date, years: list[str]) ->
     }
 
 
-def _london_day(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(_LONDON).date()
+def _london_midnight(day: date) -> datetime:
+    """The UTC instant a day in England begins (decided_at is stored in UTC)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
 
 
 def decisions_per_week(
@@ -371,39 +370,46 @@ def decisions_per_week(
     weeks: int = CHART_WEEKS,
 ) -> list[WeekBar]:
     """Each application's first eligible/refused decision in the last `weeks` weeks, by the
-    week it was made (in England), against its B2 target under its year's figures (one query)."""
+    week it was made (in England), against its B2 target (one grouped query).
+
+    The day in England of each decision is found in SQL from the UTC instants the chart's days
+    begin (so a change between GMT and BST falls where it should), and compared with the
+    application's stored target (`decision_target_on`, `services.years.DecisionTargets`: B2a
+    under its year's figures); only the days' totals come back. `by_year` is not read: the
+    targets are stored."""
     monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    since = datetime.combine(monday, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
+    days = [monday + timedelta(days=n) for n in range(weeks * 7)]
+    starts = [_london_midnight(d) for d in [*days, monday + timedelta(weeks=weeks)]]
     ed = EligibilityDecision
-    first = func.min(ed.decided_at).label("first")
-    rows = session.execute(
-        select(TA.received_on, TA.academic_year, first)
-        .join(ed, ed.application_id == TA.id)
+    first = func.min(ed.decided_at)
+    firsts = (
+        select(ed.application_id, first.label("first"))
         .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
-        .group_by(TA.id, TA.received_on, TA.academic_year)
-        .having(first >= since)
+        .group_by(ed.application_id)
+        .having(first >= starts[0], first < starts[-1])
+        .subquery()
+    )
+    day = case(*((firsts.c.first < starts[n + 1], literal(d, Date)) for n, d in enumerate(days)))
+    decided = (
+        select(day.label("day"), TA.decision_target_on, TA.decision_target_busy)
+        .join(TA, TA.id == firsts.c.application_id)
+        .subquery()
+    )
+    in_target = decided.c.day <= decided.c.decision_target_on
+    rows = session.execute(
+        select(
+            decided.c.day,
+            func.count(),
+            _sum(in_target, "in_target"),
+            _sum(and_(~in_target, decided.c.decision_target_busy), "busy"),
+        ).group_by(decided.c.day)
     ).all()
     bars = [WeekBar(monday + timedelta(weeks=n)) for n in range(weeks)]
-    targets: dict[tuple[date, str], rules.DecisionTarget] = {}
-    tally: Counter[tuple[int, str]] = Counter()
-    for received, label, decided_at in rows:
-        day = _london_day(decided_at)
-        index = (day - monday).days // 7
-        if not 0 <= index < weeks:
-            continue
-        key = (received, label)
-        if key not in targets:
-            targets[key] = target_for(received, _figures(by_year, label))
-        target = targets[key]
-        tally[(index, "decided")] += 1
-        if day <= target.due:
-            tally[(index, "in_target")] += 1
-        elif target.busy_period:
-            tally[(index, "busy")] += 1
-    for n, bar in enumerate(bars):
-        bar.decided = tally[(n, "decided")]
-        bar.in_target = tally[(n, "in_target")]
-        bar.busy = tally[(n, "busy")]
+    for on, n, within, busy in rows:
+        bar = bars[(on - monday).days // 7]
+        bar.decided += int(n)
+        bar.in_target += int(within)
+        bar.busy += int(busy)
     return bars
 
 
