@@ -282,10 +282,11 @@ def appeal_counts(session: Session, today: date) -> dict[str, int]:
     return {key: int(value or 0) for key, value in row._mapping.items()}
 
 
-def waiting_with_seat_ids(years: list[str], today: date) -> Any:
+def waiting_with_seat_ids(years: list[str], today: date, usage: Any = None) -> Any:
     """Waiting-list applications (Appendix F) whose route has a seat free in every session
-    they asked for, in `years` (the ids, for the count and the list filter)."""
-    usage = usage_stmt(years, today)
+    they asked for, in `years` (the ids, for the count and the list filter); `usage`:
+    `usage_stmt(years, today)` already made (a CTE other counts share)."""
+    usage = usage_stmt(years, today) if usage is None else usage
     ca = ConcessionaryApplication
     return (
         select(ca.id)
@@ -305,8 +306,9 @@ def waiting_with_seat_ids(years: list[str], today: date) -> Any:
 
 
 def money_and_seat_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
-    """Overdue instalments (B1j), letters failed or unsent, waiting lists with a free seat and
-    routes over capacity (Appendix F), one statement each."""
+    """Overdue instalments (B1j), letters failed or unsent (a statement each), and waiting
+    lists with a free seat and routes over capacity (Appendix F): one statement, the seats
+    used worked out once for both (a CTE; each is a scan of the year's decisions)."""
     found: dict[str, int] = {}
     found["instalments_overdue"] = int(
         session.scalar(select(func.count()).select_from(Instalment).where(overdue_clause(today)))
@@ -322,14 +324,16 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
     if not years:
         found["waiting_with_seats"] = found["routes_over"] = 0
         return found
-    waiting = waiting_with_seat_ids(years, today).subquery()
-    found["waiting_with_seats"] = int(
-        session.scalar(select(func.count()).select_from(waiting)) or 0
-    )
-    over = over_capacity_ids(years, today).subquery()
-    found["routes_over"] = int(
-        session.scalar(select(func.count(func.distinct(over.c.route_id)))) or 0
-    )
+    usage = usage_stmt(years, today).element.cte("usage")
+    waiting = waiting_with_seat_ids(years, today, usage).subquery()
+    over = over_capacity_ids(years, today, usage).subquery()
+    seats = session.execute(
+        select(
+            select(func.count()).select_from(waiting).scalar_subquery(),
+            select(func.count(func.distinct(over.c.route_id))).scalar_subquery(),
+        )
+    ).one()
+    found["waiting_with_seats"], found["routes_over"] = int(seats[0] or 0), int(seats[1] or 0)
     return found
 
 

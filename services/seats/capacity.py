@@ -220,9 +220,10 @@ class Overfull:
         )
 
 
-def over_capacity_ids(years: Sequence[str], on: date) -> Select[Any]:
-    """The ids of routes with negative spare seats in a session of `years` (for a filter)."""
-    usage = usage_stmt(years, on)
+def over_capacity_ids(years: Sequence[str], on: date, usage: Any = None) -> Select[Any]:
+    """The ids of routes with negative spare seats in a session of `years` (for a filter);
+    `usage`: `usage_stmt(years, on)` already made (a CTE other counts share)."""
+    usage = usage_stmt(years, on) if usage is None else usage
     return select(usage.c.route_id).where(or_(usage.c.am < 0, usage.c.pm < 0))
 
 
