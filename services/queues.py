@@ -21,7 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Date, and_, case, false, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 import rules
 from models import (
@@ -384,13 +384,29 @@ def decisions_per_week(
     monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
     days = [monday + timedelta(days=n) for n in range(weeks * 7)]
     starts = [_london_midnight(d) for d in [*days, monday + timedelta(weeks=weeks)]]
-    ed = EligibilityDecision
-    first = func.min(ed.decided_at)
+    ed, earlier = EligibilityDecision, aliased(EligibilityDecision)
+    outcomes = [Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]
+    # An application's first decision: none of its own came before it (by time, then id).
+    # Read from the decided_at index, only the decisions made in the chart's weeks: the
+    # other outcomes are left out rather than these listed, or with no statistics SQLite
+    # would read every decision by its outcome index.
     firsts = (
-        select(ed.application_id, first.label("first"))
-        .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
-        .group_by(ed.application_id)
-        .having(first >= starts[0], first < starts[-1])
+        select(ed.application_id, ed.decided_at.label("first"))
+        .where(
+            ed.outcome.not_in([o for o in Outcome if o not in outcomes]),
+            ed.decided_at >= starts[0],
+            ed.decided_at < starts[-1],
+            ~select(earlier.id)
+            .where(
+                earlier.application_id == ed.application_id,
+                earlier.outcome.in_(outcomes),
+                or_(
+                    earlier.decided_at < ed.decided_at,
+                    and_(earlier.decided_at == ed.decided_at, earlier.id < ed.id),
+                ),
+            )
+            .exists(),
+        )
         .subquery()
     )
     day = case(*((firsts.c.first < starts[n + 1], literal(d, Date)) for n, d in enumerate(days)))
