@@ -98,7 +98,9 @@ def spare_seats_stmt(year: str, on: date) -> Select[Any]:
             ta.academic_year == year,
             ta.route_id.is_not(None),
             ta.status != ApplicationStatus.WITHDRAWN,
-            ed.outcome == Outcome.ELIGIBLE,
+            # Eligible, spelt as "none of the others": with no statistics SQLite would read
+            # every year's eligible decisions by the outcome index, not the routed pupils.
+            ed.outcome.not_in([o for o in Outcome if o is not Outcome.ELIGIBLE]),
             or_(ed.ended_on.is_(None), ed.ended_on > on),
         )
         .group_by(ta.route_id)
