@@ -367,6 +367,19 @@ def _london_midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
 
 
+def _day_in_england(moment: Any, days: list[date], starts: list[datetime]) -> Any:
+    """The day in England of a UTC `moment` from `starts[n]`, the instant `days[n]` begins
+    (one more start ends the last day): a balanced tree of CASEs, a handful of comparisons
+    a row rather than one per day."""
+    if len(days) == 1:
+        return literal(days[0], Date)
+    mid = len(days) // 2
+    return case(
+        (moment < starts[mid], _day_in_england(moment, days[:mid], starts[: mid + 1])),
+        else_=_day_in_england(moment, days[mid:], starts[mid:]),
+    )
+
+
 def decisions_per_week(
     session: Session,
     today: date,
@@ -409,7 +422,7 @@ def decisions_per_week(
         )
         .subquery()
     )
-    day = case(*((firsts.c.first < starts[n + 1], literal(d, Date)) for n, d in enumerate(days)))
+    day = _day_in_england(firsts.c.first, days, starts)
     decided = (
         select(day.label("day"), TA.decision_target_on, TA.decision_target_busy)
         .join(TA, TA.id == firsts.c.application_id)
