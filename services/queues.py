@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 import rules
 from models import (
@@ -47,7 +47,7 @@ from rules.parameters import PolicyParameters
 from services import import_runs
 from services.contributions import overdue_clause
 from services.letters.kinds import kinds_of
-from services.letters.owed import letters_owed
+from services.letters.owed import owed_by_kind
 from services.policy import parameters_for_stored_years
 from services.seats import over_capacity_ids, usage_stmt
 from services.sign_off import awaiting_sign_off
@@ -254,10 +254,11 @@ def appeal_counts(session: Session, today: date) -> dict[str, int]:
     return {key: int(value or 0) for key, value in row._mapping.items()}
 
 
-def waiting_with_seat_ids(years: list[str], today: date) -> Any:
+def waiting_with_seat_ids(years: list[str], today: date, usage: Any = None) -> Any:
     """Waiting-list applications (Appendix F) whose route has a seat free in every session
-    they asked for, in `years` (the ids, for the count and the list filter)."""
-    usage = usage_stmt(years, today)
+    they asked for, in `years` (the ids, for the count and the list filter); `usage`:
+    `usage_stmt(years, today)` already made (a CTE other counts share)."""
+    usage = usage_stmt(years, today) if usage is None else usage
     ca = ConcessionaryApplication
     return (
         select(ca.id)
@@ -277,8 +278,9 @@ def waiting_with_seat_ids(years: list[str], today: date) -> Any:
 
 
 def money_and_seat_counts(session: Session, today: date, years: list[str]) -> dict[str, int]:
-    """Overdue instalments (B1j), letters failed or unsent, waiting lists with a free seat and
-    routes over capacity (Appendix F), one statement each."""
+    """Overdue instalments (B1j), letters failed or unsent (a statement each), and waiting
+    lists with a free seat and routes over capacity (Appendix F): one statement, the seats
+    used worked out once for both (a CTE; each is a scan of the year's decisions)."""
     found: dict[str, int] = {}
     found["instalments_overdue"] = int(
         session.scalar(select(func.count()).select_from(Instalment).where(overdue_clause(today)))
@@ -294,25 +296,31 @@ def money_and_seat_counts(session: Session, today: date, years: list[str]) -> di
     if not years:
         found["waiting_with_seats"] = found["routes_over"] = 0
         return found
-    waiting = waiting_with_seat_ids(years, today).subquery()
-    found["waiting_with_seats"] = int(
-        session.scalar(select(func.count()).select_from(waiting)) or 0
-    )
-    over = over_capacity_ids(years, today).subquery()
-    found["routes_over"] = int(
-        session.scalar(select(func.count(func.distinct(over.c.route_id)))) or 0
-    )
+    usage = usage_stmt(years, today).element.cte("usage")
+    waiting = waiting_with_seat_ids(years, today, usage).subquery()
+    over = over_capacity_ids(years, today, usage).subquery()
+    seats = session.execute(
+        select(
+            select(func.count()).select_from(waiting).scalar_subquery(),
+            select(func.count(func.distinct(over.c.route_id))).scalar_subquery(),
+        )
+    ).one()
+    found["waiting_with_seats"], found["routes_over"] = int(seats[0] or 0), int(seats[1] or 0)
     return found
 
 
 def letters_owed_by_kind(session: Session, years: list[str], today: date) -> Counter[str]:
     """Letters owed (B1i) per kind over `years`: services.letters.owed's one definition of
-    what the stored state calls for and no live letter answers (a fixed number of statements
-    per year)."""
+    what the stored state calls for and no live letter answers, counted by the database (one
+    statement per year)."""
     owed: Counter[str] = Counter()
     for label in years:
-        due, _stale = letters_owed(session, label, kinds_of(None), today)
-        owed.update(d.kind.value for d in due)
+        owed.update(
+            {
+                kind.value: n
+                for kind, n in owed_by_kind(session, label, kinds_of(None), today).items()
+            }
+        )
     return owed
 
 
@@ -326,42 +334,81 @@ def letter_and_import_counts(session: Session, today: date, years: list[str]) ->
     }
 
 
-def _london_day(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(_LONDON).date()
+def _london_midnight(day: date) -> datetime:
+    """The UTC instant a day in England begins (decided_at is stored in UTC)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
+
+
+def _day_in_england(moment: Any, days: list[date], starts: list[datetime]) -> Any:
+    """The day in England of a UTC `moment` from `starts[n]`, the instant `days[n]` begins
+    (one more start ends the last day): a balanced tree of CASEs, a handful of comparisons
+    a row rather than one per day."""
+    if len(days) == 1:
+        return literal(days[0], Date)
+    mid = len(days) // 2
+    return case(
+        (moment < starts[mid], _day_in_england(moment, days[:mid], starts[: mid + 1])),
+        else_=_day_in_england(moment, days[mid:], starts[mid:]),
+    )
 
 
 def decisions_per_week(session: Session, today: date, weeks: int = CHART_WEEKS) -> list[WeekBar]:
     """Each application's first eligible/refused decision in the last `weeks` weeks, by the
-    week it was made (in England), against its stored B2 target (one query)."""
+    week it was made (in England), against its B2 target (one grouped query).
+
+    The day in England of each decision is found in SQL from the UTC instants the chart's days
+    begin (so a change between GMT and BST falls where it should), and compared with the
+    application's stored target (`decision_target_on`, `services.years.DecisionTargets`: B2a
+    under its year's figures); only the days' totals come back."""
     monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    since = datetime.combine(monday, datetime.min.time(), tzinfo=_LONDON).astimezone(UTC)
-    ed = EligibilityDecision
-    first = func.min(ed.decided_at).label("first")
+    days = [monday + timedelta(days=n) for n in range(weeks * 7)]
+    starts = [_london_midnight(d) for d in [*days, monday + timedelta(weeks=weeks)]]
+    ed, earlier = EligibilityDecision, aliased(EligibilityDecision)
+    outcomes = [Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]
+    # An application's first decision: none of its own came before it (by time, then id).
+    # Read from the decided_at index, only the decisions made in the chart's weeks: the
+    # other outcomes are left out rather than these listed, or with no statistics SQLite
+    # would read every decision by its outcome index.
+    firsts = (
+        select(ed.application_id, ed.decided_at.label("first"))
+        .where(
+            ed.outcome.not_in([o for o in Outcome if o not in outcomes]),
+            ed.decided_at >= starts[0],
+            ed.decided_at < starts[-1],
+            ~select(earlier.id)
+            .where(
+                earlier.application_id == ed.application_id,
+                earlier.outcome.in_(outcomes),
+                or_(
+                    earlier.decided_at < ed.decided_at,
+                    and_(earlier.decided_at == ed.decided_at, earlier.id < ed.id),
+                ),
+            )
+            .exists(),
+        )
+        .subquery()
+    )
+    day = _day_in_england(firsts.c.first, days, starts)
+    decided = (
+        select(day.label("day"), TA.decision_target_on, TA.decision_target_busy)
+        .join(TA, TA.id == firsts.c.application_id)
+        .subquery()
+    )
+    in_target = decided.c.day <= decided.c.decision_target_on
     rows = session.execute(
-        select(TA.decision_target_on, TA.decision_target_busy, first)
-        .join(ed, ed.application_id == TA.id)
-        .where(ed.outcome.in_([Outcome.ELIGIBLE, Outcome.NOT_ELIGIBLE]))
-        .group_by(TA.id, TA.decision_target_on, TA.decision_target_busy)
-        .having(first >= since)
+        select(
+            decided.c.day,
+            func.count(),
+            _sum(in_target, "in_target"),
+            _sum(and_(~in_target, decided.c.decision_target_busy), "busy"),
+        ).group_by(decided.c.day)
     ).all()
     bars = [WeekBar(monday + timedelta(weeks=n)) for n in range(weeks)]
-    tally: Counter[tuple[int, str]] = Counter()
-    for due, busy, decided_at in rows:
-        day = _london_day(decided_at)
-        index = (day - monday).days // 7
-        if not 0 <= index < weeks:
-            continue
-        tally[(index, "decided")] += 1
-        if due is not None and day <= due:
-            tally[(index, "in_target")] += 1
-        elif busy:
-            tally[(index, "busy")] += 1
-    for n, bar in enumerate(bars):
-        bar.decided = tally[(n, "decided")]
-        bar.in_target = tally[(n, "in_target")]
-        bar.busy = tally[(n, "busy")]
+    for on, n, within, busy in rows:
+        bar = bars[(on - monday).days // 7]
+        bar.decided += int(n)
+        bar.in_target += int(within)
+        bar.busy += int(busy)
     return bars
 
 

@@ -146,13 +146,15 @@ def test_days_used_beyond_what_was_paid_fall_due_once_on_the_effective_date(year
 
 
 def test_cancelled_instalments_are_never_reminded_b1j(year) -> None:
-    from services.letters.owed import _payment_dues
+    from models.enums import LetterKind
+    from services.letters.owed import called_for
 
     route, _ = _route_with_holders(vehicle_seats=1, holders=1)
     contribution = db.session.scalar(select(Contribution))
     later = [i.id for i in contribution.instalments[1:]]
     _withdraw(route, {"am": 1, "pm": 0}, on=date(2024, 10, 1))
-    dues = {d.subject_key for d in _payment_dues(db.session, YEAR, date(2025, 8, 1))}
+    reminders = called_for(db.session, YEAR, [LetterKind.PAYMENT_REMINDER], date(2025, 8, 1))
+    dues = {d.subject_key for d in reminders}
     assert not dues & {f"instalment:{i}" for i in later}
 
 

@@ -23,8 +23,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from models import (
     Appeal,
@@ -111,9 +129,56 @@ class LettersReport:
 
 
 # --- what each record's state calls for ------------------------------------------------------
+#
+# Each family of letters is one SELECT of (kind, subject_key, record_id), in the order the
+# letters are made: `letters_owed` reads it to make them and `count_owed` counts it in the
+# database, so the home page's count and the letters made can never disagree.
+
+_KIND = table_of(Communication).c.kind.type
 
 
-def _decision_dues(session: Session, year: str, on: date) -> list[Due]:
+class _DateText(FunctionElement[str]):
+    """A date as ISO text ("2025-01-05", what str(date) gives): PostgreSQL's CAST would follow
+    the session's DateStyle, so it is spelt out there; SQLite stores dates as that text."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_DateText)
+def _date_text_default(element: _DateText, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"
+
+
+@compiles(_DateText, "postgresql")
+def _date_text_postgresql(element: _DateText, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+def _kind(kind: LetterKind) -> Any:
+    return literal(kind, _KIND)
+
+
+def _key(prefix: str, *parts: Any) -> Any:
+    """`prefix` + the parts joined by ":", as the f-strings "decision:12" and
+    "appeal-panel:7:2025-01-05" spell the subject keys."""
+    text: Any = literal(prefix, String)
+    for n, part in enumerate(parts):
+        if n:
+            text = text + literal(":", String)
+        text = text + (cast(part, String) if not isinstance(part, _DateText) else part)
+    return text
+
+
+def _rows(*columns: Any) -> Any:
+    return [
+        columns[0].label("kind"),
+        columns[1].label("subject_key"),
+        columns[2].label("record_id"),
+    ]
+
+
+def _decision_dues(year: str, on: date) -> Select[Any]:
     """B1i: a current eligible or refused decision is written to the family; A11/A13/B1e: a
     referral to an officer asks for the evidence the officer needs."""
     by_outcome = {
@@ -122,19 +187,21 @@ def _decision_dues(session: Session, year: str, on: date) -> list[Due]:
         Outcome.REFER: LetterKind.EVIDENCE_REQUEST,
     }
     dec, ta = EligibilityDecision, TransportApplication
-    rows = session.execute(
-        select(dec.id, dec.outcome)
+    kind = case(*((dec.outcome == o, _kind(k)) for o, k in by_outcome.items()))
+    return (
+        select(*_rows(type_coerce(kind, _KIND), _key("decision:", dec.id), dec.id))
         .join(ta, ta.id == dec.application_id)
         .where(
             ta.academic_year == year,
             ta.status != ApplicationStatus.WITHDRAWN,
             dec.superseded_at.is_(None),
-            dec.outcome.in_(list(by_outcome)),
+            # The outcomes with no letter left out, not these listed: with no statistics
+            # SQLite would read the decisions of every year by their outcome index.
+            dec.outcome.not_in([o for o in Outcome if o not in by_outcome]),
             _signed_off_if_needed(dec),
         )
         .order_by(dec.id)
     )
-    return [Due(by_outcome[outcome], f"decision:{i}", i) for i, outcome in rows]
 
 
 def _signed_off_if_needed(dec: type[EligibilityDecision]) -> Any:
@@ -143,72 +210,97 @@ def _signed_off_if_needed(dec: type[EligibilityDecision]) -> Any:
     return or_(dec.sign_off.is_(None), dec.sign_off != SignOff.AWAITING)
 
 
-def _seat_dues(session: Session, year: str, on: date) -> list[Due]:
+def _in_order(*parts: Select[Any]) -> Select[Any]:
+    """The parts' rows, the first part's before the second's, each by record."""
+    numbered = [p.add_columns(literal(n).label("part")) for n, p in enumerate(parts)]
+    both = union_all(*numbered).subquery()
+    return select(both.c.kind, both.c.subject_key, both.c.record_id).order_by(
+        both.c.part, both.c.record_id
+    )
+
+
+def _seat_dues(year: str, on: date) -> Select[Any]:
     """Appendix F: a seat offered, a waiting-list place, a refusal."""
     ca, seat = ConcessionaryApplication, ConcessionarySeat
-    dues = [
-        Due(LetterKind.SEAT_OFFER, f"seat:{i}", i)
-        for (i,) in session.execute(
-            select(seat.id).join(ca, ca.id == seat.application_id).where(ca.academic_year == year)
-        )
-    ]
-    for i, status in session.execute(
-        select(ca.id, ca.status).where(
-            ca.academic_year == year,
-            ca.status.in_([ConcessionaryStatus.WAITING, ConcessionaryStatus.REFUSED]),
-        )
-    ):
-        if status is ConcessionaryStatus.WAITING:
-            dues.append(Due(LetterKind.SEAT_WAITING_LIST, f"waiting:{i}", i))
-        else:
-            dues.append(Due(LetterKind.SEAT_REFUSED, f"refused:{i}", i))
-    return dues
+    waiting = ca.status == ConcessionaryStatus.WAITING
+    offers = (
+        select(*_rows(_kind(LetterKind.SEAT_OFFER), _key("seat:", seat.id), seat.id))
+        .join(ca, ca.id == seat.application_id)
+        .where(ca.academic_year == year)
+    )
+    kind = case(
+        (waiting, _kind(LetterKind.SEAT_WAITING_LIST)), else_=_kind(LetterKind.SEAT_REFUSED)
+    )
+    key = case((waiting, _key("waiting:", ca.id)), else_=_key("refused:", ca.id))
+    places = select(*_rows(type_coerce(kind, _KIND), key, ca.id)).where(
+        ca.academic_year == year,
+        ca.status.in_([ConcessionaryStatus.WAITING, ConcessionaryStatus.REFUSED]),
+    )
+    return _in_order(offers, places)
 
 
-def _withdrawal_dues(session: Session, year: str, on: date) -> list[Due]:
+def _withdrawal_dues(year: str, on: date) -> Select[Any]:
     """Appendix F, A12a, A15: every withdrawal is a written notice."""
     w, seat, ca = Withdrawal, ConcessionarySeat, ConcessionaryApplication
     dec, ta = EligibilityDecision, TransportApplication
-    seat_ids = (
-        select(seat.id).join(ca, ca.id == seat.application_id).where(ca.academic_year == year)
+    # The year as EXISTS, read per withdrawal (there are few), not IN over the year's records.
+    of_seat = (
+        select(seat.id)
+        .join(ca, ca.id == seat.application_id)
+        .where(seat.id == w.concessionary_seat_id, ca.academic_year == year)
     )
-    decision_ids = (
-        select(dec.id).join(ta, ta.id == dec.application_id).where(ta.academic_year == year)
+    of_decision = (
+        select(dec.id)
+        .join(ta, ta.id == dec.application_id)
+        .where(dec.id == w.decision_id, ta.academic_year == year)
     )
-    rows = session.execute(
-        select(w.id, w.kind).where(
-            w.concessionary_seat_id.in_(seat_ids) | w.decision_id.in_(decision_ids)
-        )
+    kind = case(
+        (w.kind == WithdrawalKind.CONCESSIONARY_SEAT, _kind(LetterKind.SEAT_WITHDRAWAL)),
+        else_=_kind(LetterKind.ELIGIBILITY_WITHDRAWAL),
     )
-    kinds = {
-        WithdrawalKind.CONCESSIONARY_SEAT: LetterKind.SEAT_WITHDRAWAL,
-        WithdrawalKind.ELIGIBILITY: LetterKind.ELIGIBILITY_WITHDRAWAL,
-    }
-    return [Due(kinds[kind], f"withdrawal:{i}", i) for i, kind in rows]
+    return (
+        select(*_rows(type_coerce(kind, _KIND), _key("withdrawal:", w.id), w.id))
+        .where(of_seat.exists() | of_decision.exists())
+        .order_by(w.id)
+    )
 
 
-def _appeal_dues(session: Session, year: str, on: date) -> list[Due]:
+def _appeal_dues(year: str, on: date) -> Select[Any]:
     """Appendix C: an appeal is acknowledged, its panel date given, its outcome written."""
     dec, ta = EligibilityDecision, TransportApplication
-    rows = session.execute(
-        select(Appeal.id, Appeal.stage, Appeal.outcome, Appeal.panel_on)
-        .join(dec, dec.id == Appeal.decision_id)
+
+    of_year = (
+        select(dec.id)
         .join(ta, ta.id == dec.application_id)
-        .where(ta.academic_year == year)
+        .where(dec.id == Appeal.decision_id, ta.academic_year == year)
+        .exists()
     )
-    dues: list[Due] = []
-    for i, stage, outcome, panel_on in rows:
-        dues.append(Due(LetterKind.APPEAL_ACKNOWLEDGEMENT, f"appeal:{i}", i))
-        if panel_on is not None and stage is AppealStage.PANEL:
-            dues.append(Due(LetterKind.APPEAL_PANEL_DATE, f"appeal-panel:{i}:{panel_on}", i))
-        if outcome in (AppealOutcome.UPHELD, AppealOutcome.OVERTURNED):
-            kind = (
-                LetterKind.APPEAL_STAGE_ONE_OUTCOME
-                if stage is AppealStage.REVIEW
-                else LetterKind.APPEAL_PANEL_OUTCOME
-            )
-            dues.append(Due(kind, f"appeal-outcome:{i}", i))
-    return dues
+
+    def appeals(*columns: Any, seq: int) -> Select[Any]:
+        # EXISTS: read per appeal (there are few), not from the year's applications.
+        return select(*_rows(*columns), literal(seq).label("seq")).where(of_year)
+
+    outcome_kind = case(
+        (Appeal.stage == AppealStage.REVIEW, _kind(LetterKind.APPEAL_STAGE_ONE_OUTCOME)),
+        else_=_kind(LetterKind.APPEAL_PANEL_OUTCOME),
+    )
+    every = union_all(
+        appeals(
+            _kind(LetterKind.APPEAL_ACKNOWLEDGEMENT), _key("appeal:", Appeal.id), Appeal.id, seq=0
+        ),
+        appeals(
+            _kind(LetterKind.APPEAL_PANEL_DATE),
+            _key("appeal-panel:", Appeal.id, _DateText(Appeal.panel_on)),
+            Appeal.id,
+            seq=1,
+        ).where(Appeal.panel_on.is_not(None), Appeal.stage == AppealStage.PANEL),
+        appeals(
+            type_coerce(outcome_kind, _KIND), _key("appeal-outcome:", Appeal.id), Appeal.id, seq=2
+        ).where(Appeal.outcome.in_([AppealOutcome.UPHELD, AppealOutcome.OVERTURNED])),
+    ).subquery()
+    return select(every.c.kind, every.c.subject_key, every.c.record_id).order_by(
+        every.c.record_id, every.c.seq
+    )
 
 
 def _outstanding(session: Session, instalment_ids: Sequence[int]) -> dict[int, Decimal]:
@@ -227,26 +319,32 @@ def _outstanding(session: Session, instalment_ids: Sequence[int]) -> dict[int, D
     return {i: Decimal(a) - Decimal(paid.get(i) or 0) for i, a in amounts.items()}
 
 
-def _payment_dues(session: Session, year: str, on: date) -> list[Due]:
+def _payment_dues(year: str, on: date) -> Select[Any]:
     """B1j: an instalment past its due date and not fully paid is reminded once; a cancelled
-    one is owed no more (RULES.md v2), so it is never reminded."""
-    ids = list(
-        session.scalars(
-            select(Instalment.id)
-            .join(Contribution, Contribution.id == Instalment.contribution_id)
-            .where(
-                Contribution.academic_year == year,
-                Instalment.due_on < on,
-                Instalment.cancelled_on.is_(None),
+    one is owed no more (RULES.md v2), so it is never reminded. What is outstanding is
+    rounded to the penny: SQLite keeps money as floating point."""
+    paid = (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.instalment_id == Instalment.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            *_rows(
+                _kind(LetterKind.PAYMENT_REMINDER),
+                _key("instalment:", Instalment.id),
+                Instalment.id,
             )
         )
+        .join(Contribution, Contribution.id == Instalment.contribution_id)
+        .where(
+            Contribution.academic_year == year,
+            Instalment.due_on < on,
+            Instalment.cancelled_on.is_(None),
+            func.round(Instalment.amount - paid, 2) > 0,
+        )
+        .order_by(Instalment.id)
     )
-    owing = _outstanding(session, ids) if ids else {}
-    return [
-        Due(LetterKind.PAYMENT_REMINDER, f"instalment:{i}", i)
-        for i in ids
-        if owing.get(i, Decimal(0)) > 0
-    ]
 
 
 # --- loading the cases a chunk of letters is made from ---------------------------------------
@@ -451,7 +549,7 @@ def _load_instalments(session: Session, ids: Sequence[int]) -> dict[int, Case]:
     return cases
 
 
-DueFinder = Callable[[Session, str, date], list[Due]]
+DueFinder = Callable[[str, date], Select[Any]]
 Loader = Callable[[Session, Sequence[int]], dict[int, Case]]
 FINDERS: dict[tuple[LetterKind, ...], DueFinder] = {
     (LetterKind.DECISION_ELIGIBLE, LetterKind.DECISION_NOT_ELIGIBLE, LetterKind.EVIDENCE_REQUEST): (
@@ -487,6 +585,46 @@ LOADERS: dict[LetterKind, Loader] = {
 # --- the plan and the making -----------------------------------------------------------------
 
 
+def _families(kinds: Sequence[LetterKind]) -> list[DueFinder]:
+    wanted = set(kinds)
+    return [finder for family, finder in FINDERS.items() if wanted.intersection(family)]
+
+
+def _held(kind: Any, subject_key: Any) -> ColumnElement[bool]:
+    """A live letter of `kind` about `subject_key` exists: one neither cancelled nor a resend,
+    in any year, the rows uq_communication_live keeps unique (so a second could not be made).
+    Its terms are spelt as in that index's condition, so SQLite's planner reads only it."""
+    c = Communication
+    return exists().where(
+        c.kind == kind,
+        c.subject_key == subject_key,
+        c.status != literal_column("'cancelled'"),
+        c.resend_of_id.is_(None),
+    )
+
+
+def _called_for(
+    session: Session, year: str, kinds: Sequence[LetterKind], on: date
+) -> list[tuple[Due, bool]]:
+    """Every letter of `kinds` the year's stored state calls for, in order, and whether a
+    live letter holds it already."""
+    wanted = set(kinds)
+    found: list[tuple[Due, bool]] = []
+    for finder in _families(kinds):
+        stmt = finder(year, on)
+        columns = stmt.selected_columns
+        held = _held(columns.kind, columns.subject_key).label("held")
+        for kind, key, record_id, is_held in session.execute(stmt.add_columns(held)):
+            if kind in wanted:
+                found.append((Due(kind, key, record_id), bool(is_held)))
+    return found
+
+
+def called_for(session: Session, year: str, kinds: Sequence[LetterKind], on: date) -> list[Due]:
+    """Every letter of `kinds` the year's stored state calls for, made or not, in order."""
+    return [due for due, _held in _called_for(session, year, kinds, on)]
+
+
 def letters_owed(
     session: Session,
     year: str,
@@ -500,30 +638,47 @@ def letters_owed(
     `only` keeps the letters owed about some records (a step's own, follow_up.py); what is
     no longer called for is still the whole year's, so nothing stale is ever sent."""
     on = on or today_in_england()
-    wanted = set(kinds)
-    called_for: list[Due] = []
-    for family, finder in FINDERS.items():
-        if wanted.intersection(family):
-            called_for.extend(d for d in finder(session, year, on) if d.kind in wanted)
-    keys = {(d.kind, d.subject_key) for d in called_for}
-    live = session.execute(
-        select(
-            Communication.id, Communication.kind, Communication.subject_key, Communication.status
-        ).where(
+    due = _called_for(session, year, kinds, on)
+    keys = {(d.kind, d.subject_key) for d, _held in due}
+    queued = session.execute(
+        select(Communication.id, Communication.kind, Communication.subject_key).where(
             Communication.academic_year == year,
-            Communication.kind.in_(list(wanted)),
-            Communication.status != CommunicationStatus.CANCELLED,
+            Communication.kind.in_(list(set(kinds))),
+            Communication.status == CommunicationStatus.QUEUED,
             Communication.resend_of_id.is_(None),
         )
     ).all()
-    held = {(kind, key) for _id, kind, key, _status in live}
-    stale = [
-        i
-        for i, kind, key, status in live
-        if status is CommunicationStatus.QUEUED and (kind, key) not in keys
-    ]
-    owed = [d for d in called_for if (d.kind, d.subject_key) not in held]
-    return [d for d in owed if only(d)] if only else owed, stale
+    stale = [i for i, kind, key in queued if (kind, key) not in keys]
+    owed = [d for d, held in due if not held and (only is None or only(d))]
+    return owed, stale
+
+
+def owed_by_kind(
+    session: Session, year: str, kinds: Sequence[LetterKind], on: date | None = None
+) -> Counter[LetterKind]:
+    """How many letters of each kind `letters_owed` would make, counted by the database in
+    one statement: the same SELECTs, less the rows a live letter holds (`_held`)."""
+    on = on or today_in_england()
+    parts = []
+    for finder in _families(kinds):
+        due = finder(year, on).order_by(None).subquery()
+        parts.append(
+            select(due.c.kind).where(
+                due.c.kind.in_(list(set(kinds))), ~_held(due.c.kind, due.c.subject_key)
+            )
+        )
+    if not parts:
+        return Counter()
+    every = union_all(*parts).subquery()
+    rows = session.execute(select(every.c.kind, func.count()).group_by(every.c.kind))
+    return Counter({LetterKind(kind): int(n) for kind, n in rows})
+
+
+def count_owed(
+    session: Session, year: str, kinds: Sequence[LetterKind], on: date | None = None
+) -> int:
+    """len(letters_owed(...)[0]), counted by the database."""
+    return sum(owed_by_kind(session, year, kinds, on).values())
 
 
 def cancel_stale(session: Session, ids: Sequence[int], now: datetime) -> int:
@@ -672,8 +827,8 @@ def make_letters(
         for kind, dues in by_kind.items():
             loader = LOADERS[kind]
             missing = [d.record_id for d in dues if (loader, d.record_id) not in cases]
-            for record_id, case in loader(session, missing).items():
-                cases[(loader, record_id)] = case
+            for record_id, found in loader(session, missing).items():
+                cases[(loader, record_id)] = found
         rows = [
             maker.row(due, cases[(LOADERS[due.kind], due.record_id)], made_by, now)
             for due in part

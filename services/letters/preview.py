@@ -28,7 +28,7 @@ from models import (
 from models.enums import LetterKind
 
 from .kinds import FAMILIES, LABELS
-from .owed import FINDERS, LOADERS, LetterMaker, today_in_england
+from .owed import LOADERS, LetterMaker, called_for, today_in_england
 from .render import letter_pdf
 from .templates import Wording, check_wording, long_date, render_wording
 
@@ -99,10 +99,7 @@ def _record_for(session: Session, kind: LetterKind, year: str, reference: str) -
 
 
 def _first_due(session: Session, kind: LetterKind, year: str, on: date) -> int | None:
-    for family, finder in FINDERS.items():
-        if kind in family:
-            return next((d.record_id for d in finder(session, year, on) if d.kind is kind), None)
-    return None
+    return next((d.record_id for d in called_for(session, year, [kind], on)), None)
 
 
 def preview(

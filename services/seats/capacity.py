@@ -98,7 +98,9 @@ def spare_seats_stmt(year: str, on: date) -> Select[Any]:
             ta.academic_year == year,
             ta.route_id.is_not(None),
             ta.status != ApplicationStatus.WITHDRAWN,
-            ed.outcome == Outcome.ELIGIBLE,
+            # Eligible, spelt as "none of the others": with no statistics SQLite would read
+            # every year's eligible decisions by the outcome index, not the routed pupils.
+            ed.outcome.not_in([o for o in Outcome if o is not Outcome.ELIGIBLE]),
             or_(ed.ended_on.is_(None), ed.ended_on > on),
         )
         .group_by(ta.route_id)
@@ -220,9 +222,10 @@ class Overfull:
         )
 
 
-def over_capacity_ids(years: Sequence[str], on: date) -> Select[Any]:
-    """The ids of routes with negative spare seats in a session of `years` (for a filter)."""
-    usage = usage_stmt(years, on)
+def over_capacity_ids(years: Sequence[str], on: date, usage: Any = None) -> Select[Any]:
+    """The ids of routes with negative spare seats in a session of `years` (for a filter);
+    `usage`: `usage_stmt(years, on)` already made (a CTE other counts share)."""
+    usage = usage_stmt(years, on) if usage is None else usage
     return select(usage.c.route_id).where(or_(usage.c.am < 0, usage.c.pm < 0))
 
 
