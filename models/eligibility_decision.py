@@ -68,7 +68,7 @@ class EligibilityDecision(Base):
     # letter goes before (services/sign_off.py). Who did either, and when, is kept here.
     sign_off: Mapped[SignOff | None] = mapped_column(enum_column(SignOff, "sign_off"), index=True)
     # No ON DELETE clause (NO ACTION refuses the delete just the same): SQLite cannot reflect
-    # one on a column added by ALTER TABLE, which migration 0026 must use (its comment).
+    # one on a column added by ALTER TABLE, which migration 0027 must use (its comment).
     sign_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     sign_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sign_off_note: Mapped[str | None] = mapped_column(Text)

@@ -43,7 +43,7 @@ class AuditRedaction(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The anonymised pupil the records belong to; None for records that were deleted (and a
-    # deleted pupil's permits outlive it: migration 0026_h16).
+    # deleted pupil's permits outlive it: migration 0029).
     pupil_id: Mapped[int | None] = mapped_column(
         ForeignKey("pupil.id", ondelete="SET NULL"), index=True
     )

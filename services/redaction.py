@@ -9,7 +9,7 @@ anonymisation both redact by it.
 `redact` is the only path that changes trail rows: it files a pending `AuditRedaction` per
 record (and one, ``audit_log`` / ``*``, carrying the personal values to take out of text) and
 the database lets exactly those rows' ``changes`` change while the permits are pending and the
-pupil is anonymised or the record is gone (migrations 0023 and 0026_h16). On PostgreSQL the
+pupil is anonymised or the record is gone (migrations 0023 and 0029). On PostgreSQL the
 owner's SECURITY DEFINER function ``audit_log_redact`` does it (the runtime role may not UPDATE
 the trail) and checks a deleted record really is gone; on SQLite the same transformation runs
 here. What changes:
@@ -116,7 +116,7 @@ TEXT_FIELDS: dict[str, frozenset[str]] = {
     )
     for model, fields in PERSONAL.items()
 }
-# The permit for the text of read and summary rows (migration 0026_h16).
+# The permit for the text of read and summary rows (migration 0029).
 TEXT_TABLE, TEXT_RECORD = AuditLog.__tablename__, "*"
 # Longer text is a letter or a note, not something typed into a search box or a filter.
 WORD_LIMIT = 200

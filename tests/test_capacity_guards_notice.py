@@ -1,4 +1,4 @@
-"""The database's capacity guards count who the service carries (migration 0026_h11).
+"""The database's capacity guards count who the service carries (migration 0026).
 
 `services.seats.spare_seats` counts pupils in their notice period: an eligibility withdrawn
 with notice carries its pupil until the effective date (A12a "removed with reasonable notice",
@@ -274,14 +274,14 @@ def test_migration_0026_downgrades_to_exactly_the_guards_before_it(
         command.downgrade(cfg, "0019")
         before = _guards(engine)
         assert "stands_pending_recheck" not in _columns(engine)
-        command.upgrade(cfg, "0026_h11")
+        command.upgrade(cfg, "0026")
         after = _guards(engine)
         assert after != before and "stands_pending_recheck" in " ".join(after)
         assert "stands_pending_recheck" in _columns(engine)
         command.downgrade(cfg, "0019")
         assert _guards(engine) == before
         assert "stands_pending_recheck" not in _columns(engine)
-        command.upgrade(cfg, "0026_h11")
+        command.upgrade(cfg, "0026")
         assert _guards(engine) == after
     finally:
         engine.dispose()

@@ -164,12 +164,12 @@ def test_the_command_line_says_so_in_one_line_and_goes_on_when_told(tmp_path: Pa
     engine.dispose()
 
 
-def test_0026_h16_refuses_to_drop_the_permits_of_deleted_records(
+def test_0029_refuses_to_drop_the_permits_of_deleted_records(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """A permit without a pupil (a deleted record's redaction) cannot stay under 0023's NOT
     NULL: the downgrade says so; an anonymised pupil's permit is kept through it."""
-    engine = _engine_at(request, tmp_path, "guard_0026_h16", "head")
+    engine = _engine_at(request, tmp_path, "guard_0029", "head")
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -190,7 +190,7 @@ def test_0026_h16_refuses_to_drop_the_permits_of_deleted_records(
         cfg = alembic_config(_url(engine))
         with pytest.raises(DataLossRefused) as refused:
             command.downgrade(cfg, "0019")
-        assert "0026_h16" in str(refused.value) and _revision(engine) == "0026_h16"
+        assert "0029" in str(refused.value) and _revision(engine) == "0029"
         cfg.attributes["allow_data_loss"] = True
         command.downgrade(cfg, "0019")
         assert _revision(engine) == "0019"

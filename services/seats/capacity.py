@@ -60,7 +60,7 @@ def carrying_decision(ed: Any) -> ColumnElement[bool]:
     refusal but withdrawn with notice (A12a, A15), which carries the pupil until its
     `ended_on`, the withdrawal's effective date; or an award standing pending a re-check
     (refer or measure: not decided yet, so not ended, A12a, A15). Callers also test outcome
-    and `ended_on`. The database's capacity guards count the same (migration 0026_h11)."""
+    and `ended_on`. The database's capacity guards count the same (migration 0026)."""
     return or_(
         ed.superseded_at.is_(None),
         ed.stands_pending_recheck.is_(True),

@@ -1,6 +1,6 @@
 """an officer's sign-off on an eligibility decision (issue 14)
 
-Revision ID: 0026_h14a
+Revision ID: 0027
 Revises: 0019
 Create Date: 2026-12-03 06:40:00
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0026_h14a"
-down_revision: str | None = "0026_h11"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

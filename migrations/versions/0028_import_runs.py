@@ -1,6 +1,6 @@
 """import runs: a record of each import, so refused files show on the home page (issue 14)
 
-Revision ID: 0026_h14b
+Revision ID: 0028
 Revises: 0019
 Create Date: 2026-12-03 06:30:00
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026_h14b"
-down_revision: str | None = "0026_h14a"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

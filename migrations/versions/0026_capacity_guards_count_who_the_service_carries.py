@@ -1,6 +1,6 @@
 """capacity guards count who the service carries; an award stands pending a re-check
 
-Revision ID: 0026_h11
+Revision ID: 0026
 Revises: 0019
 Create Date: 2026-12-03 06:30:00
 
@@ -41,7 +41,7 @@ from types import ModuleType
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026_h11"
+revision: str = "0026"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,6 +1,6 @@
 """the audit trail's redaction also covers deleted records and the text of reads and summaries
 
-Revision ID: 0026_h16
+Revision ID: 0029
 Revises: 0019
 Create Date: 2026-12-03 06:20:00
 
@@ -34,8 +34,8 @@ from alembic import op
 
 from services.migration_guards import refuse_data_loss
 
-revision: str = "0026_h16"
-down_revision: str | None = "0026_h14b"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -235,7 +235,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     refuse_data_loss(
-        "0026_h16",
+        "0029",
         "the spent redaction permits, for deleted records, of",
         "SELECT id FROM audit_redaction WHERE pupil_id IS NULL ORDER BY id",
     )
