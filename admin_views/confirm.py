@@ -38,7 +38,10 @@ def ask(
         return_url = url_for(".index_view")
     return view.render(
         "admin/confirm_action.html",
-        action=action,
+        post_to=url_for(".action_view"),
+        fields={"action": action},
+        id_field="rowid",
+        noun="selected record",
         ids=list(ids),
         title=title,
         lines=list(lines),

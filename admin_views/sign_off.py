@@ -123,7 +123,7 @@ class SignOffMixin:
             )
         if what == "sign_off":
             lines.append(
-                "Their letters to the families become due and go with the next letters run; "
+                "Their letters to the families are made now (B1i); "
                 "an eligibility a refusal replaces is withdrawn with notice from today "
                 "(A12a, A15)."
             )
@@ -134,13 +134,15 @@ class SignOffMixin:
             )
         button = ACTIONS[what][1]
         return self.render(  # type: ignore[attr-defined]
-            "admin/transport_applications/sign_off_confirm.html",
-            what=what,
+            "admin/confirm_action.html",
+            post_to=url_for(".sign_off_action"),
+            fields={"do": what, "note": request.form.get("note", "")},
+            id_field="decision_id",
+            noun="chosen decision",
             ids=ids,
             title=f"{button}: what it will do",
             lines=lines,
             button=f"{button} {len(ids)} decision{'' if len(ids) == 1 else 's'}",
             return_url=back,
             confirm_field=confirm.CONFIRM_FIELD,
-            note=request.form.get("note", ""),
         )
