@@ -123,7 +123,7 @@ class SignOffMixin:
             )
         if what == "sign_off":
             lines.append(
-                "Their letters to the families are made now (B1i); "
+                "Their letters to the families become due and go with the next letters run; "
                 "an eligibility a refusal replaces is withdrawn with notice from today "
                 "(A12a, A15)."
             )
