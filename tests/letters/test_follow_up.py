@@ -230,11 +230,10 @@ def test_every_letter_kind_names_the_record_it_is_about() -> None:
     assert set(RECORDS) == set(LetterKind)
 
 
-def test_an_eligibility_withdrawn_on_reassessment_queues_its_notice_with_the_new_decision(
-    seat_year: str,
-) -> None:
-    """A15: an award made in error is withdrawn at a term's notice when reassessment refuses;
-    the reassessment's job makes the notice and the new decision's letter, nothing older."""
+def _awarded_in_error(user_id: int | None) -> Any:
+    """A Year 9 pupil on the only seat of a route, awarded transport (A3) on a 6,100 m route,
+    then re-measured at 4,000 m: the award was made in error (A15). The award's own letter is
+    not the tests' (made by the caller, `letters_left_to_caller`)."""
     from services.assessment import assess_applications
 
     home = (500000, 375000)
@@ -253,10 +252,21 @@ def test_an_eligibility_withdrawn_on_reassessment_queues_its_notice_with_the_new
         route_sessions=Sessions.BOTH,
     )
     db.session.commit()
-    with letters_left_to_caller():  # the first decision's letter is not this test's
-        assess_applications(ids=[application.id], user_id=None)
-    application.distance_m = 4000  # re-measured: the award was made in error
+    with letters_left_to_caller():
+        assess_applications(ids=[application.id], user_id=user_id)
+    application.distance_m = 4000
     db.session.commit()
+    return application
+
+
+def test_an_eligibility_withdrawn_on_reassessment_queues_its_notice_with_the_new_decision(
+    seat_year: str,
+) -> None:
+    """A15: an award made in error is withdrawn at a term's notice when reassessment refuses;
+    the reassessment's job makes the notice and the new decision's letter, nothing older."""
+    from services.assessment import assess_applications
+
+    application = _awarded_in_error(user_id=None)
 
     summary = assess_applications(ids=[application.id], user_id=None)
 
@@ -300,26 +310,7 @@ def test_an_assistants_refusal_queues_nothing_until_an_officer_signs_it_off(
     from services.assessment import assess_applications
     from services.sign_off import sign_off
 
-    home = (500000, 375000)
-    school = f.school(
-        phase=Phase.SECONDARY,
-        establishment_type=EstablishmentType.COMMUNITY,
-        easting=home[0] + 6000,
-        northing=home[1],
-    )
-    route = f.route([school], seats=1)
-    application = f.transport_application(
-        f.pupil(easting=home[0], northing=home[1]),
-        school,
-        distance_m=6100,
-        route_id=route.id,
-        route_sessions=Sessions.BOTH,
-    )
-    db.session.commit()
-    with letters_left_to_caller():
-        assess_applications(ids=[application.id], user_id=users["officer"])
-    application.distance_m = 4000
-    db.session.commit()
+    application = _awarded_in_error(user_id=users["officer"])
     assess_applications(ids=[application.id], user_id=users["assistant"])
     assert letters_jobs() == []  # awaiting sign-off: nothing owed, nothing queued
 
