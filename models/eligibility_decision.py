@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ColumnElement, DateTime, ForeignKey, Index, String, Text, and_, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -77,13 +78,22 @@ class EligibilityDecision(Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     sign_off_by: Mapped[User | None] = relationship(foreign_keys=[sign_off_by_id])
 
+    @hybrid_property
+    def is_standing(self) -> bool:
+        """An award in force though superseded, until a final decision settles it (a re-check
+        pending, or a refusal awaiting sign-off) and not yet ended (A12a, A15)."""
+        return self.stands_pending_recheck and self.ended_on is None
+
+    @is_standing.inplace.expression
+    @classmethod
+    def _is_standing_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.stands_pending_recheck.is_(True), cls.ended_on.is_(None))
+
     @property
     def pending_recheck_words(self) -> str | None:
         """What the application and case pages say of an award that stands pending a re-check
         (A12a "removed with reasonable notice", A15 "at one term's notice": never silently)."""
-        if not self.stands_pending_recheck or self.ended_on is not None:
-            return None
-        return PENDING_RECHECK_WORDS
+        return PENDING_RECHECK_WORDS if self.is_standing else None
 
     def __str__(self) -> str:
         basis = f" ({self.basis})" if self.basis else ""

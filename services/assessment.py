@@ -486,8 +486,7 @@ def _standing_awards(sess: Session, app_ids: Sequence[int]) -> dict[int, tuple[i
         for dec_id, app_id, basis in sess.execute(
             select(dec.id, dec.application_id, dec.basis).where(
                 dec.application_id.in_(chunk),
-                dec.stands_pending_recheck.is_(True),
-                dec.ended_on.is_(None),
+                dec.is_standing,
             )
         ):
             found[app_id] = (dec_id, basis)

@@ -164,8 +164,7 @@ def _eligibility_refused(session: Session, decision: EligibilityDecision) -> Eli
     award = session.scalars(
         select(dec).where(
             dec.application_id == decision.application_id,
-            dec.stands_pending_recheck.is_(True),
-            dec.ended_on.is_(None),
+            dec.is_standing,
         )
     ).first()
     if award is None:
