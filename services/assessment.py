@@ -61,6 +61,7 @@ from rules.errors import RulesError
 from rules.vocab import CareBy, MedicalWho, Placement, SchoolType
 from services.contributions import raise_post16_contributions
 from services.eligibility_facts import GatheredCase, gather_facts
+from services.id_lists import in_ids
 from services.letters.follow_up import Changed, queue_letters
 from services.policy import PolicyUnavailable, parameters_as_json, parameters_for_years
 from services.seats import Overfull, over_capacity
@@ -235,7 +236,7 @@ def _set_statuses(sess: Session, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(ids):
             sess.execute(
                 update(ta)
-                .where(ta.id.in_(chunk), ta.status != status)
+                .where(in_ids(ta.id, chunk), ta.status != status)
                 .values(status=status)
                 .execution_options(synchronize_session=False)
             )
@@ -336,7 +337,7 @@ def _assess(
                 EligibilityDecision.basis,
                 EligibilityDecision.ended_on,
             ).where(
-                EligibilityDecision.application_id.in_(chunk),
+                in_ids(EligibilityDecision.application_id, chunk),
                 EligibilityDecision.superseded_at.is_(None),
             )
         ):
@@ -436,7 +437,9 @@ def _assess(
     for chunk in _chunks(to_supersede):
         sess.execute(
             update(EligibilityDecision)
-            .where(EligibilityDecision.id.in_(chunk), EligibilityDecision.superseded_at.is_(None))
+            .where(
+                in_ids(EligibilityDecision.id, chunk), EligibilityDecision.superseded_at.is_(None)
+            )
             .values(superseded_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -448,7 +451,8 @@ def _assess(
         # the batch wherever a row's NULL columns differ).
         sess.execute(insert(table_of(EligibilityDecision)), new_rows)
         _set_statuses(sess, status_rows)
-        _note_new_decisions(sess, gathered, [r["application_id"] for r in new_rows], summary)
+        written = {r["application_id"] for r in new_rows}
+        _note_new_decisions(sess, gathered, written, now, summary)
     summary.assessed = len(new_rows)
     summary.superseded = len(to_supersede)
     ended_apps = _end_other_eligibilities(sess, sorted(eligible_pupils), now)
@@ -485,7 +489,7 @@ def _standing_awards(sess: Session, app_ids: Sequence[int]) -> dict[int, tuple[i
     for chunk in _chunks(app_ids):
         for dec_id, app_id, basis in sess.execute(
             select(dec.id, dec.application_id, dec.basis).where(
-                dec.application_id.in_(chunk),
+                in_ids(dec.application_id, chunk),
                 dec.is_standing,
             )
         ):
@@ -499,24 +503,30 @@ def _set_standing(sess: Session, decision_ids: Sequence[int], value: bool) -> No
     for chunk in _chunks(decision_ids):
         sess.execute(
             update(dec)
-            .where(dec.id.in_(chunk))
+            .where(in_ids(dec.id, chunk))
             .values(stands_pending_recheck=value)
             .execution_options(synchronize_session=False)
         )
 
 
 def _note_new_decisions(
-    sess: Session, gathered: list[GatheredCase], app_ids: list[int], summary: AssessmentSummary
+    sess: Session,
+    gathered: list[GatheredCase],
+    written: set[int],
+    now: datetime,
+    summary: AssessmentSummary,
 ) -> None:
-    """The decisions just written, by year, in `summary.changed` (each owes a letter, B1i)."""
-    year_of = {g.application_id: g.academic_year for g in gathered}
+    """The decisions just written (for the applications `written`), by year, in
+    `summary.changed` (each owes a letter, B1i).
+
+    Found by the run's own timestamp (indexed) rather than by lists of the applications' ids:
+    the current decision of an application written now, decided at `now`, is this run's."""
+    year_of = {g.application_id: g.academic_year for g in gathered if g.application_id in written}
     dec = EligibilityDecision
-    for chunk in _chunks(app_ids):
-        for dec_id, app_id in sess.execute(
-            select(dec.id, dec.application_id).where(
-                dec.application_id.in_(chunk), dec.superseded_at.is_(None)
-            )
-        ):
+    for dec_id, app_id in sess.execute(
+        select(dec.id, dec.application_id).where(dec.decided_at == now, dec.superseded_at.is_(None))
+    ):
+        if app_id in year_of:
             summary.changed.add(year_of[app_id], "decision", [dec_id])
 
 
@@ -556,7 +566,7 @@ def _end_other_eligibilities(sess: Session, pupil_ids: Sequence[int], now: datet
             select(dec.id, ta.pupil_id, ta.academic_year, ta.received_on, ta.id, ta.reference)
             .join(ta, ta.id == dec.application_id)
             .where(
-                ta.pupil_id.in_(chunk),
+                in_ids(ta.pupil_id, chunk),
                 # A standing award (pending a re-check) is a current eligibility too.
                 or_(dec.superseded_at.is_(None), dec.stands_pending_recheck.is_(True)),
                 dec.ended_on.is_(None),

@@ -42,7 +42,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select
+from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -51,7 +51,7 @@ from sqlalchemy.sql.elements import BindParameter
 from models.audit import AuditLog
 from models.base import VERSION_COLUMN, utcnow
 from models.enums import AuditAction
-from services import redaction
+from services import audit_sql, redaction
 from services.record_versions import set_keys_of
 from services.redaction import PERSONAL_FIELDS, redact_changes, words_of
 
@@ -750,6 +750,27 @@ def _keys_left_to_the_database(state: ORMExecuteState, pk: list[Any]) -> bool:
     )
 
 
+def _reserved_keys(state: ORMExecuteState, table: Any, key: Any) -> list[Any] | None:
+    """On PostgreSQL, one new key per parameter set from the key column's sequence (None
+    elsewhere, or when the column has none): the values the rows would have been given."""
+    connection = state.session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    sequence = connection.execute(
+        text("SELECT pg_get_serial_sequence(:table, :column)"),
+        {"table": table.name, "column": key.name},
+    ).scalar()
+    params = state.parameters
+    if sequence is None or not isinstance(params, list):
+        return None
+    return list(
+        connection.execute(
+            text("SELECT nextval(:sequence) FROM generate_series(1, :n)"),
+            {"sequence": sequence, "n": len(params)},
+        ).scalars()
+    )
+
+
 def _do_orm_execute(state: ORMExecuteState) -> Any:
     """Run an INSERT/UPDATE/DELETE statement and record what it changed, record by record.
 
@@ -765,6 +786,12 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     table = getattr(statement, "table", None)
     if getattr(table, "name", None) in (None, AUDIT_TABLE):
         return None
+    actor = current_actor(state.session)
+    shared = {"at": utcnow(), "user_id": actor.user_id, "username": actor.username[:60]}
+    if state.is_update and not isinstance(state.parameters, list):
+        built = _update_trail_by_database(state, table, shared)
+        if built is not None:
+            return _run_after_its_trail(state, built)
     before: dict[tuple[Any, ...], Any] | None = None
     if state.is_update or state.is_delete:
         where = _where_for(state, table)
@@ -787,6 +814,14 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         frozen = state.invoke_statement(statement=returning).freeze()
         inserted_keys = [tuple(row) for row in frozen().all()]
         result = frozen()
+    elif _keys_left_to_the_database(state, pk) and (
+        reserved := _reserved_keys(state, table, pk[0])
+    ):
+        # PostgreSQL: the keys are drawn from the column's own sequence first and given to the
+        # rows, so each trail row names its record (issue 16) without a RETURNING, which
+        # doubles the cost of a 25,000-row INSERT.
+        assigned = reserved
+        result = state.invoke_statement(params=[{pk[0].key: key} for key in reserved])
     elif _keys_left_to_the_database(state, pk):
         # An executemany INSERT whose keys the database assigns: ask for them, in the order of
         # the parameter sets, so each trail row names its record (issue 16), not "new".
@@ -808,6 +843,8 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     if before is not None:
         kind = AuditAction.UPDATE if state.is_update else AuditAction.DELETE
         entries = _per_row_trail(state, table, kind, before, {STATEMENT_KEY: kind.value}, read)
+    elif _insert_trail_by_database(state, table, inserted_keys, assigned, shared):
+        return result
     elif inserted_keys is not None:
         entries = _rows_inserted_by_select(state, table, inserted_keys)
     elif state.is_insert:
@@ -823,15 +860,102 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
                 state.session, table.name, entry["record_id"], entry["changes"]
             )
     if entries:
-        actor = current_actor(state.session)
-        now = utcnow()
-        _insert_trail(
-            state.session.connection(),
-            {"at": now, "user_id": actor.user_id, "username": actor.username[:60]},
-            entries,
-        )
+        _insert_trail(state.session.connection(), shared, entries)
         _redact_deleted(state.session, actor)
     return result
+
+
+def _update_trail_by_database(
+    state: ORMExecuteState, table: Any, shared: dict[str, Any]
+) -> Any | None:
+    """The trail of a set-based UPDATE as one INSERT ... SELECT (services/audit_sql.py), or
+    None to build it in Python."""
+    statement: Any = state.statement
+    if not audit_sql.enabled() or getattr(statement, "_ordered_values", None):
+        return None
+    return audit_sql.update_trail(
+        state.session.connection().dialect.name,
+        table,
+        getattr(statement, "whereclause", None),
+        dict(getattr(statement, "_values", None) or {}),
+        shared=shared,
+        ignored=IGNORED_FIELDS,
+        masked=MASKED_FIELDS,
+        statement_key=STATEMENT_KEY,
+    )
+
+
+_TRAIL_AHEAD_KEY = "audit_trail_ahead_of_a_failed_statement"
+
+
+def _run_after_its_trail(state: ORMExecuteState, trail: Any) -> Any:
+    """Write an UPDATE's trail (which reads the old values), then run the UPDATE.
+
+    Should the UPDATE fail, its trail rows are already written in the transaction; a session
+    that then tried to commit without rolling back would keep a change that never happened,
+    so it is refused (`_refuse_commit_after_failure`). Every handler here rolls back first."""
+    connection = state.session.connection()
+    params = state.parameters if isinstance(state.parameters, dict) else {}
+    connection.execute(trail, params)
+    try:
+        return state.invoke_statement()
+    except BaseException:
+        state.session.info[_TRAIL_AHEAD_KEY] = True
+        raise
+
+
+def _forget_failure(session: Session, _previous: Any) -> None:
+    session.info.pop(_TRAIL_AHEAD_KEY, None)  # rolled back, with the rows written ahead
+
+
+def _refuse_commit_after_failure(session: Session) -> None:
+    if session.info.get(_TRAIL_AHEAD_KEY):
+        raise RuntimeError(
+            "an UPDATE failed after its audit rows were written: roll back, not commit"
+        )
+
+
+def _insert_trail_by_database(
+    state: ORMExecuteState,
+    table: Any,
+    inserted_keys: list[tuple[Any, ...]] | None,
+    assigned: list[Any] | None,
+    shared: dict[str, Any],
+) -> bool:
+    """Write an INSERT's trail as INSERT ... SELECTs over its new rows (services/audit_sql.py);
+    False (nothing written) when it must be built in Python."""
+    if not audit_sql.enabled() or not state.is_insert:
+        return False
+    pk = list(table.primary_key.columns)
+    params = state.parameters
+    rows: list[dict[str, Any]] | None = None
+    if inserted_keys is not None:
+        keys = [key[0] for key in inserted_keys]
+    elif isinstance(params, list) and params and len(pk) == 1:
+        rows = params
+        keys = assigned if assigned is not None else [p.get(pk[0].key) for p in params]
+    else:
+        return False
+    if len(pk) != 1 or not keys or any(key is None for key in keys):
+        return False
+    statements = audit_sql.insert_trail(
+        state.session.connection().dialect.name,
+        table,
+        keys,
+        rows,
+        shared=shared,
+        ignored=IGNORED_FIELDS,
+        masked=MASKED_FIELDS,
+        digested=DIGESTED_FIELDS.get(table.name, {}),
+        statement_key=STATEMENT_KEY,
+        shown=_shown,
+    )
+    if statements is None:
+        return False
+    connection = state.session.connection()
+    for statement in statements:
+        connection.execute(statement)
+    return True
 
 
 _TRAIL_COLUMNS = ("at", "user_id", "username", "action", "table_name", "record_id", "changes")
@@ -946,6 +1070,8 @@ def install() -> None:
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "after_soft_rollback", _forget_failure)
+    event.listen(Session, "before_commit", _refuse_commit_after_failure)
     event.listen(Session, "do_orm_execute", _do_orm_execute)
     _installed = True
 

@@ -48,6 +48,7 @@ from models.enums import DtaCategory, EstablishmentType, MeasurementKind, Phase
 from models.school import has_post16_provision
 from rules.academic_year import RECEPTION_AGE, stage_of
 from rules.vocab import Stage
+from services.id_lists import in_ids
 
 ID_CHUNK = 500
 HOME_LOCATION_NEEDED = "home location needed"
@@ -592,7 +593,7 @@ def measured_routes(session: Session, application_ids: Iterable[int]) -> dict[in
     for start in range(0, len(wanted), ID_CHUNK):
         for app_id, school_id, kind, distance in session.execute(
             select(rm.application_id, rm.school_id, rm.kind, rm.distance_m).where(
-                rm.application_id.in_(wanted[start : start + ID_CHUNK]),
+                in_ids(rm.application_id, wanted[start : start + ID_CHUNK]),
                 rm.superseded_at.is_(None),
             )
         ):
