@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import insert, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from demo.county import build_county
 from models import AuditLog, Base, School, User, db
 from services import audit_sql
 from services.assessment import assess_applications
 from services.audit import IGNORED_FIELDS, MASKED_FIELDS, _shown
+from services.id_lists import in_ids
 from tests.conftest import PASSWORD, fresh_database, make_app
 
 DAY = date(2025, 10, 1)  # a county with a history year (2024/25) and a current one
@@ -191,3 +193,45 @@ def test_an_update_and_a_bulk_insert_give_the_same_rows_either_way() -> None:
         "name": ["S2", "Renamed"], "statutory_low_age": [4, 5], "_statement": "update"
     }  # fmt: skip
     assert len(expected) == 5 + 3
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_a_failed_update_after_its_trail_cannot_be_committed() -> None:
+    """The trail of an UPDATE is written before it runs (it reads the old values); should the
+    UPDATE then fail, committing instead of rolling back would keep a change that never
+    happened, so it is refused (SQLite keeps a transaction open after a failed statement)."""
+    db.session.execute(
+        insert(School),
+        [{"urn": 997001, "name": "Kept", "phase": "primary", "establishment_type": "community"}],
+    )
+    savepoint = db.session.begin_nested()
+    with pytest.raises(IntegrityError):
+        db.session.execute(update(School).where(School.urn == 997001).values(name=None))
+    with pytest.raises(RuntimeError, match="roll back, not commit"):
+        db.session.commit()
+    savepoint.rollback()
+    rows = db.session.execute(
+        select(AuditLog.changes).where(AuditLog.table_name == "school")
+    ).scalars()
+    assert [c["_statement"] for c in rows] == ["insert"]
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_in_ids_names_the_same_rows_as_in() -> None:
+    db.session.execute(
+        insert(School),
+        [
+            {
+                "urn": 996000 + i,
+                "name": f"S{i}",
+                "phase": "primary",
+                "establishment_type": "community",
+            }
+            for i in range(30)
+        ],
+    )
+    ids = db.session.execute(select(School.id).order_by(School.id)).scalars().all()
+    wanted = ids[::3] + [10**9]
+    found = db.session.execute(select(School.id).where(in_ids(School.id, wanted))).scalars()
+    assert sorted(found) == ids[::3]
+    assert db.session.execute(select(School.id).where(in_ids(School.id, []))).all() == []
