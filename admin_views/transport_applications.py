@@ -161,6 +161,12 @@ def _decision_cell(_view: Any, _context: Any, model: TransportApplication, _name
         text += f" ({decision.basis})"
     if decision.ended_on:
         text += f", ended {long_date(decision.ended_on)}"
+    award = model.standing_award
+    if award is not None:  # A12a, A15: not ended until the re-check is settled
+        basis = f" ({award.basis})" if award.basis else ""
+        text += Markup('<br><span class="pending-recheck">award{} stands pending it</span>').format(
+            basis
+        )
     return text
 
 
@@ -275,6 +281,7 @@ class TransportApplicationView(SignOffMixin, AssignmentMixin, AppModelView):
         TransportApplication.pupil,
         TransportApplication.school,
         TransportApplication.current_decision,
+        TransportApplication.standing_award,
     )
     column_export_exclude_list = ("decisions",)
 
@@ -787,6 +794,7 @@ class TransportApplicationView(SignOffMixin, AssignmentMixin, AppModelView):
                 joinedload(ta.pupil),
                 joinedload(ta.school),
                 joinedload(ta.current_decision),
+                joinedload(ta.standing_award),
             )
             .order_by(ta.received_on, ta.id)
             .limit(QUEUE_LIMIT)

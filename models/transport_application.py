@@ -148,6 +148,15 @@ class TransportApplication(Timestamped, Versioned, Base):
         uselist=False,
     )
 
+    # A12a, A15: an award superseded by a re-check still pending, in force until it is settled
+    # (EligibilityDecision.is_standing); the lists say so beside the current decision.
+    standing_award: Mapped[EligibilityDecision | None] = relationship(
+        primaryjoin="and_(EligibilityDecision.application_id == TransportApplication.id, "
+        "EligibilityDecision.is_standing)",
+        viewonly=True,
+        uselist=False,
+    )
+
     # Read here; written as CaseAssignment rows (services/casework.py).
     assignment: Mapped[CaseAssignment | None] = relationship(viewonly=True, uselist=False)
 

@@ -218,6 +218,23 @@ def test_the_application_and_case_pages_say_the_award_stands_pending_the_recheck
         page = client.get(url)
         assert page.status_code == 200
         assert PENDING_RECHECK_WORDS in page.get_data(as_text=True), url
+    # The applications list: "measure", and the award behind it, in the same cell.
+    listed = client.get("/admin/transport_application/").get_data(as_text=True)
+    assert "award (A3) stands pending it" in listed
+    queue = client.get("/admin/transport_application/queue/measure").get_data(as_text=True)
+    assert PENDING_RECHECK_WORDS in queue
+
+
+def test_the_list_says_nothing_of_an_award_once_it_is_settled(
+    app: Flask, carried: dict[str, int], client_as: Callable[[str], FlaskClient]
+) -> None:
+    with app.app_context():
+        _change(carried["app"], distance_m=None)
+        assess_applications(ids=[carried["app"]], user_id=None, now=RECHECKED)
+        _change(carried["app"], distance_m=6100)  # measured: the final decision, eligible
+        assess_applications(ids=[carried["app"]], user_id=None, now=DECIDED)
+    listed = client_as("officer").get("/admin/transport_application/").get_data(as_text=True)
+    assert "Eligible" in listed and "stands pending" not in listed
 
 
 def _school_of(app_id: int) -> int:
