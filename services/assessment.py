@@ -407,8 +407,8 @@ def _assess(
                 not_charged.append(g.application_id)
         if previous is not None and was is not Outcome.ELIGIBLE and outcome is Outcome.ELIGIBLE:
             restored.append(g.application_id)
-        if outcome is Outcome.ELIGIBLE and charge is Charge.CONTRIBUTION:
-            charged[g.application_id] = today
+        if outcome is Outcome.ELIGIBLE and charge is Charge.CONTRIBUTION and not awaits:
+            charged[g.application_id] = today  # an award awaiting sign-off bills on it
         new_rows.append(
             {
                 "application_id": g.application_id,

@@ -12,20 +12,22 @@ trail records the change with its user. A decision made by an officer or supervi
 An eligibility that an assistant's reassessment refuses stands (still carrying the pupil, as an
 award pending a re-check does) and is withdrawn with notice only when the refusal is signed off
 (A12a, A15: the notice runs from the sign-off); a refusal sent back has withdrawn nothing, and
-the award stands until the application's next final decision.
+the award stands until the application's next final decision. A post-16 award awaiting
+sign-off bills nothing: its contribution is raised when it is signed off (A7, A15; a family is
+never asked to pay, or reminded to, before it has been told of the award).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from models import EligibilityDecision, TransportApplication, User
-from models.enums import ApplicationStatus, Outcome, Role, SignOff
+from models.enums import ApplicationStatus, Charge, Outcome, Role, SignOff
 from rules.assess import rests_on_officer_judgement
 from services.contributions import raise_post16_contributions
 from services.errors import ServiceError
@@ -71,17 +73,22 @@ def awaiting_sign_off() -> ColumnElement[bool]:
 class SignOffSummary:
     done: int = 0
     withdrawn: int = 0  # eligibilities withdrawn with notice on signing off a refusal
+    contributions_raised: int = 0  # post-16 awards' contributions, billed from the sign-off
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
+    notes: list[str] = field(default_factory=list)  # what raising the contributions noted
 
     def as_text(self, verb: str) -> str:
         text = f"{self.done} decision{'' if self.done == 1 else 's'} {verb}"
         if self.withdrawn:
             text += f"; {self.withdrawn} eligibilities withdrawn with notice (A12a, A15)"
+        if self.contributions_raised:
+            n = self.contributions_raised
+            text += f"; {n} post-16 contribution{'' if n == 1 else 's'} raised (A7, B1j)"
         if self.skipped:
             shown = "; ".join(f"{ref}: {why}" for ref, why in self.skipped[:5])
             more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
             text += f". Left as they are: {len(self.skipped)} ({shown}{more})"
-        return text + "."
+        return text + "." + "".join(f" {note}" for note in self.notes)
 
 
 def _officer(session: Session, user_id: int) -> User:
@@ -129,6 +136,7 @@ def sign_off(
     try:
         officer = _officer(session, user_id)
         ends: list[EligibilityEnd] = []
+        charged: dict[int, date] = {}  # a contribution award is billed once in force (A7, A15)
         changed = Changed()
         for decision in _awaiting(session, decision_ids, summary):
             changed.add(decision.application.academic_year, "decision", [decision.id])
@@ -138,8 +146,16 @@ def sign_off(
             end = _eligibility_refused(session, decision)
             if end is not None:
                 ends.append(end)
+            if decision.outcome is Outcome.ELIGIBLE and decision.charge is Charge.CONTRIBUTION:
+                charged[decision.application_id] = local_date(now)
             summary.done += 1
         session.flush()
+        if charged:
+            raised = raise_post16_contributions(
+                session, charged, [], reason="", today=local_date(now)
+            )
+            summary.contributions_raised = raised.raised
+            summary.notes.extend(raised.notes)
         if ends:
             made = withdraw_eligibilities(session, ends, on=local_date(now), decided_by_id=user_id)
             summary.withdrawn = len(made)

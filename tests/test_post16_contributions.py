@@ -30,18 +30,22 @@ from models import (
 )
 from models.enums import (
     CareBy,
+    Charge,
     ContributionKind,
     EstablishmentType,
+    MedicalWho,
     Outcome,
     PaymentPlan,
     Phase,
     Placement,
     Sessions,
+    SignOff,
     VariationStatus,
 )
 from services import seats, years
 from services.assessment import assess_applications
 from services.contributions import post16_states, record_payment
+from services.sign_off import sign_off
 from tests import factories as f
 
 HOME = (500000, 375000)
@@ -293,3 +297,29 @@ def test_superseded_by_a_decision_without_charge_cancels_then_a_new_charge_repla
     assert c.start_date == date(2025, 1, 13) and c.amount < Decimal("456.00")
     assert all(i.cancelled_on is None for i in c.instalments) and len(c.instalments) == 3
     assert post16_states(db.session, [app_id]) == {app_id: "awaiting payment"}
+
+
+def test_b1i_a_judgement_award_awaiting_sign_off_bills_nothing_until_signed_off(
+    student: dict[str, Any], users: dict[str, int]
+) -> None:
+    """An assistant's award on an officer's judgement (A13, medical grounds) is not in force
+    until an officer signs it off, and no letter goes before: nor may a bill, or a reminder
+    for an instalment of it (A15 "travel arrangements are made only upon payment")."""
+    application = student["app"]
+    application.medical_who = MedicalWho.CHILD
+    application.medical_accepted = True
+    application.distance_m = 1500  # under the walking distance: eligible on medical grounds
+    db.session.commit()
+    summary = assess_applications(ids=[application.id], user_id=users["assistant"], now=SUMMER)
+    decision = db.session.scalars(
+        select(EligibilityDecision).where(EligibilityDecision.application_id == application.id)
+    ).one()
+    assert (decision.basis, decision.charge, decision.sign_off) == (
+        "A13", Charge.CONTRIBUTION, SignOff.AWAITING
+    )  # fmt: skip
+    assert summary.contributions_raised == 0 and _contributions() == []
+    signed = sign_off(db.session, [decision.id], users["officer"], now=SUMMER)
+    assert signed.contributions_raised == 1
+    [contribution] = _contributions()
+    assert contribution.transport_application_id == application.id
+    assert post16_states(db.session, [application.id]) == {application.id: "awaiting payment"}
