@@ -77,7 +77,8 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
     return and_(
         Instalment.cancelled_on.is_(None),
         Instalment.due_on < today,
-        Instalment.amount > paid_on_instalment(),
+        # To the penny: SQLite keeps money as floating point (three £10.03 make 30.0899...).
+        func.round(Instalment.amount - paid_on_instalment(), 2) > 0,
         or_(seat_ended.is_(None), Instalment.due_on < seat_ended),
     )
 
@@ -237,7 +238,8 @@ def cancel_unpaid(session: Session, contribution_ids: Sequence[int], on: date, r
         .where(
             Instalment.contribution_id.in_(sorted(set(contribution_ids))),
             Instalment.cancelled_on.is_(None),
-            Instalment.amount > paid_on_instalment(),
+            # To the penny: SQLite keeps money as floating point (three £10.03 make 30.0899...).
+        func.round(Instalment.amount - paid_on_instalment(), 2) > 0,
         )
         .values(cancelled_on=on, cancel_reason=reason[:200])
         .execution_options(synchronize_session=False)

@@ -12,6 +12,8 @@ from models import ConcessionarySeat, Contribution, Instalment, Payment, db
 from models.enums import PaymentPlan
 from services import contributions as money
 from services import seats, years
+from services.letters.kinds import kinds_of
+from services.letters.owed import letters_owed
 from tests import factories as f
 from tests.test_seats import YEAR, entitled
 
@@ -93,6 +95,26 @@ def test_overdue_means_due_date_passed_and_not_fully_paid_b1j(app_ctx) -> None:
         db.session.scalars(select(Instalment.id).where(money.overdue_clause(day_after_second)))
     )
     assert overdue_ids == {second.id}
+
+
+def test_an_instalment_paid_in_parts_is_not_overdue_nor_reminded_b1j(app_ctx) -> None:
+    """£30.09 paid as three payments of £10.03 is paid: SQLite keeps money as floating point,
+    where the three add up to 30.089999..., so the comparison is made to the penny."""
+    cid, _ = _allocated_contribution()
+    first, second, _third = _instalments(cid)
+    money.record_payment(first.id, first.amount, received_on=date(2024, 9, 1), method="card")
+    second.amount = Decimal("30.09")
+    db.session.commit()
+    for day in (2, 3, 4):
+        money.record_payment(
+            second.id, Decimal("10.03"), received_on=date(2024, 9, day), method="card"
+        )
+    after = date.fromordinal(second.due_on.toordinal() + 1)
+    overdue = set(db.session.scalars(select(Instalment.id).where(money.overdue_clause(after))))
+    assert second.id not in overdue
+    assert not money.instalment_money(db.session, [second.id], after)[second.id].overdue
+    owed, _stale = letters_owed(db.session, YEAR, kinds_of("payment"), on=after)
+    assert second.id not in {letter.record_id for letter in owed}
 
 
 def test_instalments_after_a_withdrawal_takes_effect_are_not_overdue_appendix_f(

@@ -72,6 +72,7 @@ from models.enums import (
 from rules.parameters import PolicyParameters
 from services import years
 from services.audit import current_actor
+from services.contributions import overdue_clause
 from services.policy import parameters_for_year
 
 from . import context as ctx
@@ -320,14 +321,9 @@ def _outstanding(session: Session, instalment_ids: Sequence[int]) -> dict[int, D
 
 
 def _payment_dues(year: str, on: date) -> Select[Any]:
-    """B1j: an instalment past its due date and not fully paid is reminded once; a cancelled
-    one is owed no more (RULES.md v2), so it is never reminded. What is outstanding is
-    rounded to the penny: SQLite keeps money as floating point."""
-    paid = (
-        select(func.coalesce(func.sum(Payment.amount), 0))
-        .where(Payment.instalment_id == Instalment.id)
-        .scalar_subquery()
-    )
+    """B1j: an instalment overdue (`services.contributions.overdue_clause`, the one rule the
+    screens and reports use too) is reminded once; a cancelled one is owed no more (RULES.md
+    v2), nor one for days after its seat ended, so neither is ever reminded."""
     return (
         select(
             *_rows(
@@ -337,12 +333,7 @@ def _payment_dues(year: str, on: date) -> Select[Any]:
             )
         )
         .join(Contribution, Contribution.id == Instalment.contribution_id)
-        .where(
-            Contribution.academic_year == year,
-            Instalment.due_on < on,
-            Instalment.cancelled_on.is_(None),
-            func.round(Instalment.amount - paid, 2) > 0,
-        )
+        .where(Contribution.academic_year == year, overdue_clause(on))
         .order_by(Instalment.id)
     )
 
