@@ -7,10 +7,13 @@ change adds later is walked (and checked) without editing the tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from models import (
@@ -200,3 +203,30 @@ def start_pages(app: Flask) -> list[str]:
     """The home page and every registered screen's own URL."""
     admin: Any = app.extensions["admin"][0]
     return ["/admin/"] + [view.url.rstrip("/") + "/" for view in admin._views]
+
+
+@contextmanager
+def every_screen_panel(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[Flask, Any]]:
+    """A live panel (real CSP, CSRF on) over a fresh database seeded by `seed_every_screen`."""
+    from auth.passwords import hash_password
+    from models import db
+    from tests.browser.conftest import LiveServer
+    from tests.conftest import PASSWORD, fresh_database, make_app
+
+    url = fresh_database(request, name, tmp_path_factory.mktemp(f"{name}-db"))
+    flask_app = make_app(
+        url, TESTING=False, WTF_CSRF_ENABLED=True, SERVER_NAME=None, SECRET_KEY="axe-secret"
+    )
+    with flask_app.app_context():
+        seed_every_screen(hash_password(PASSWORD))
+        db.session.remove()
+    server = LiveServer(flask_app).start()
+    try:
+        yield flask_app, server
+    finally:
+        server.stop()
+        with flask_app.app_context():
+            db.session.remove()
+            db.engine.dispose()

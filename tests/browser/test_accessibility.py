@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer
-from tests.browser.every_screen import page_endpoint, seed_every_screen, start_pages
-from tests.conftest import PASSWORD, fresh_database, make_app, unavailable
+from tests.browser.every_screen import every_screen_panel, page_endpoint, start_pages
+from tests.conftest import PASSWORD, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -44,22 +43,8 @@ def axe_source() -> str:
 def panel(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    from auth.passwords import hash_password
-    from models import db
-
-    url = fresh_database(request, "axe_browser", tmp_path_factory.mktemp("axe-db"))
-    flask_app = make_app(
-        url, TESTING=False, WTF_CSRF_ENABLED=True, SERVER_NAME=None, SECRET_KEY="axe-secret"
-    )
-    with flask_app.app_context():
-        seed_every_screen(hash_password(PASSWORD))
-        db.session.remove()
-    server = LiveServer(flask_app).start()
-    yield flask_app, server
-    server.stop()
-    with flask_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with every_screen_panel(request, tmp_path_factory, "axe_browser") as running:
+        yield running
 
 
 def audit(page: Any, axe_source: str, where: str) -> list[str]:

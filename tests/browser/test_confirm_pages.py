@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer
-from tests.browser.every_screen import seed_every_screen
+from tests.browser.every_screen import every_screen_panel
 from tests.browser.test_accessibility import audit, axe_source, sign_in  # noqa: F401
-from tests.conftest import PASSWORD, fresh_database, make_app
 
 pytestmark = pytest.mark.browser
 
@@ -27,22 +25,8 @@ pytestmark = pytest.mark.browser
 def panel(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    from auth.passwords import hash_password
-    from models import db
-
-    url = fresh_database(request, "axe_confirm", tmp_path_factory.mktemp("axe-confirm-db"))
-    flask_app = make_app(
-        url, TESTING=False, WTF_CSRF_ENABLED=True, SERVER_NAME=None, SECRET_KEY="axe-secret"
-    )
-    with flask_app.app_context():
-        seed_every_screen(hash_password(PASSWORD))
-        db.session.remove()
-    server = LiveServer(flask_app).start()
-    yield flask_app, server
-    server.stop()
-    with flask_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with every_screen_panel(request, tmp_path_factory, "axe_confirm") as running:
+        yield running
 
 
 def test_every_bulk_actions_confirmation_and_result_have_no_wcag_violations(
