@@ -14,7 +14,9 @@ cover every path:
   its WHERE clause matches are read before and after, for INSERT ... SELECT the new keys are
   returned and the rows read back, for an executemany each parameter set is a row; the
   record's fields, old and new, marked ``"_statement"``. Only a statement whose rows cannot be
-  told keeps one summary row (``record_id "*"``). Hooking the session means a service cannot
+  told keeps one summary row (``record_id "*"``). Where it can, the database builds those
+  rows itself from the records (services/audit_sql.py: one INSERT ... SELECT, the same rows),
+  so bulk work does not carry tens of thousands of them through Python. Hooking the session means a service cannot
   forget; statements run on a raw ``Connection`` bypass the session and are not recorded, so
   services must use ``db.session.execute``.
 
