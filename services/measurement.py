@@ -276,13 +276,18 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
     return batch
 
 
-def measurement_jobs(
+def measurement_searches(
     session: Session, where: ColumnElement[bool]
-) -> tuple[RoadNetwork, np.ndarray, dict[int, list[Gate]], list[Job]]:
-    """What a measurement of these applications would search, and nothing done with it: the
-    benchmark's bare searches start from the same homes, gates and limits."""
+) -> tuple[RoadNetwork, np.ndarray, dict[int, list[Gate]], dict[tuple[int, str], float]]:
+    """What a measurement of these applications searches, found by making its searches and
+    writing nothing: the homes, the gates, and per (school, mode) the widest limit searched.
+    The benchmark's bare searches run exactly those, once each (bench/network.py)."""
     batch = _batch(session, where, None)
-    return batch.network, np.array(batch.homes, dtype=np.float64), batch.gates, batch.jobs
+    homes = np.array(batch.homes, dtype=np.float64)
+    measurer = measurer_for(session, batch.network)
+    if batch.jobs:
+        measurer.run(homes, batch.gates, batch.jobs, batch.candidates)
+    return batch.network, homes, batch.gates, dict(measurer.searched)
 
 
 def _measure(

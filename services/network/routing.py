@@ -287,10 +287,15 @@ def search_limits(
 
 
 class Measurer:
-    """Measure jobs over one network. Build once (snapping indexes), then `run`."""
+    """Measure jobs over one network. Build once (snapping indexes), then `run`.
+
+    `searched` is what the last `run` searched: per (school, mode), the widest limit it
+    searched that school with (the benchmark's bare searches repeat exactly those, once each).
+    """
 
     def __init__(self, walk: ModeGraph, drive: ModeGraph) -> None:
         self.walk, self.drive = walk, drive
+        self.searched: dict[tuple[int, str], float] = {}
 
     def prepare(self, homes: FloatArray, gates: dict[int, list[Gate]]) -> _Run:
         wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
@@ -335,6 +340,7 @@ class Measurer:
         """Results for the chosen jobs, then for every candidate school that could be nearer
         (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D)."""
         run = self.prepare(homes, gates)
+        self.searched = {}
         results: dict[int, Result] = {id(j): Result(j) for j in jobs}
         by_school: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
@@ -445,10 +451,12 @@ class Measurer:
         hn = run.home_node
         wp: Index | None = None
         if walk is None:
+            self._searched(school, WALKING, walk_limit)
             wd, wp, ws = self.walk.search(srcs, walk_limit)
             walk_d, walk_src = wd[hn], ws[hn]
         else:
             walk_d, walk_src, walk_limit = walk.walk, walk.walk_src, walk.walk_limit
+        self._searched(school, DRIVING, drive_limit)
         dd, dp, dsrc = self.drive.search(srcs, drive_limit)
         r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit, walk_limit)
         paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
@@ -468,6 +476,10 @@ class Measurer:
                     for (_, res), pts in zip(paths[mode], graph.paths(pred, starts), strict=True):
                         res.geometry = pts
         return r
+
+    def _searched(self, school: int, mode: str, limit: float) -> None:
+        key = (school, mode)
+        self.searched[key] = max(self.searched.get(key, 0.0), limit)
 
     @staticmethod
     def _fill(run: _Run, res: Result, picked: tuple[str, float], r: _Reach, home: int) -> None:
