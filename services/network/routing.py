@@ -166,25 +166,25 @@ class ModeGraph:
         """The routes from `starts` along `pred` to the search's source, as grid points,
         straight runs reduced to their ends. All walked at once, a step per hop, and all
         straightened at once."""
-        hops: list[IntArray] = []
+        # Only the routes not yet at the source take a step, so the arrays shrink as routes
+        # end; the points are then put back in route order (each route's in walking order).
         cur = starts.astype(np.int64)
-        while True:
-            hops.append(cur)
-            nxt = np.where(cur >= 0, pred[np.maximum(cur, 0)], NO_PREDECESSOR)
-            if not (nxt >= 0).any():
-                break
-            cur = np.where(nxt >= 0, nxt, -1)
-        table = np.stack(hops, axis=1)
-        # A route's nodes are a prefix of its row: flattened row by row, with the row each
-        # point belongs to.
-        valid = table >= 0
-        nodes = table[valid]
-        route = np.repeat(np.arange(table.shape[0]), valid.sum(axis=1))
+        which = np.arange(cur.size)
+        node_parts, route_parts = [cur], [which]
+        while cur.size:
+            nxt = pred[cur]
+            going = nxt >= 0
+            cur, which = nxt[going], which[going]
+            node_parts.append(cur)
+            route_parts.append(which)
+        route_all = np.concatenate(route_parts)
+        order = np.argsort(route_all, kind="stable")
+        nodes, route = np.concatenate(node_parts)[order], route_all[order]
         return _straightened(
             np.rint(self.xs[nodes]).astype(np.int64),
             np.rint(self.ys[nodes]).astype(np.int64),
             route,
-            table.shape[0],
+            starts.size,
         )
 
 
