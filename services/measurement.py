@@ -246,6 +246,8 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
         raise MeasurementError(str(error)) from None
     problems = batch.summary.problems
     kinds: dict[tuple[int, int], tuple[Any, ...]] = {}
+    years: dict[str, Any] = {}  # each year parsed once, each stage's walking distance read once
+    walks: dict[tuple[str, int], int] = {}
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
@@ -256,15 +258,20 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
         if not gates.get(school):
             problems[r.id] = "the school has no open gate and no location to measure to"
             continue
-        try:
-            year = parse_academic_year(r.academic_year)
-        except RulesError as error:
-            problems[r.id] = error.message
-            continue
+        year = years.get(r.academic_year)
+        if year is None:
+            try:
+                year = years[r.academic_year] = parse_academic_year(r.academic_year)
+            except RulesError as error:
+                problems[r.id] = error.message
+                continue
         group = r.year_group_override
         if group is None:
             group = year_group(r.date_of_birth, year)
-        walking = params[r.academic_year].walking_distance_m(stage_of(group))
+        walking = walks.get((r.academic_year, group))
+        if walking is None:
+            policy = params[r.academic_year]
+            walking = walks[(r.academic_year, group)] = policy.walking_distance_m(stage_of(group))
         job = Job(len(batch.homes), school, walking)
         kind = kinds.get((school, group))
         if kind is None:
@@ -399,10 +406,10 @@ def _write(
                     )
                 app_updates.append(
                     {
-                        "id": row.id,
-                        "distance_m": res.distance_m,
-                        "distance_method": method,
-                        "distance_measured_on": today,
+                        "b_id": row.id,
+                        "b_distance_m": res.distance_m,
+                        "b_distance_method": method,
+                        "b_distance_measured_on": today,
                     }
                 )
     rm = RouteMeasurement
@@ -420,11 +427,12 @@ def _write(
         _set_distances(sess, app_updates, now)
     summary.written = sum(1 for row in inserts if row["kind"] is MeasurementKind.COMPUTED)
     summary.distances_set = len(app_updates)
-    summary.changed_applications = sorted({u["id"] for u in app_updates})
+    summary.changed_applications = sorted({u["b_id"] for u in app_updates})
 
 
 def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-    """UPDATE ... WHERE id = :b_id as one executemany (as imports.reading.bulk_update): the
+    """UPDATE ... WHERE id = :b_id as one executemany (as imports.reading.bulk_update), the
+    rows' values named b_<column> already: the
     audit trail reads each row before and after, and `services.record_versions` raises its
     version, as for the ORM's bulk UPDATE by primary key, without that form's per-row work."""
     table = cast(Table, TransportApplication.__table__)
@@ -435,7 +443,7 @@ def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> 
         .values({c: bindparam(f"b_{c}", type_=table.c[c].type) for c in columns})
         .values(updated_at=now)
     )
-    sess.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+    sess.execute(statement, rows)
 
 
 def record_hand_measurement(
