@@ -168,8 +168,8 @@ class ModeGraph:
         straightened at once."""
         # Only the routes not yet at the source take a step, so the arrays shrink as routes
         # end; the points are then put back in route order (each route's in walking order).
-        cur = starts.astype(np.int64)
-        which = np.arange(cur.size)
+        cur: Index = starts
+        which: Index = np.arange(cur.size)
         node_parts, route_parts = [cur], [which]
         while cur.size:
             nxt = pred[cur]
@@ -177,7 +177,7 @@ class ModeGraph:
             cur, which = nxt[going], which[going]
             node_parts.append(cur)
             route_parts.append(which)
-        route_all = np.concatenate(route_parts)
+        route_all = np.concatenate(route_parts).astype(np.int64)
         order = np.argsort(route_all, kind="stable")
         nodes, route = np.concatenate(node_parts)[order], route_all[order]
         return _straightened(
