@@ -168,6 +168,21 @@ _COMPARED = (
 )
 
 
+# Every column a measurement row is inserted with, in that order.
+_INSERTED = (
+    "application_id",
+    "school_id",
+    "kind",
+    *_COMPARED,
+    "measured_on",
+    "measured_at",
+    "measured_by_id",
+    "measured_via",
+    "reason",
+    "superseded_at",
+)
+
+
 def _current(session: Session, app_ids: list[int]) -> dict[tuple[int, int, MeasurementKind], Any]:
     """The current rows' compared columns, keyed by (application, school, kind): plain rows,
     not ORM objects (a county has hundreds of thousands)."""
@@ -332,31 +347,48 @@ def _write(
     inserts: list[dict[str, Any]] = []
     supersede: list[int] = []
     app_updates: list[dict[str, Any]] = []
+    computed, hand = MeasurementKind.COMPUTED, MeasurementKind.HAND
+    network_id = network.id
+    typed_reason = (
+        "Recorded on the application before route measuring; "
+        f"replaced by the computed route ({via})."
+    )
+    problems = summary.problems
     for res in results:
-        row = by_home[res.job.home]
+        job = res.job
+        row = by_home[job.home]
         if res.method is None or res.distance_m is None:
-            if res.job.chosen:
-                summary.problems[row.id] = res.problem or "no route found"
+            if job.chosen:
+                problems[row.id] = res.problem or "no route found"
             continue
-        assert res.gate is not None and res.access is not None
+        gate, access = res.gate, res.access
+        assert gate is not None and access is not None
+        method = METHOD[res.method]
+        # The row to insert: the compared columns (_COMPARED), then who measured it and when.
         values: dict[str, Any] = {
             "application_id": row.id,
-            "school_id": res.job.school,
-            "kind": MeasurementKind.COMPUTED,
-            "method": METHOD[res.method],
+            "school_id": job.school,
+            "kind": computed,
+            "method": method,
             "distance_m": res.distance_m,
             "walk_distance_m": res.walk_m,
-            "network_id": network.id,
-            "gate_id": res.gate.key,
-            "gate_easting": int(round(res.gate.x)),
-            "gate_northing": int(round(res.gate.y)),
-            "access_easting": int(round(res.access[0])),
-            "access_northing": int(round(res.access[1])),
-            "snap_distance_m": int(round(res.access[2])),
+            "network_id": network_id,
+            "gate_id": gate.key,
+            "gate_easting": int(round(gate.x)),
+            "gate_northing": int(round(gate.y)),
+            "access_easting": int(round(access[0])),
+            "access_northing": int(round(access[1])),
+            "snap_distance_m": int(round(access[2])),
             "access_overridden": row.override_e is not None,
             "geometry": " ".join([f"{e},{n}" for e, n in res.geometry]) or None,
+            "measured_on": today,
+            "measured_at": now,
+            "measured_by_id": user_id,
+            "measured_via": via,
+            "reason": None,
+            "superseded_at": None,
         }
-        old = current.get((row.id, res.job.school, MeasurementKind.COMPUTED))
+        old = current.get((row.id, job.school, computed)) if current else None
         if old is not None and all(
             getattr(old, k) == values[k]
             for k in _COMPARED
@@ -366,52 +398,39 @@ def _write(
         else:
             if old is not None:
                 supersede.append(old.id)
-            inserts.append(
+            inserts.append(values)
+        if (
+            job.chosen
+            and (row.id, job.school, hand) not in current
+            and (row.distance_m != res.distance_m or row.distance_method != method)
+        ):
+            if row.distance_m is not None and (old is None or old.distance_m != row.distance_m):
+                # A distance typed on the application, not by a computed route: kept as a
+                # (superseded) hand measurement, so it is never silently lost.
+                kept = dict.fromkeys(_INSERTED)
+                kept.update(
+                    application_id=row.id,
+                    school_id=job.school,
+                    kind=hand,
+                    method=row.distance_method or method,
+                    distance_m=row.distance_m,
+                    access_overridden=False,
+                    measured_on=row.distance_measured_on or today,
+                    measured_at=now,
+                    measured_by_id=None,
+                    measured_via="recorded on the application",
+                    reason=typed_reason,
+                    superseded_at=now,
+                )
+                inserts.append(kept)
+            app_updates.append(
                 {
-                    **values,
-                    "measured_on": today,
-                    "measured_at": now,
-                    "measured_by_id": user_id,
-                    "measured_via": via,
-                    "reason": None,
-                    "superseded_at": None,
+                    "b_id": row.id,
+                    "b_distance_m": res.distance_m,
+                    "b_distance_method": method,
+                    "b_distance_measured_on": today,
                 }
             )
-        if res.job.chosen and (row.id, res.job.school, MeasurementKind.HAND) not in current:
-            method = METHOD[res.method]
-            if row.distance_m != res.distance_m or row.distance_method != method:
-                typed = row.distance_m is not None and (
-                    old is None or old.distance_m != row.distance_m
-                )
-                if typed:
-                    # A distance typed on the application, not by a computed route: kept as a
-                    # (superseded) hand measurement, so it is never silently lost.
-                    inserts.append(
-                        {
-                            **{k: None for k in values},
-                            "application_id": row.id,
-                            "school_id": res.job.school,
-                            "kind": MeasurementKind.HAND,
-                            "method": row.distance_method or method,
-                            "distance_m": row.distance_m,
-                            "access_overridden": False,
-                            "measured_on": row.distance_measured_on or today,
-                            "measured_at": now,
-                            "measured_by_id": None,
-                            "measured_via": "recorded on the application",
-                            "reason": "Recorded on the application before route measuring; "
-                            f"replaced by the computed route ({via}).",
-                            "superseded_at": now,
-                        }
-                    )
-                app_updates.append(
-                    {
-                        "b_id": row.id,
-                        "b_distance_m": res.distance_m,
-                        "b_distance_method": method,
-                        "b_distance_measured_on": today,
-                    }
-                )
     rm = RouteMeasurement
     for start in range(0, len(supersede), ID_CHUNK):
         sess.execute(
