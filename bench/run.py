@@ -482,7 +482,8 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
     )
     report.row(
         "network:bare",
-        "Floor: bare dijkstra per chosen school, walking and reversed driving, same limits",
+        "Floor: bare dijkstra per school searched (chosen and candidates), walking and reversed "
+        "driving, each once as far as the measurement's widest limit",
     )
     report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
     # Issue 13's target is for the full county's year of letters (25,000 applications).

@@ -168,6 +168,21 @@ _COMPARED = (
 )
 
 
+# Every column a measurement row is inserted with, in that order.
+_INSERTED = (
+    "application_id",
+    "school_id",
+    "kind",
+    *_COMPARED,
+    "measured_on",
+    "measured_at",
+    "measured_by_id",
+    "measured_via",
+    "reason",
+    "superseded_at",
+)
+
+
 def _current(session: Session, app_ids: list[int]) -> dict[tuple[int, int, MeasurementKind], Any]:
     """The current rows' compared columns, keyed by (application, school, kind): plain rows,
     not ORM objects (a county has hundreds of thousands)."""
@@ -246,6 +261,8 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
         raise MeasurementError(str(error)) from None
     problems = batch.summary.problems
     kinds: dict[tuple[int, int], tuple[Any, ...]] = {}
+    years: dict[str, Any] = {}  # each year parsed once, each stage's walking distance read once
+    walks: dict[tuple[str, int], int] = {}
     for r in rows:
         overridden = r.override_e is not None
         point = (r.override_e, r.override_n) if overridden else (r.easting, r.northing)
@@ -256,15 +273,20 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
         if not gates.get(school):
             problems[r.id] = "the school has no open gate and no location to measure to"
             continue
-        try:
-            year = parse_academic_year(r.academic_year)
-        except RulesError as error:
-            problems[r.id] = error.message
-            continue
+        year = years.get(r.academic_year)
+        if year is None:
+            try:
+                year = years[r.academic_year] = parse_academic_year(r.academic_year)
+            except RulesError as error:
+                problems[r.id] = error.message
+                continue
         group = r.year_group_override
         if group is None:
             group = year_group(r.date_of_birth, year)
-        walking = params[r.academic_year].walking_distance_m(stage_of(group))
+        walking = walks.get((r.academic_year, group))
+        if walking is None:
+            policy = params[r.academic_year]
+            walking = walks[(r.academic_year, group)] = policy.walking_distance_m(stage_of(group))
         job = Job(len(batch.homes), school, walking)
         kind = kinds.get((school, group))
         if kind is None:
@@ -276,13 +298,18 @@ def _batch(sess: Session, where: ColumnElement[bool] | None, ids: Iterable[int] 
     return batch
 
 
-def measurement_jobs(
+def measurement_searches(
     session: Session, where: ColumnElement[bool]
-) -> tuple[RoadNetwork, np.ndarray, dict[int, list[Gate]], list[Job]]:
-    """What a measurement of these applications would search, and nothing done with it: the
-    benchmark's bare searches start from the same homes, gates and limits."""
+) -> tuple[RoadNetwork, np.ndarray, dict[int, list[Gate]], dict[tuple[int, str], float]]:
+    """What a measurement of these applications searches, found by making its searches and
+    writing nothing: the homes, the gates, and per (school, mode) the widest limit searched.
+    The benchmark's bare searches run exactly those, once each (bench/network.py)."""
     batch = _batch(session, where, None)
-    return batch.network, np.array(batch.homes, dtype=np.float64), batch.gates, batch.jobs
+    homes = np.array(batch.homes, dtype=np.float64)
+    measurer = measurer_for(session, batch.network)
+    if batch.jobs:
+        measurer.run(homes, batch.gates, batch.jobs, batch.candidates)
+    return batch.network, homes, batch.gates, dict(measurer.searched)
 
 
 def _measure(
@@ -320,31 +347,48 @@ def _write(
     inserts: list[dict[str, Any]] = []
     supersede: list[int] = []
     app_updates: list[dict[str, Any]] = []
+    computed, hand = MeasurementKind.COMPUTED, MeasurementKind.HAND
+    network_id = network.id
+    typed_reason = (
+        "Recorded on the application before route measuring; "
+        f"replaced by the computed route ({via})."
+    )
+    problems = summary.problems
     for res in results:
-        row = by_home[res.job.home]
+        job = res.job
+        row = by_home[job.home]
         if res.method is None or res.distance_m is None:
-            if res.job.chosen:
-                summary.problems[row.id] = res.problem or "no route found"
+            if job.chosen:
+                problems[row.id] = res.problem or "no route found"
             continue
-        assert res.gate is not None and res.access is not None
+        gate, access = res.gate, res.access
+        assert gate is not None and access is not None
+        method = METHOD[res.method]
+        # The row to insert: the compared columns (_COMPARED), then who measured it and when.
         values: dict[str, Any] = {
             "application_id": row.id,
-            "school_id": res.job.school,
-            "kind": MeasurementKind.COMPUTED,
-            "method": METHOD[res.method],
+            "school_id": job.school,
+            "kind": computed,
+            "method": method,
             "distance_m": res.distance_m,
             "walk_distance_m": res.walk_m,
-            "network_id": network.id,
-            "gate_id": res.gate.key,
-            "gate_easting": int(round(res.gate.x)),
-            "gate_northing": int(round(res.gate.y)),
-            "access_easting": int(round(res.access[0])),
-            "access_northing": int(round(res.access[1])),
-            "snap_distance_m": int(round(res.access[2])),
+            "network_id": network_id,
+            "gate_id": gate.key,
+            "gate_easting": int(round(gate.x)),
+            "gate_northing": int(round(gate.y)),
+            "access_easting": int(round(access[0])),
+            "access_northing": int(round(access[1])),
+            "snap_distance_m": int(round(access[2])),
             "access_overridden": row.override_e is not None,
             "geometry": " ".join([f"{e},{n}" for e, n in res.geometry]) or None,
+            "measured_on": today,
+            "measured_at": now,
+            "measured_by_id": user_id,
+            "measured_via": via,
+            "reason": None,
+            "superseded_at": None,
         }
-        old = current.get((row.id, res.job.school, MeasurementKind.COMPUTED))
+        old = current.get((row.id, job.school, computed)) if current else None
         if old is not None and all(
             getattr(old, k) == values[k]
             for k in _COMPARED
@@ -354,52 +398,39 @@ def _write(
         else:
             if old is not None:
                 supersede.append(old.id)
-            inserts.append(
+            inserts.append(values)
+        if (
+            job.chosen
+            and (row.id, job.school, hand) not in current
+            and (row.distance_m != res.distance_m or row.distance_method != method)
+        ):
+            if row.distance_m is not None and (old is None or old.distance_m != row.distance_m):
+                # A distance typed on the application, not by a computed route: kept as a
+                # (superseded) hand measurement, so it is never silently lost.
+                kept = dict.fromkeys(_INSERTED)
+                kept.update(
+                    application_id=row.id,
+                    school_id=job.school,
+                    kind=hand,
+                    method=row.distance_method or method,
+                    distance_m=row.distance_m,
+                    access_overridden=False,
+                    measured_on=row.distance_measured_on or today,
+                    measured_at=now,
+                    measured_by_id=None,
+                    measured_via="recorded on the application",
+                    reason=typed_reason,
+                    superseded_at=now,
+                )
+                inserts.append(kept)
+            app_updates.append(
                 {
-                    **values,
-                    "measured_on": today,
-                    "measured_at": now,
-                    "measured_by_id": user_id,
-                    "measured_via": via,
-                    "reason": None,
-                    "superseded_at": None,
+                    "b_id": row.id,
+                    "b_distance_m": res.distance_m,
+                    "b_distance_method": method,
+                    "b_distance_measured_on": today,
                 }
             )
-        if res.job.chosen and (row.id, res.job.school, MeasurementKind.HAND) not in current:
-            method = METHOD[res.method]
-            if row.distance_m != res.distance_m or row.distance_method != method:
-                typed = row.distance_m is not None and (
-                    old is None or old.distance_m != row.distance_m
-                )
-                if typed:
-                    # A distance typed on the application, not by a computed route: kept as a
-                    # (superseded) hand measurement, so it is never silently lost.
-                    inserts.append(
-                        {
-                            **{k: None for k in values},
-                            "application_id": row.id,
-                            "school_id": res.job.school,
-                            "kind": MeasurementKind.HAND,
-                            "method": row.distance_method or method,
-                            "distance_m": row.distance_m,
-                            "access_overridden": False,
-                            "measured_on": row.distance_measured_on or today,
-                            "measured_at": now,
-                            "measured_by_id": None,
-                            "measured_via": "recorded on the application",
-                            "reason": "Recorded on the application before route measuring; "
-                            f"replaced by the computed route ({via}).",
-                            "superseded_at": now,
-                        }
-                    )
-                app_updates.append(
-                    {
-                        "id": row.id,
-                        "distance_m": res.distance_m,
-                        "distance_method": method,
-                        "distance_measured_on": today,
-                    }
-                )
     rm = RouteMeasurement
     for start in range(0, len(supersede), ID_CHUNK):
         sess.execute(
@@ -415,11 +446,12 @@ def _write(
         _set_distances(sess, app_updates, now)
     summary.written = sum(1 for row in inserts if row["kind"] is MeasurementKind.COMPUTED)
     summary.distances_set = len(app_updates)
-    summary.changed_applications = sorted({u["id"] for u in app_updates})
+    summary.changed_applications = sorted({u["b_id"] for u in app_updates})
 
 
 def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-    """UPDATE ... WHERE id = :b_id as one executemany (as imports.reading.bulk_update): the
+    """UPDATE ... WHERE id = :b_id as one executemany (as imports.reading.bulk_update), the
+    rows' values named b_<column> already: the
     audit trail reads each row before and after, and `services.record_versions` raises its
     version, as for the ORM's bulk UPDATE by primary key, without that form's per-row work."""
     table = cast(Table, TransportApplication.__table__)
@@ -430,7 +462,7 @@ def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> 
         .values({c: bindparam(f"b_{c}", type_=table.c[c].type) for c in columns})
         .values(updated_at=now)
     )
-    sess.execute(statement, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+    sess.execute(statement, rows)
 
 
 def record_hand_measurement(

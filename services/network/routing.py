@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -166,25 +166,25 @@ class ModeGraph:
         """The routes from `starts` along `pred` to the search's source, as grid points,
         straight runs reduced to their ends. All walked at once, a step per hop, and all
         straightened at once."""
-        hops: list[IntArray] = []
-        cur = starts.astype(np.int64)
-        while True:
-            hops.append(cur)
-            nxt = np.where(cur >= 0, pred[np.maximum(cur, 0)], NO_PREDECESSOR)
-            if not (nxt >= 0).any():
-                break
-            cur = np.where(nxt >= 0, nxt, -1)
-        table = np.stack(hops, axis=1)
-        # A route's nodes are a prefix of its row: flattened row by row, with the row each
-        # point belongs to.
-        valid = table >= 0
-        nodes = table[valid]
-        route = np.repeat(np.arange(table.shape[0]), valid.sum(axis=1))
+        # Only the routes not yet at the source take a step, so the arrays shrink as routes
+        # end; the points are then put back in route order (each route's in walking order).
+        cur: Index = starts
+        which: Index = np.arange(cur.size)
+        node_parts, route_parts = [cur], [which]
+        while cur.size:
+            nxt = pred[cur]
+            going = nxt >= 0
+            cur, which = nxt[going], which[going]
+            node_parts.append(cur)
+            route_parts.append(which)
+        route_all = np.concatenate(route_parts).astype(np.int64)
+        order = np.argsort(route_all, kind="stable")
+        nodes, route = np.concatenate(node_parts)[order], route_all[order]
         return _straightened(
             np.rint(self.xs[nodes]).astype(np.int64),
             np.rint(self.ys[nodes]).astype(np.int64),
             route,
-            table.shape[0],
+            starts.size,
         )
 
 
@@ -233,7 +233,11 @@ def _straightened(
 
 @dataclass
 class _Reach:
-    """What a school's phase-one searches found, per home."""
+    """What a school's phase-one searches found, per home.
+
+    The driving search may have looked farther than `drive_limit` (to `searched_to`, for
+    candidates' routes known to be needed): `driven` reads it as a search to `drive_limit`
+    would have found it (scipy keeps exactly the nodes at most `limit` away)."""
 
     walk: FloatArray
     drive: FloatArray
@@ -241,6 +245,11 @@ class _Reach:
     drive_src: Index
     drive_limit: float
     walk_limit: float
+    searched_to: float
+
+    def driven(self, home: int) -> float:
+        d = float(self.drive[home])
+        return d if d <= self.drive_limit else math.inf
 
 
 @dataclass
@@ -287,10 +296,15 @@ def search_limits(
 
 
 class Measurer:
-    """Measure jobs over one network. Build once (snapping indexes), then `run`."""
+    """Measure jobs over one network. Build once (snapping indexes), then `run`.
+
+    `searched` is what the last `run` searched: per (school, mode), the widest limit it
+    searched that school with (the benchmark's bare searches repeat exactly those, once each).
+    """
 
     def __init__(self, walk: ModeGraph, drive: ModeGraph) -> None:
         self.walk, self.drive = walk, drive
+        self.searched: dict[tuple[int, str], float] = {}
 
     def prepare(self, homes: FloatArray, gates: dict[int, list[Gate]]) -> _Run:
         wsnap = self.walk.snap(homes[:, 0], homes[:, 1])
@@ -333,8 +347,17 @@ class Measurer:
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Result]:
         """Results for the chosen jobs, then for every candidate school that could be nearer
-        (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D)."""
+        (`candidates(job, D)` gives (school, straight line) pairs with straight line <= D).
+
+        The chosen schools are searched widest limit first. A home's route D is at most its
+        own school's wider limit (walking or driving), and a candidate's route needs a second,
+        wider search of a school only when D is beyond that school's driving limit; so, as
+        long as the driving limits are the wider (DRIVE_SEARCH_MIN_M is more than twice any
+        walking distance), when a school is searched every such D is known: the one driving
+        search looks that far too, and a candidate's route is read off it as the second
+        search would have found it. A D learnt later still gets its second search."""
         run = self.prepare(homes, gates)
+        self.searched = {}
         results: dict[int, Result] = {id(j): Result(j) for j in jobs}
         by_school: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
@@ -342,13 +365,19 @@ class Measurer:
                 by_school[job.school].append(job)
         reach: dict[int, _Reach] = {}
         limits = search_limits(homes, gates, jobs)
-        chosen = sorted(by_school)
+        chosen = sorted(by_school, key=lambda school: (-max(limits[school]), school))
+        found: dict[int, list[tuple[int, float]]] = {}  # id(job) -> its candidate schools
+        wanted: dict[int, float] = defaultdict(float)  # school -> farthest D it is compared with
         total = 2 * len(chosen) + 1
         for done, school in enumerate(chosen, start=1):
             walk_limit, drive_limit = limits[school]
+            farthest = wanted.get(school, 0.0) + 1.0
             reach[school] = self._search(
-                run, school, drive_limit, by_school[school], results, walk_limit=walk_limit
-            )
+                run, school, drive_limit, by_school[school], results, walk_limit=walk_limit,
+                search_to=max(drive_limit, farthest),
+            )  # fmt: skip
+            for job in by_school[school]:
+                self._found(job, results[id(job)], gates, candidates, found, wanted)
             if progress:
                 progress(done, total)
         # Chosen homes the limited driving search missed: searched again without a limit.
@@ -359,10 +388,30 @@ class Measurer:
                 missed[job.school].append(job)
         for school, mine in missed.items():
             reach[school] = self._search(run, school, np.inf, mine, results, walk=reach[school])
-        cand = self._candidates(run, jobs, results, reach, gates, candidates, progress, total)
+            for job in mine:
+                self._found(job, results[id(job)], gates, candidates, found, wanted)
+        cand = self._candidates(run, jobs, results, reach, gates, found, progress, total)
         if progress:
             progress(total, total)
         return [results[id(j)] for j in jobs] + cand
+
+    @staticmethod
+    def _found(
+        job: Job,
+        res: Result,
+        gates: dict[int, list[Gate]],
+        candidates: Callable[[Job, float], list[tuple[int, float]]],
+        found: dict[int, list[tuple[int, float]]],
+        wanted: dict[int, float],
+    ) -> None:
+        """The job's candidate schools, once its route D is known; each is compared with D."""
+        if res.distance_m is None:
+            return
+        distance = float(res.distance_m)
+        mine = found[id(job)] = candidates(job, distance)
+        for school, _straight in mine:
+            if school != job.school and gates.get(school) and wanted[school] < distance:
+                wanted[school] = distance
 
     def _candidates(
         self,
@@ -371,7 +420,7 @@ class Measurer:
         results: dict[int, Result],
         reach: dict[int, _Reach],
         gates: dict[int, list[Gate]],
-        candidates: Callable[[Job, float], list[tuple[int, float]]],
+        found: dict[int, list[tuple[int, float]]],
         progress: Callable[[int, int], None] | None,
         total: int,
     ) -> list[Result]:
@@ -379,7 +428,8 @@ class Measurer:
         is read off the search already made of that school when it reached far enough; any
         other school is searched once, only as far as the farthest chosen route it is compared
         with (a school farther than that by road is not nearer, and is left unmeasured:
-        README)."""
+        README). When the school's first driving search already looked that far, the route is
+        read off it, as that search would have found it."""
         out: list[Result] = []
         pending: dict[int, list[Job]] = defaultdict(list)
         needed: dict[int, float] = defaultdict(float)
@@ -388,7 +438,7 @@ class Measurer:
             res = results[id(job)]
             if res.distance_m is None:
                 continue
-            for school, _straight in candidates(job, float(res.distance_m)):
+            for school, _straight in found[id(job)]:
                 if school == job.school or not gates.get(school):
                     continue
                 cres = Result(Job(job.home, school, job.walking_m, chosen=False))
@@ -399,7 +449,7 @@ class Measurer:
                     r = None  # searched for younger pupils: too short a walk for this one
                 picked = None
                 if r is not None:
-                    picked = choose_method(r.walk[job.home], r.drive[job.home], job.walking_m)
+                    picked = choose_method(r.walk[job.home], r.driven(job.home), job.walking_m)
                 if picked is not None and r is not None:
                     self._fill(run, cres, picked, r, job.home)
                 elif r is not None and not math.isfinite(r.drive_limit):
@@ -416,8 +466,13 @@ class Measurer:
             earlier = reach.get(school)
             if earlier is not None and earlier.walk_limit < walks[school]:
                 earlier = None
-            self._search(run, school, needed[school] + 1.0, mine, by_id, geometry=False,
-                         walk=earlier, walk_limit=walks[school])  # fmt: skip
+            limit = needed[school] + 1.0
+            if earlier is not None and earlier.searched_to >= limit:
+                self._searched(school, DRIVING, limit)
+                self._read(run, replace(earlier, drive_limit=limit), mine, by_id)
+            else:
+                self._search(run, school, limit, mine, by_id, geometry=False,
+                             walk=earlier, walk_limit=walks[school])  # fmt: skip
             for job in mine:
                 res = by_id[id(job)]
                 if res.method is None:
@@ -437,30 +492,27 @@ class Measurer:
         geometry: bool = True,
         walk: _Reach | None = None,
         walk_limit: float = 0.0,
+        search_to: float | None = None,
     ) -> _Reach:
         """Search from the school's gates, walking and driving; fill in `mine`'s results.
         A search again (wider) gives `walk`, the earlier one: walking is not searched again
-        when it looked far enough, so a walking route there has no geometry drawn."""
+        when it looked far enough, so a walking route there has no geometry drawn. The
+        driving search looks as far as `search_to` (default `drive_limit`); `mine` are
+        measured as by a search to `drive_limit`."""
         srcs = run.sources(school)
         hn = run.home_node
         wp: Index | None = None
         if walk is None:
+            self._searched(school, WALKING, walk_limit)
             wd, wp, ws = self.walk.search(srcs, walk_limit)
             walk_d, walk_src = wd[hn], ws[hn]
         else:
             walk_d, walk_src, walk_limit = walk.walk, walk.walk_src, walk.walk_limit
-        dd, dp, dsrc = self.drive.search(srcs, drive_limit)
-        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit, walk_limit)
-        paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
-        for j in mine:
-            res = results[id(j)]
-            picked = choose_method(r.walk[j.home], r.drive[j.home], j.walking_m)
-            if picked is None:
-                if not math.isfinite(drive_limit):
-                    res.problem = "no route on the network from the home to the school"
-                continue  # else searched again without a limit
-            self._fill(run, res, picked, r, j.home)
-            paths[picked[0]].append((j, res))
+        self._searched(school, DRIVING, drive_limit)
+        reach_to = drive_limit if search_to is None else search_to
+        dd, dp, dsrc = self.drive.search(srcs, reach_to)
+        r = _Reach(walk_d, dd[hn], walk_src, dsrc[hn], drive_limit, walk_limit, reach_to)
+        paths = self._read(run, r, mine, results)
         if geometry:
             for graph, pred, mode in ((self.walk, wp, WALKING), (self.drive, dp, DRIVING)):
                 if paths[mode] and pred is not None:
@@ -468,6 +520,26 @@ class Measurer:
                     for (_, res), pts in zip(paths[mode], graph.paths(pred, starts), strict=True):
                         res.geometry = pts
         return r
+
+    def _read(
+        self, run: _Run, r: _Reach, mine: list[Job], results: dict[int, Result]
+    ) -> dict[str, list[tuple[Job, Result]]]:
+        """Fill in `mine`'s results from the reach; which were walked and which driven."""
+        paths: dict[str, list[tuple[Job, Result]]] = {WALKING: [], DRIVING: []}
+        for j in mine:
+            res = results[id(j)]
+            picked = choose_method(r.walk[j.home], r.driven(j.home), j.walking_m)
+            if picked is None:
+                if not math.isfinite(r.drive_limit):
+                    res.problem = "no route on the network from the home to the school"
+                continue  # else searched again without a limit
+            self._fill(run, res, picked, r, j.home)
+            paths[picked[0]].append((j, res))
+        return paths
+
+    def _searched(self, school: int, mode: str, limit: float) -> None:
+        key = (school, mode)
+        self.searched[key] = max(self.searched.get(key, 0.0), limit)
 
     @staticmethod
     def _fill(run: _Run, res: Result, picked: tuple[str, float], r: _Reach, home: int) -> None:

