@@ -16,9 +16,9 @@ cover every path:
   record's fields, old and new, marked ``"_statement"``. Only a statement whose rows cannot be
   told keeps one summary row (``record_id "*"``). Where it can, the database builds those
   rows itself from the records (services/audit_sql.py: one INSERT ... SELECT, the same rows),
-  so bulk work does not carry tens of thousands of them through Python. Hooking the session means a service cannot
-  forget; statements run on a raw ``Connection`` bypass the session and are not recorded, so
-  services must use ``db.session.execute``.
+  so bulk work does not carry tens of thousands of them through Python. Hooking the session
+  means a service cannot forget; statements run on a raw ``Connection`` bypass the session and
+  are not recorded, so services must use ``db.session.execute``.
 
 A deleted personal record (services/redaction.py's `PERSONAL`) is the exception to "old
 values": its delete row names the record with the personal fields redacted, and the trail's
