@@ -340,7 +340,14 @@ def insert_trail(
             pairs.append((name, d.embedded(json.dumps([None, shown(name, rows[0][name])]))))
             continue
         elif rows is not None and not isinstance(column.type, _KEPT_AS_BOUND):
-            return None
+            given = _null_or_one_value(rows, name)
+            if given is None:
+                return None
+            # Each row's value is NULL or that one value (a run's timestamp on some rows):
+            # the stored NULL tells which, and the value is rendered as bound.
+            value = case(
+                (column.is_(None), null()), else_=d.embedded(json.dumps(shown(name, given[0])))
+            )
         else:
             value = _shown_sql(d, column, column, masked)
         if value is None:
@@ -352,6 +359,20 @@ def insert_trail(
         _trail_insert(d, table, AuditAction.INSERT, shared, changes, where)
         for where in _where_keys(table, keys)
     ]
+
+
+def _null_or_one_value(rows: list[dict[str, Any]], name: str) -> tuple[Any] | None:
+    """(the value,) when every row's `name` is None or that one value; else None."""
+    found: tuple[Any] | None = None
+    for row in rows:
+        value = row[name]
+        if value is None:
+            continue
+        if found is None:
+            found = (value,)
+        elif type(value) is not type(found[0]) or value != found[0]:
+            return None
+    return found
 
 
 def _shared_value(rows: list[dict[str, Any]], name: str) -> bool:

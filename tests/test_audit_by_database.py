@@ -235,3 +235,33 @@ def test_in_ids_names_the_same_rows_as_in() -> None:
     found = db.session.execute(select(School.id).where(in_ids(School.id, wanted))).scalars()
     assert sorted(found) == ids[::3]
     assert db.session.execute(select(School.id).where(in_ids(School.id, []))).all() == []
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_a_bulk_insert_with_a_timestamp_on_some_rows_gives_the_same_rows_either_way() -> None:
+    """A column that is NULL on some rows and one value on the others (a run's timestamp on
+    the rows it supersedes at once, as measuring does) is rendered as bound."""
+    when = datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC)
+    rows = [
+        {"username": f"u{i}", "full_name": f"U {i}", "email": f"u{i}@example.org",
+         "password_hash": "secret", "locked_until": when if i % 2 else None}
+        for i in range(4)
+    ]  # fmt: skip
+
+    def run() -> list[Any]:
+        savepoint = db.session.begin_nested()
+        db.session.execute(insert(User), rows)
+        found = db.session.execute(
+            select(AuditLog.record_id, AuditLog.changes)
+            .where(AuditLog.table_name == "user_account")
+            .order_by(AuditLog.id)
+        ).all()
+        first = min(int(r.record_id) for r in found)
+        savepoint.rollback()
+        return [(int(r) - first, c) for r, c in found]
+
+    with audit_sql.built_in_python():
+        expected = run()
+    assert run() == expected
+    assert [c["locked_until"][1] for _r, c in expected] == [None, when.isoformat()] * 2
+    assert expected[0][1]["password_hash"] == [None, "***"]
