@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure(url: str, args: argparse.Namespace) -> int:
     app = _app(url)
+    from infra.heap import settle
+
+    settle()  # as each gunicorn worker does once it has loaded the app (gunicorn.conf.py)
     from sqlalchemy import text
 
     from models import db
