@@ -1,0 +1,51 @@
+"""The main menu, drawn once per kind of page and kept (issue 18).
+
+Flask-Admin's menu macro walks every screen of the panel on every page (about forty), asking
+each whether it is accessible and visible and whether it is the page's own, through a dozen
+Jinja macro calls per entry: about a tenth of a list page's CPU and a fifth of an edit form's
+(bench/pages_cpu.py). What it draws depends only on those answers and on the page's screen
+(the entry marked active): the names, icons and addresses are fixed when the panel is built
+(Flask-Admin keeps each entry's address once it is known). So each request still asks every
+entry the same two questions, through the same checks (the server's own access check on
+each screen is untouched: this is only what the menu shows), and the menu drawn for a set of
+answers on a screen is kept for the next page with the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import pass_context
+from markupsafe import Markup
+
+_DRAWN: dict[tuple[Any, ...], str] = {}
+_LIMIT = 4096  # screens x sets of answers; far more than the panel has, a bound all the same
+
+
+def _answers(items: Any) -> tuple[Any, ...]:
+    """Every entry's (accessible, visible), categories' children included, in menu order."""
+    out: list[Any] = []
+    for item in items:
+        children = getattr(item, "_children", ())
+        if children:
+            out.append(_answers(children))
+        else:
+            out.append((bool(item.is_accessible()), bool(item.is_visible())))
+    return tuple(out)
+
+
+@pass_context
+def panel_menu(context: Any) -> Markup:
+    """`layout.menu()` as Flask-Admin draws it, drawn once per screen and set of answers."""
+    view = context.resolve("admin_view")
+    admin = getattr(view, "admin", None)
+    if admin is None:  # not a panel screen's page: drawn as it always was
+        return Markup(context.resolve("layout").menu())
+    key = (id(admin), id(view), _answers(admin.menu()))
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        drawn = str(context.resolve("layout").menu())
+        if len(_DRAWN) >= _LIMIT:
+            _DRAWN.clear()
+        _DRAWN[key] = drawn
+    return Markup(drawn)
