@@ -350,7 +350,11 @@ def user_has(roles: Iterable[Role]) -> bool:
         return False
     if not has_request_context():
         return bool(current_user.is_authenticated and current_user.has_role(*wanted))
-    user = current_user._get_current_object()
+    # Flask-Login keeps the request's user in g once loaded (login_user and logout_user
+    # replace it there); current_user's proxy is the slow way to the same object.
+    user = g.get("_login_user")
+    if user is None:
+        user = current_user._get_current_object()
     answers: dict[tuple[Any, ...], bool] = g.setdefault("user_has", {})
     key = (id(user), wanted)
     found = answers.get(key)
@@ -407,13 +411,16 @@ class RecordLink(BaseListRowAction):
 
     def render(self, context: Any, row_id: Any, row: Any) -> Markup:
         key = (id(self), context.get("return_url"))
-        built: dict[Any, str] = g.setdefault("row_link_addresses", {})
-        address = built.get(key)
-        if address is None:
+        built: dict[Any, tuple[str, str]] = g.setdefault("row_link_addresses", {})
+        parts = built.get(key)
+        if parts is None:
             address = str(escape(context.resolve("get_url")(self.endpoint, id=_ROW_ID, url=key[1])))
-            built[key] = address
-        shown = address.replace(_ROW_ID, quote(str(row_id), safe=""), 1)
-        return Markup(f'<a class="icon" href="{shown}{self._tail}')
+            head, _, rest = address.partition(_ROW_ID)
+            parts = built[key] = (f'<a class="icon" href="{head}', rest + self._tail)
+        shown = str(row_id)
+        if not (shown.isascii() and shown.isdigit()):  # digits need no quoting; all else is
+            shown = quote(shown, safe="")
+        return Markup(f"{parts[0]}{shown}{parts[1]}")
 
 
 class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin, ModelView):
