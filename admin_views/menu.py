@@ -1,4 +1,4 @@
-"""The main menu, drawn once per kind of page and kept (issue 18).
+"""The main menu drawn once per kind of page, and Flask-Admin's file addresses, kept (issue 18).
 
 Flask-Admin's menu macro walks every screen of the panel on every page (about forty), asking
 each whether it is accessible and visible and whether it is the page's own, through a dozen
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from jinja2 import pass_context
 from markupsafe import Markup
 
@@ -49,3 +50,27 @@ def panel_menu(context: Any) -> Markup:
             _DRAWN.clear()
         _DRAWN[key] = drawn
     return Markup(drawn)
+
+
+_STATIC: dict[tuple[Any, ...], str] = {}
+
+
+@pass_context
+def static_url(context: Any, endpoint: str, *args: Any, **kwargs: Any) -> str:
+    """`get_url(endpoint, **kwargs)` for Flask-Admin's own files (admin/static.html), made
+    once per address: a page asks for the same dozen or so every time, and an address depends
+    only on the file, its version and where the panel is mounted (SCRIPT_NAME)."""
+    get_url = context.resolve("get_url")
+    if args:
+        return str(get_url(endpoint, *args, **kwargs))
+    try:
+        key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
+        found = _STATIC.get(key)
+    except TypeError:  # an unhashable argument: made each time, as before
+        return str(get_url(endpoint, **kwargs))
+    if found is None:
+        found = str(get_url(endpoint, **kwargs))
+        if len(_STATIC) >= _LIMIT:
+            _STATIC.clear()
+        _STATIC[key] = found
+    return found
