@@ -14,12 +14,15 @@ answers on a screen is kept for the next page with the same.
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from flask import request
+from flask import current_app, request
 from jinja2 import pass_context
 from markupsafe import Markup
 
-_DRAWN: dict[tuple[Any, ...], str] = {}
+# Kept per panel (the Admin) and per app: a process that builds several apps (the tests) never
+# finds another app's menu or addresses, and what an app kept goes with it.
+_DRAWN: WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = WeakKeyDictionary()
 _LIMIT = 4096  # screens x sets of answers; far more than the panel has, a bound all the same
 
 
@@ -42,17 +45,20 @@ def panel_menu(context: Any) -> Markup:
     admin = getattr(view, "admin", None)
     if admin is None:  # not a panel screen's page: drawn as it always was
         return Markup(context.resolve("layout").menu())
-    key = (id(admin), id(view), _answers(admin.menu()))
-    drawn = _DRAWN.get(key)
+    kept = _DRAWN.get(admin)
+    if kept is None:
+        kept = _DRAWN[admin] = {}
+    key = (id(view), _answers(admin.menu()))  # the views live as long as their Admin
+    drawn = kept.get(key)
     if drawn is None:
         drawn = str(context.resolve("layout").menu())
-        if len(_DRAWN) >= _LIMIT:
-            _DRAWN.clear()
-        _DRAWN[key] = drawn
+        if len(kept) >= _LIMIT:
+            kept.clear()
+        kept[key] = drawn
     return Markup(drawn)
 
 
-_STATIC: dict[tuple[Any, ...], str] = {}
+_STATIC: WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = WeakKeyDictionary()
 
 
 @pass_context
@@ -63,14 +69,18 @@ def static_url(context: Any, endpoint: str, *args: Any, **kwargs: Any) -> str:
     get_url = context.resolve("get_url")
     if args:
         return str(get_url(endpoint, *args, **kwargs))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    kept = _STATIC.get(app)
+    if kept is None:
+        kept = _STATIC[app] = {}
     try:
         key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
-        found = _STATIC.get(key)
+        found = kept.get(key)
     except TypeError:  # an unhashable argument: made each time, as before
         return str(get_url(endpoint, **kwargs))
     if found is None:
         found = str(get_url(endpoint, **kwargs))
-        if len(_STATIC) >= _LIMIT:
-            _STATIC.clear()
-        _STATIC[key] = found
+        if len(kept) >= _LIMIT:
+            kept.clear()
+        kept[key] = found
     return found
