@@ -42,6 +42,7 @@ from . import (
 )
 from .home import HomeView
 from .imports import PAGE as IMPORTS_PAGE
+from .menu import panel_menu, static_url
 from .reports import PAGE as REPORTS_PAGE
 
 MODULES = (
@@ -138,6 +139,9 @@ def init_admin(app: Flask) -> Admin:
     app.jinja_env.globals["job_start_form"] = jobs.job_start_form
     # And show a record's letters with admin/letters/_related.html.
     app.jinja_env.globals["related_letters"] = communications.related_letters
+    # The main menu, drawn once per screen and set of answers (admin_views/menu.py).
+    app.jinja_env.globals["panel_menu"] = panel_menu
+    app.jinja_env.globals["static_url"] = static_url  # admin/static.html
     admin = Admin(
         app,
         name="School transport",

@@ -1,10 +1,11 @@
 """`python -m bench.load`: the panel under load in production shape (issue 18).
 
 PostgreSQL (a throwaway server, or --pg-url), the demo county, the README's server command
-(`gunicorn -w 4`), and N signed-in users at once, each a thread with its own session, mixing
-what a working day is made of: lists, searches, case details and saved edits. In the same run,
-on the same server, the same number of anonymous clients fetch the sign-in page, the cheapest
-page the panel serves, as the anchor the panel pages' throughput is held against.
+(`gunicorn -c gunicorn.conf.py -w 4`), and N signed-in users at once, each a thread with its
+own session, mixing what a working day is made of: lists, searches, case details and saved
+edits. In the same run, on the same server, the same number of anonymous clients fetch the
+sign-in page, the cheapest page the panel serves, as the anchor the panel pages' throughput is
+held against.
 
 The clients run on the same machine as the server, so part of the machine goes to them; the
 table says so. Figures: requests per second, p50/p95/p99 latency, errors (any 5xx, a refused
@@ -344,7 +345,8 @@ def run(url: str, users: int, seconds: float, workers: int) -> dict[str, object]
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "app:create_app()"],
         cwd=ROOT, env=env,
     )  # fmt: skip
@@ -394,7 +396,8 @@ def render(result: dict[str, object], command: str) -> str:
         "## Issue 18: the panel under load (PostgreSQL, gunicorn)",
         "",
         f"`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit "
-        f"{_commit()}: the demo county on a throwaway PostgreSQL, `gunicorn -w {workers}`, "
+        f"{_commit()}: the demo county on a throwaway PostgreSQL, "
+        f"`gunicorn -c gunicorn.conf.py -w {workers}`, "
         f"{users} signed-in users for {result['seconds']:.0f} s each phase (after a warm-up), "
         f"clients on the same {os.cpu_count()} cores as the server (load average after the "
         f"run {load}). Mix: 35% lists (five lists, pages 1-6), 25% searches (reference, "

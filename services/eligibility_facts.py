@@ -180,7 +180,21 @@ def gather_facts(session: Session, where: ColumnElement[bool]) -> list[GatheredC
     limits = _rank_limits(
         session, {r.academic_year for r in rows if (r.pupil_id, r.academic_year) in low_income}
     )
-    return _build(rows, low_income, routes, limits, SchoolContext.load(session))
+    homes = None
+    if len(rows) <= FEW_CASES:
+        # A page's one application or a small batch: only its homes' DTA entries are read.
+        parish_ids = [r.parish_id if r.parish_id is not None else r.postcode_parish_id
+                      for r in rows]  # fmt: skip
+        homes = (
+            [p for p in parish_ids if p is not None],
+            [r.postcode_id for r in rows if r.postcode_id is not None],
+        )
+    return _build(rows, low_income, routes, limits, SchoolContext.load(session, homes))
+
+
+# Up to this many applications, gather_facts reads only their homes' DTA entries (a bounded
+# IN list); a larger batch reads every DTA once.
+FEW_CASES = 200
 
 
 def _rank_limits(session: Session, years: set[str]) -> dict[str, int]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import DesignatedTransportArea, DtaArea, RouteMeasurement, School
@@ -261,16 +261,28 @@ class DtaIndex:
     by_area: dict[tuple[str, int, DtaCategory], frozenset[int]]
 
     @classmethod
-    def load(cls, session: Session, schools: SchoolTable) -> DtaIndex:
+    def load(
+        cls,
+        session: Session,
+        schools: SchoolTable,
+        homes: tuple[Iterable[int], Iterable[int]] | None = None,
+    ) -> DtaIndex:
+        """Every DTA's parishes and postcodes; or, given `homes` (parish ids, postcode ids),
+        only the entries that list one of them: all `designated` is asked about for a few
+        applications (an application's page read every DTA of the county, issue 18)."""
         found: dict[tuple[str, int, DtaCategory], set[int]] = defaultdict(set)
-        rows = session.execute(
-            select(
-                DesignatedTransportArea.category,
-                DesignatedTransportArea.school_id,
-                DtaArea.parish_id,
-                DtaArea.postcode_id,
-            ).join(DtaArea, DtaArea.dta_id == DesignatedTransportArea.id)
-        )
+        query = select(
+            DesignatedTransportArea.category,
+            DesignatedTransportArea.school_id,
+            DtaArea.parish_id,
+            DtaArea.postcode_id,
+        ).join(DtaArea, DtaArea.dta_id == DesignatedTransportArea.id)
+        if homes is not None:
+            parishes, postcodes = sorted(set(homes[0])), sorted(set(homes[1]))
+            query = query.where(
+                or_(DtaArea.parish_id.in_(parishes), DtaArea.postcode_id.in_(postcodes))
+            )
+        rows = session.execute(query)
         for category, school_id, parish_id, postcode_id in rows:
             main = schools.main_of(school_id)
             if parish_id is not None:
@@ -302,9 +314,13 @@ class SchoolContext:
     dtas: DtaIndex
 
     @classmethod
-    def load(cls, session: Session) -> SchoolContext:
+    def load(
+        cls, session: Session, homes: tuple[Iterable[int], Iterable[int]] | None = None
+    ) -> SchoolContext:
+        """`homes` (parish ids, postcode ids): the only homes the batch asks about, when it
+        is a few applications (DtaIndex.load)."""
         schools = SchoolTable.load(session)
-        return cls(schools, DtaIndex.load(session, schools))
+        return cls(schools, DtaIndex.load(session, schools, homes))
 
 
 @dataclass(slots=True)
