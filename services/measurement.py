@@ -29,7 +29,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -442,11 +442,25 @@ def _write(
     if inserts:
         # Table-level executemany: the ORM's bulk INSERT would process each row's dict again.
         sess.execute(insert(cast(Table, rm.__table__)), inserts)
+        _refresh_statistics(sess, rm.__tablename__, len(inserts))
     if app_updates:
         _set_distances(sess, app_updates, now)
     summary.written = sum(1 for row in inserts if row["kind"] is MeasurementKind.COMPUTED)
     summary.distances_set = len(app_updates)
     summary.changed_applications = sorted({u["b_id"] for u in app_updates})
+
+
+# Rows written by one run above which PostgreSQL's planner statistics are refreshed at once.
+ANALYZE_AFTER_ROWS = 5_000
+
+
+def _refresh_statistics(sess: Session, table: str, written: int) -> None:
+    """After a bulk write, PostgreSQL still plans as if the table were as small as before
+    until autovacuum samples it: the next run's reads of the current measurements then scan
+    the whole table once per chunk of applications (16 s instead of 0.3 s for a county's
+    re-run). ANALYZE samples it now, in this transaction (its own new rows included)."""
+    if written >= ANALYZE_AFTER_ROWS and sess.get_bind().dialect.name == "postgresql":
+        sess.execute(text(f'ANALYZE "{table}"'))
 
 
 def _set_distances(sess: Session, rows: list[dict[str, Any]], now: datetime) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from models import (
     HomeAccessPoint,
@@ -246,3 +246,19 @@ def test_a_typed_distance_replaced_by_the_route_is_kept(world) -> None:
         4100, date(2024, 6, 10), "recorded on the application")
     assert kept.superseded_at is not None  # kept, but the computed route is in force
     assert measured_distances([app.id]) == {(app.id, world["school"].id): 2750}
+
+
+def test_a_bulk_write_refreshes_postgresqls_planner_statistics(world, monkeypatch) -> None:
+    """Without it a re-run straight after a county's first run read the current measurements
+    by scanning the whole table once per chunk (the planner still thought it empty)."""
+    from services import measurement
+
+    monkeypatch.setattr(measurement, "ANALYZE_AFTER_ROWS", 1)
+    assert measure_applications(ids=[world["app"].id], via="test").written == 1
+    if db.engine.dialect.name == "postgresql":
+        sampled = db.session.scalar(
+            select(func.max(text("reltuples"))).select_from(text("pg_class")).where(
+                text("relname = 'route_measurement'")
+            )
+        )
+        assert sampled == 1
