@@ -790,8 +790,11 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         return None
     actor = current_actor(state.session)
     shared = {"at": utcnow(), "user_id": actor.user_id, "username": actor.username[:60]}
-    if state.is_update and not isinstance(state.parameters, list):
-        built = _update_trail_by_database(state, table, shared)
+    if state.is_update:
+        if isinstance(state.parameters, list):
+            built = _update_many_trail_by_database(state, table, shared)
+        else:
+            built = _update_trail_by_database(state, table, shared)
         if built is not None:
             return _run_after_its_trail(state, built)
     before: dict[tuple[Any, ...], Any] | None = None
@@ -884,6 +887,49 @@ def _update_trail_by_database(
         ignored=IGNORED_FIELDS,
         masked=MASKED_FIELDS,
         statement_key=STATEMENT_KEY,
+    )
+
+
+def _update_many_trail_by_database(
+    state: ORMExecuteState, table: Any, shared: dict[str, Any]
+) -> Any | None:
+    """The trail of an executemany ``UPDATE ... SET col = :param WHERE pk = :key`` (the
+    imports' and the measurements' bulk updates) as one INSERT ... SELECT, or None."""
+    statement: Any = state.statement
+    params = state.parameters
+    pk = list(table.primary_key.columns)
+    where = getattr(statement, "whereclause", None)
+    right = getattr(where, "right", None)
+    if not (
+        audit_sql.enabled()
+        and isinstance(params, list)
+        and params
+        and len(pk) == 1
+        and getattr(where, "operator", None) is operator.eq
+        and getattr(where, "left", None) is pk[0]
+        and isinstance(right, BindParameter)
+        and not getattr(statement, "_ordered_values", None)
+    ):
+        return None
+    new_params: dict[str, str] = {}
+    for key, value in (getattr(statement, "_values", None) or {}).items():
+        name = getattr(key, "key", key)
+        if name in IGNORED_FIELDS:
+            continue
+        if not (isinstance(value, BindParameter) and value.required and value.key in params[0]):
+            return None  # a value given once, or computed: read back in Python
+        new_params[name] = value.key
+    return audit_sql.update_many_trail(
+        state.session.connection().dialect.name,
+        table,
+        right.key,
+        new_params,
+        cast(list[dict[str, Any]], params),
+        shared=shared,
+        ignored=IGNORED_FIELDS,
+        masked=MASKED_FIELDS,
+        statement_key=STATEMENT_KEY,
+        shown=_shown,
     )
 
 

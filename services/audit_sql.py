@@ -180,6 +180,33 @@ def _same(d: _Dialect, column: Any, old: ColumnElement[Any], new: ColumnElement[
     return old.is_not_distinct_from(new)
 
 
+def _changed_members(
+    d: _Dialect, members: list[tuple[str, Any, ColumnElement[Any]]], statement_key: str
+) -> ColumnElement[Any]:
+    """An UPDATE's changes: each (key, changed?, [old, new]) member kept only where changed."""
+    label: tuple[str, ColumnElement[Any]] = (statement_key, literal_column("'update'"))
+    if d.postgresql:
+        changes = d.obj([label])
+        for key, changed, pair in members:
+            changes = case((changed, d.obj([(key, pair)])), else_=d.empty()).op("||")(changes)
+        return changes
+    kept = [(key, case((changed, pair), else_=null())) for key, changed, pair in members]
+    return func.json_patch("{}", d.obj([*kept, label]))  # drops the members left null
+
+
+def _shared_columns(
+    d: _Dialect, trail: Any, shared: dict[str, Any], action: AuditAction, table: Any
+) -> list[ColumnElement[Any]]:
+    """The values a statement's trail rows share: when, who, what kind, which table."""
+    return [
+        d.typed(literal(shared["at"], trail.c.at.type), trail.c.at.type),
+        d.typed(literal(shared["user_id"], Integer), Integer),
+        d.typed(literal(shared["username"], String), String),
+        d.typed(literal(action, trail.c.action.type), String),
+        d.typed(literal(table.name, String), String),
+    ]
+
+
 def _record_id(table: Any) -> ColumnElement[Any] | None:
     pk = list(table.primary_key.columns)
     if len(pk) != 1:
@@ -202,11 +229,7 @@ def _trail_insert(
     record = _record_id(table)
     assert record is not None
     columns = [
-        d.typed(literal(shared["at"], trail.c.at.type), trail.c.at.type),
-        d.typed(literal(shared["user_id"], Integer), Integer),
-        d.typed(literal(shared["username"], String), String),
-        d.typed(literal(action, trail.c.action.type), String),
-        d.typed(literal(table.name, String), String),
+        *_shared_columns(d, trail, shared, action, table),
         record,
         cast(changes, JSON) if d.postgresql else changes,
     ]
@@ -260,21 +283,95 @@ def update_trail(
         members.append((column.key, changed, d.pair(old_shown, new_shown)))
     if not members:
         return None
-    label: tuple[str, ColumnElement[Any]] = (statement_key, literal_column("'update'"))
-    changes: ColumnElement[Any]
-    if d.postgresql:
-        changes = d.obj([label])
-        for key, changed, pair in members:
-            changes = case((changed, d.obj([(key, pair)])), else_=d.empty()).op("||")(changes)
-    else:
-        body = d.obj(
-            [*((key, case((changed, pair), else_=null())) for key, changed, pair in members), label]
-        )
-        changes = func.json_patch("{}", body)  # drops the members left null: unchanged
+    changes = _changed_members(d, members, statement_key)
     anything = or_(*(changed for _key, changed, _pair in members))
     return _trail_insert(
         d, table, AuditAction.UPDATE, shared, changes, and_(where, anything), lock=True
     )
+
+
+# What an executemany UPDATE may set and still have its trail built here: the value bound is
+# what the row then holds and what the Python trail reads back (json_safe of either is one).
+_SET_AS_BOUND = (Boolean, Date, Enum, Integer, String, Text)
+
+
+def update_many_trail(
+    dialect: str,
+    table: Any,
+    key_param: str,
+    new_params: dict[str, str],
+    rows: list[dict[str, Any]],
+    *,
+    shared: dict[str, Any],
+    ignored: frozenset[str],
+    masked: frozenset[str],
+    statement_key: str,
+    shown: Callable[[str, Any], Any],
+) -> Any | None:
+    """The trail of ``UPDATE table SET col = :param ... WHERE pk = :key_param`` run once per
+    parameter set in `rows` (`new_params`: column -> parameter), run before it: the new values
+    travel as one JSON array joined to the records by key, and each record that will change
+    gets its row with the columns that differ, ``[old, new]``. None when a column set cannot
+    be rendered so."""
+    d = _Dialect(dialect)
+    if _record_id(table) is None or not rows:
+        return None
+    if len({row[key_param] for row in rows}) != len(rows):
+        return None  # a record set twice: its trail row is the last value, read back
+    (pk,) = table.primary_key.columns
+    columns = []
+    for name, param in new_params.items():
+        column = table.c.get(name)
+        if column is None or column.key in masked or not isinstance(column.type, _SET_AS_BOUND):
+            return None
+        if column.key not in ignored and param in rows[0]:
+            columns.append((column, param))
+    if not columns:
+        return None
+    given = json.dumps(
+        [{"k": row[key_param], **{c.key: shown(c.key, row[p]) for c, p in columns}} for row in rows]
+    )
+    if d.postgresql:
+        each = func.jsonb_array_elements(cast(literal(given, String), JSONB))
+        element = each.table_valued("value").alias("given")
+        joined = pk == cast(element.c.value.op("->>")(literal_column("'k'")), pk.type)
+    else:
+        element = func.json_each(literal(given, String)).table_valued("value").alias("given")
+        joined = pk == func.json_extract(element.c.value, "$.k")
+    members: list[tuple[str, Any, ColumnElement[Any]]] = []
+    for column, _param in columns:
+        old = _shown_sql(d, column, column, masked)
+        assert old is not None  # every _SET_AS_BOUND type renders
+        new: ColumnElement[Any]
+        if d.postgresql:
+            raw = element.c.value.op("->")(literal_column(f"'{column.key}'"))
+            new = func.nullif(raw, literal_column("'null'::jsonb"))
+            changed = func.to_jsonb(old).is_distinct_from(new)
+        else:
+            path = f"$.{column.key}"
+            new = case(
+                (func.json_type(element.c.value, path) == "null", null()),
+                else_=func.json(element.c.value.op("->")(literal_column(f"'{path}'"))),
+            )
+            changed = column.is_distinct_from(func.json_extract(element.c.value, path))
+        members.append((column.key, changed, d.pair(old, new)))
+    trail: Any = AuditLog.__table__
+    changes = _changed_members(d, members, statement_key)
+    record = _record_id(table)
+    assert record is not None  # a single-column key, checked above
+    source = (
+        select(
+            *_shared_columns(d, trail, shared, AuditAction.UPDATE, table),
+            record,
+            cast(changes, JSON) if d.postgresql else changes,
+        )
+        .select_from(table.join(element, joined))
+        .where(or_(*(changed for _key, changed, _pair in members)))
+    )
+    if d.postgresql:
+        source = source.with_for_update(of=table)  # the UPDATE would lock them anyway
+    names = ["at", "user_id", "username", "action", "table_name", "record_id", "changes"]
+    return insert(trail).from_select(names, source)
 
 
 def _where_keys(table: Any, keys: Sequence[Any]) -> Iterator[Any]:

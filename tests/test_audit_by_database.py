@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import insert, select, true, update
+from sqlalchemy import bindparam, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from demo.county import build_county
@@ -265,3 +265,57 @@ def test_a_bulk_insert_with_a_timestamp_on_some_rows_gives_the_same_rows_either_
     assert run() == expected
     assert [c["locked_until"][1] for _r, c in expected] == [None, when.isoformat()] * 2
     assert expected[0][1]["password_hash"] == [None, "***"]
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_a_bulk_update_by_key_gives_the_same_rows_either_way() -> None:
+    """``UPDATE ... SET col = :b_col WHERE id = :b_id`` once per row (the imports' and the
+    measurements' bulk updates): a row whose values are unchanged gets no trail row; a NULL
+    set, a date, an enum and a boolean read as the Python trail reads them back."""
+    db.session.execute(
+        insert(School),
+        [
+            {"urn": 995000 + i, "name": f"S{i}", "phase": "primary",
+             "establishment_type": "community", "statutory_low_age": 4}
+            for i in range(4)
+        ],
+    )  # fmt: skip
+    ids = db.session.execute(select(School.id).order_by(School.id)).scalars().all()
+    table = School.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            {c: bindparam(f"b_{c}", type_=table.c[c].type)
+             for c in ("statutory_low_age", "close_date", "phase", "selective")}
+        )
+    )  # fmt: skip
+    changes = [
+        {"b_id": ids[0], "b_statutory_low_age": 4, "b_close_date": None, "b_phase": "primary",
+         "b_selective": False},  # as it is: no trail row
+        {"b_id": ids[1], "b_statutory_low_age": None, "b_close_date": date(2030, 8, 31),
+         "b_phase": "secondary", "b_selective": True},
+        {"b_id": ids[2], "b_statutory_low_age": 11, "b_close_date": None, "b_phase": "primary",
+         "b_selective": False},
+    ]  # fmt: skip
+
+    def run() -> list[Any]:
+        savepoint = db.session.begin_nested()
+        db.session.execute(statement, changes)
+        found = db.session.execute(
+            select(AuditLog.record_id, AuditLog.changes)
+            .where(AuditLog.table_name == "school", AuditLog.action == "update")
+            .order_by(AuditLog.record_id)
+        ).all()
+        savepoint.rollback()
+        return [tuple(row) for row in found]
+
+    with audit_sql.built_in_python():
+        expected = run()
+    assert run() == expected
+    assert expected == [
+        (str(ids[1]), {"statutory_low_age": [4, None], "close_date": [None, "2030-08-31"],
+                       "phase": ["primary", "secondary"], "selective": [False, True],
+                       "_statement": "update"}),
+        (str(ids[2]), {"statutory_low_age": [4, 11], "_statement": "update"}),
+    ]  # fmt: skip
