@@ -819,21 +819,19 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         frozen = state.invoke_statement(statement=returning).freeze()
         inserted_keys = [tuple(row) for row in frozen().all()]
         result = frozen()
-    elif _keys_left_to_the_database(state, pk) and (
-        reserved := _reserved_keys(state, table, pk[0])
-    ):
-        # PostgreSQL: the keys are drawn from the column's own sequence first and given to the
-        # rows, so each trail row names its record (issue 16) without a RETURNING, which
-        # doubles the cost of a 25,000-row INSERT.
-        assigned = reserved
-        result = state.invoke_statement(params=[{pk[0].key: key} for key in reserved])
     elif _keys_left_to_the_database(state, pk):
-        # An executemany INSERT whose keys the database assigns: ask for them, in the order of
-        # the parameter sets, so each trail row names its record (issue 16), not "new".
-        returning = cast(Insert, statement).returning(*pk, sort_by_parameter_order=True)
-        frozen = state.invoke_statement(statement=returning).freeze()
-        assigned = [row[0] for row in frozen().all()]
-        result = frozen()
+        # An executemany INSERT whose keys the database assigns: each trail row must name its
+        # record (issue 16), not "new". On PostgreSQL the keys are drawn from the column's own
+        # sequence first and given to the rows (a RETURNING doubles a 25,000-row INSERT);
+        # elsewhere they are asked for, in the order of the parameter sets.
+        assigned = _reserved_keys(state, table, pk[0])
+        if assigned:
+            result = state.invoke_statement(params=[{pk[0].key: key} for key in assigned])
+        else:
+            returning = cast(Insert, statement).returning(*pk, sort_by_parameter_order=True)
+            frozen = state.invoke_statement(statement=returning).freeze()
+            assigned = [row[0] for row in frozen().all()]
+            result = frozen()
     else:
         result = state.invoke_statement()
     params = state.parameters
@@ -986,7 +984,7 @@ def _insert_trail_by_database(
         return False
     if len(pk) != 1 or not keys or any(key is None for key in keys):
         return False
-    statements = audit_sql.insert_trail(
+    statement = audit_sql.insert_trail(
         state.session.connection().dialect.name,
         table,
         keys,
@@ -998,11 +996,9 @@ def _insert_trail_by_database(
         statement_key=STATEMENT_KEY,
         shown=_shown,
     )
-    if statements is None:
+    if statement is None:
         return False
-    connection = state.session.connection()
-    for statement in statements:
-        connection.execute(statement)
+    state.session.connection().execute(statement)
     return True
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Enum,
@@ -51,6 +52,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement, Null
 
 from models.audit import AuditLog
 from models.enums import AuditAction
+from services.id_lists import in_ids
 
 _by_database: ContextVar[bool] = ContextVar("audit_trail_by_database", default=True)
 
@@ -73,8 +75,6 @@ def enabled() -> bool:
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Keys per JSON object call: PostgreSQL's functions take at most 100 arguments.
 _PAIRS_PER_CALL = 40
-# Keys per `IN (...)` list: SQLite allows 32,766 parameters.
-_IN_CHUNK = 10_000
 
 
 class _Dialect:
@@ -194,19 +194,6 @@ def _changed_members(
     return func.json_patch("{}", d.obj([*kept, label]))  # drops the members left null
 
 
-def _shared_columns(
-    d: _Dialect, trail: Any, shared: dict[str, Any], action: AuditAction, table: Any
-) -> list[ColumnElement[Any]]:
-    """The values a statement's trail rows share: when, who, what kind, which table."""
-    return [
-        d.typed(literal(shared["at"], trail.c.at.type), trail.c.at.type),
-        d.typed(literal(shared["user_id"], Integer), Integer),
-        d.typed(literal(shared["username"], String), String),
-        d.typed(literal(action, trail.c.action.type), String),
-        d.typed(literal(table.name, String), String),
-    ]
-
-
 def _record_id(table: Any) -> ColumnElement[Any] | None:
     pk = list(table.primary_key.columns)
     if len(pk) != 1:
@@ -223,17 +210,23 @@ def _trail_insert(
     where: Any,
     *,
     lock: bool = False,
+    rows_from: Any = None,
 ) -> Any:
-    """``INSERT INTO audit_log (...) SELECT ... FROM table WHERE where``."""
+    """``INSERT INTO audit_log (...) SELECT ... FROM table WHERE where`` (FROM `rows_from`,
+    the table joined to what it needs, when given)."""
     trail: Any = AuditLog.__table__
     record = _record_id(table)
     assert record is not None
-    columns = [
-        *_shared_columns(d, trail, shared, action, table),
+    columns = [  # when, who, what kind, which table: the same in every row
+        d.typed(literal(shared["at"], trail.c.at.type), trail.c.at.type),
+        d.typed(literal(shared["user_id"], Integer), Integer),
+        d.typed(literal(shared["username"], String), String),
+        d.typed(literal(action, trail.c.action.type), String),
+        d.typed(literal(table.name, String), String),
         record,
         cast(changes, JSON) if d.postgresql else changes,
     ]
-    source = select(*columns).select_from(table).where(where)
+    source = select(*columns).select_from(table if rows_from is None else rows_from).where(where)
     if lock and d.postgresql:
         source = source.with_for_update(of=table)  # the UPDATE would lock them anyway
     names = ["at", "user_id", "username", "action", "table_name", "record_id", "changes"]
@@ -355,35 +348,26 @@ def update_many_trail(
             )
             changed = column.is_distinct_from(func.json_extract(element.c.value, path))
         members.append((column.key, changed, d.pair(old, new)))
-    trail: Any = AuditLog.__table__
-    changes = _changed_members(d, members, statement_key)
-    record = _record_id(table)
-    assert record is not None  # a single-column key, checked above
-    source = (
-        select(
-            *_shared_columns(d, trail, shared, AuditAction.UPDATE, table),
-            record,
-            cast(changes, JSON) if d.postgresql else changes,
-        )
-        .select_from(table.join(element, joined))
-        .where(or_(*(changed for _key, changed, _pair in members)))
+    return _trail_insert(
+        d,
+        table,
+        AuditAction.UPDATE,
+        shared,
+        _changed_members(d, members, statement_key),
+        or_(*(changed for _key, changed, _pair in members)),
+        lock=True,
+        rows_from=table.join(element, joined),
     )
-    if d.postgresql:
-        source = source.with_for_update(of=table)  # the UPDATE would lock them anyway
-    names = ["at", "user_id", "username", "action", "table_name", "record_id", "changes"]
-    return insert(trail).from_select(names, source)
 
 
-def _where_keys(table: Any, keys: Sequence[Any]) -> Iterator[Any]:
-    """WHERE clauses naming `keys` (single-column): one BETWEEN when they are one run of
-    consecutive integers (a batch's new serial keys), else `IN` lists."""
-    (pk,) = table.primary_key.columns
+def _where_keys(table: Any, keys: Sequence[int]) -> ColumnElement[bool]:
+    """The records with these integer `keys`: one BETWEEN when they are one run of consecutive
+    integers (a batch's new serial keys), else the list bound as one value."""
+    pk: Column[int] = next(iter(table.primary_key.columns))
     distinct = sorted(set(keys))
-    if all(type(k) is int for k in distinct) and distinct[-1] - distinct[0] + 1 == len(distinct):
-        yield pk.between(distinct[0], distinct[-1])
-        return
-    for start in range(0, len(distinct), _IN_CHUNK):
-        yield pk.in_(distinct[start : start + _IN_CHUNK])
+    if distinct[-1] - distinct[0] + 1 == len(distinct):
+        return pk.between(distinct[0], distinct[-1])
+    return in_ids(pk, distinct)
 
 
 # What a value bound in an executemany is stored as, rendered back (_shown_sql) unchanged:
@@ -404,15 +388,16 @@ def insert_trail(
     digested: dict[str, str],
     statement_key: str,
     shown: Callable[[str, Any], Any],
-) -> list[Any] | None:
-    """The trail of new rows with single-column keys `keys`: ``[None, value]`` per column.
+) -> Any | None:
+    """The trail of new rows with single-column integer keys `keys`: ``[None, value]`` per
+    column.
 
     `rows` are an executemany's parameter sets (the Python trail records their values: a
     value all rows share is rendered once here with `shown`, the others read from the rows
     as stored); None for an INSERT ... SELECT, whose rows are recorded with every column as
-    stored. Returns the statements to run, or None when a column cannot be rendered."""
+    stored. Returns the statement to run, or None when it cannot be built here."""
     d = _Dialect(dialect)
-    if _record_id(table) is None or not keys:
+    if _record_id(table) is None or not keys or any(type(k) is not int for k in keys):
         return None
     if rows is None:
         names = [c.key for c in table.columns]
@@ -451,11 +436,9 @@ def insert_trail(
             return None
         pairs.append((name, d.pair(null(), value)))
     pairs.append((statement_key, literal_column("'insert'")))
-    changes = d.obj(pairs)
-    return [
-        _trail_insert(d, table, AuditAction.INSERT, shared, changes, where)
-        for where in _where_keys(table, keys)
-    ]
+    return _trail_insert(
+        d, table, AuditAction.INSERT, shared, d.obj(pairs), _where_keys(table, keys)
+    )
 
 
 def _null_or_one_value(rows: list[dict[str, Any]], name: str) -> tuple[Any] | None:
