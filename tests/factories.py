@@ -173,3 +173,24 @@ def decision(application: TransportApplication, **kw: Any) -> EligibilityDecisio
     }
     values.update(kw)
     return _add(EligibilityDecision(**values))
+
+
+def pupil_on_the_only_seat(
+    home: tuple[int, int], *, school_east: int, distance_m: int = 6100
+) -> TransportApplication:
+    """A Year 9 pupil at `home` applying to a secondary school `school_east` metres east as the
+    crow flies, on a `distance_m` route, carried both ways on the only seat of a route."""
+    school_ = school(
+        phase=Phase.SECONDARY,
+        establishment_type=EstablishmentType.COMMUNITY,
+        easting=home[0] + school_east,
+        northing=home[1],
+    )
+    route_ = route([school_], seats=1)
+    return transport_application(
+        pupil(easting=home[0], northing=home[1]),
+        school_,
+        distance_m=distance_m,
+        route_id=route_.id,
+        route_sessions=Sessions.BOTH,
+    )

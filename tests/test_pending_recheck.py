@@ -30,7 +30,6 @@ from models.enums import (
     Outcome,
     PaymentPlan,
     Phase,
-    Sessions,
 )
 from services import seats, years
 from services.assessment import assess_applications
@@ -54,21 +53,11 @@ def carried(app: Flask) -> dict[str, int]:
     with app.app_context():
         f.academic_year()
         f.contribution_setting()
-        school = f.school(
-            phase=Phase.SECONDARY,
-            establishment_type=EstablishmentType.COMMUNITY,
-            easting=HOME[0] + 4000,
-            northing=HOME[1],
-        )
-        route = f.route([school], seats=1)
-        pupil = f.pupil(easting=HOME[0], northing=HOME[1])
-        application = f.transport_application(
-            pupil, school, distance_m=6100, route_id=route.id, route_sessions=Sessions.BOTH
-        )
+        application = f.pupil_on_the_only_seat(HOME, school_east=4000)
         db.session.commit()
         assess_applications(ids=[application.id], user_id=None, now=AWARDED)
         award = db.session.scalar(select(EligibilityDecision.id))
-        return {"app": application.id, "route": route.id, "award": award}
+        return {"app": application.id, "route": application.route_id, "award": award}
 
 
 def _change(app_id: int, **values: Any) -> None:

@@ -38,7 +38,6 @@ from models.enums import (
     PaymentPlan,
     Phase,
     Placement,
-    Sessions,
     SignOff,
     VariationStatus,
 )
@@ -204,19 +203,9 @@ def carried(app_ctx: Flask) -> dict[str, Any]:
     """A Year 9 pupil carried on a route, eligible under A3 (6.1 km) or A12 (route unsuitable)."""
     f.academic_year()
     f.contribution_setting()
-    school = f.school(
-        phase=Phase.SECONDARY,
-        establishment_type=EstablishmentType.COMMUNITY,
-        easting=HOME[0] + 6000,
-        northing=HOME[1],
-    )
-    route = f.route([school], seats=1)
-    pupil = f.pupil(easting=HOME[0], northing=HOME[1])
-    app = f.transport_application(
-        pupil, school, distance_m=6100, route_id=route.id, route_sessions=Sessions.BOTH
-    )
+    app = f.pupil_on_the_only_seat(HOME, school_east=6000)
     db.session.commit()
-    return {"app": app, "route": route}
+    return {"app": app, "route": app.route}
 
 
 def _withdrawal() -> Withdrawal:

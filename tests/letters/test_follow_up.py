@@ -236,21 +236,7 @@ def _awarded_in_error(user_id: int | None) -> Any:
     not the tests' (made by the caller, `letters_left_to_caller`)."""
     from services.assessment import assess_applications
 
-    home = (500000, 375000)
-    school = f.school(
-        phase=Phase.SECONDARY,
-        establishment_type=EstablishmentType.COMMUNITY,
-        easting=home[0] + 6000,
-        northing=home[1],
-    )
-    route = f.route([school], seats=1)
-    application = f.transport_application(
-        f.pupil(easting=home[0], northing=home[1]),
-        school,
-        distance_m=6100,
-        route_id=route.id,
-        route_sessions=Sessions.BOTH,
-    )
+    application = f.pupil_on_the_only_seat((500000, 375000), school_east=6000)
     db.session.commit()
     with letters_left_to_caller():
         assess_applications(ids=[application.id], user_id=user_id)
