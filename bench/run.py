@@ -389,6 +389,13 @@ def run_engine(
                 profile,
                 lambda: network_bench.measure(app, county_mod.YEAR, user_id),
             )
+            whole = _measure(
+                report,
+                "network:whole",
+                engine_name,
+                profile,
+                lambda: network_bench.bare_searches(app, county_mod.YEAR, unlimited=True),
+            )
             bare = _measure(
                 report,
                 "network:bare",
@@ -396,15 +403,14 @@ def run_engine(
                 profile,
                 lambda: network_bench.bare_searches(app, county_mod.YEAR),
             )
-            if routes and bare and routes.value and bare.value:
-                # On a busy machine the CPU times' ratio is the fairer one (SQLite is in-process).
-                cpu = routes.cpu / bare.cpu if routes.cpu and bare.cpu else None
-                note = f"cpu {cpu:.2f}×" if cpu is not None else ""
-                report.put(
-                    "network:ratio",
-                    engine_name,
-                    Figure(routes.value / bare.value, "x", note, cpu=cpu),
-                )
+            for key, floor in (("network:ratio", whole), ("network:ratio-limited", bare)):
+                if routes and floor and routes.value and floor.value:
+                    # On a busy machine the CPU times' ratio is the fairer one (SQLite is
+                    # in-process).
+                    cpu = routes.cpu / floor.cpu if routes.cpu and floor.cpu else None
+                    note = f"cpu {cpu:.2f}×" if cpu is not None else ""
+                    ratio = Figure(routes.value / floor.value, "x", note, cpu=cpu)
+                    report.put(key, engine_name, ratio)
     if wanted("letters"):
         from bench import letters as letters_bench
 
@@ -481,11 +487,27 @@ def declare_rows(report: Report, size: county_mod.CountySize) -> None:
         lambda v: v < 60,
     )
     report.row(
-        "network:bare",
-        "Floor: bare dijkstra per school searched (chosen and candidates), walking and reversed "
-        "driving, each once as far as the measurement's widest limit",
+        "network:whole",
+        "Floor as issue 17 words it: one bare dijkstra per school searched (chosen and "
+        "candidates) over each graph (walking, reversed driving), whole (no limit)",
     )
-    report.row("network:ratio", "Route measurement ÷ bare searches", "≤ 2×", lambda v: v <= 2)
+    report.row(
+        "network:ratio",
+        "Route measurement ÷ a bare run per school over the same graph (issue 17's floor)",
+        "≤ 2×",
+        lambda v: v <= 2,
+    )
+    report.row(
+        "network:bare",
+        "Stricter floor of our own: the same searches, each only as far as the measurement's "
+        "widest limit for that school (the ground the measurement covers)",
+    )
+    report.row(
+        "network:ratio-limited",
+        "Route measurement ÷ the stricter floor",
+        "≤ 2× (ours, not the issue's)",
+        lambda v: v <= 2,
+    )
     # Issue 13's target is for the full county's year of letters (25,000 applications).
     full = n >= 25_000
     report.row(

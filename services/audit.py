@@ -773,6 +773,27 @@ def _reserved_keys(state: ORMExecuteState, table: Any, key: Any) -> list[Any] | 
     )
 
 
+def _sqlite_rowid_key(state: ORMExecuteState, table: Any, key: Any) -> bool:
+    """On SQLite, a plain INSERT whose key is the table's rowid (a single INTEGER PRIMARY KEY
+    column): each parameter set makes exactly one row, or the statement fails."""
+    connection = state.session.connection()
+    statement: Any = state.statement
+    if connection.dialect.name != "sqlite" or statement._prefixes or statement._post_values_clause:
+        return False  # INSERT OR IGNORE, ON CONFLICT: a parameter set may insert no row
+    return bool(connection.dialect.type_compiler_instance.process(key.type) == "INTEGER")
+
+
+def _sqlite_keys_just_assigned(state: ORMExecuteState, rows: int) -> list[int]:
+    """The keys SQLite gave the `rows` rows the executemany INSERT just made: a rowid key
+    left to SQLite is one more than the largest in the table, and the transaction holds the
+    database's write lock from its first row to its last, so the keys run without a gap up to
+    `last_insert_rowid()` (https://sqlite.org/autoinc.html). Asking for them instead with a
+    RETURNING in parameter order cost more than the INSERT itself."""
+    connection = state.session.connection()
+    last = int(connection.execute(text("SELECT last_insert_rowid()")).scalar_one())
+    return list(range(last - rows + 1, last + 1))
+
+
 def _do_orm_execute(state: ORMExecuteState) -> Any:
     """Run an INSERT/UPDATE/DELETE statement and record what it changed, record by record.
 
@@ -822,11 +843,15 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
     elif _keys_left_to_the_database(state, pk):
         # An executemany INSERT whose keys the database assigns: each trail row must name its
         # record (issue 16), not "new". On PostgreSQL the keys are drawn from the column's own
-        # sequence first and given to the rows (a RETURNING doubles a 25,000-row INSERT);
-        # elsewhere they are asked for, in the order of the parameter sets.
+        # sequence first and given to the rows (a RETURNING doubles a 25,000-row INSERT); on
+        # SQLite a rowid key runs on to `last_insert_rowid()`; otherwise they are asked for,
+        # in the order of the parameter sets.
         assigned = _reserved_keys(state, table, pk[0])
         if assigned:
             result = state.invoke_statement(params=[{pk[0].key: key} for key in assigned])
+        elif _sqlite_rowid_key(state, table, pk[0]):
+            result = state.invoke_statement()
+            assigned = _sqlite_keys_just_assigned(state, len(cast(list[Any], state.parameters)))
         else:
             returning = cast(Insert, statement).returning(*pk, sort_by_parameter_order=True)
             frozen = state.invoke_statement(statement=returning).freeze()
