@@ -16,7 +16,9 @@ import re
 import shutil
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.load import PASSWORD
 
@@ -27,6 +29,9 @@ _NONCE = re.compile(r'(nonce=")[^"]+(")')
 
 
 def _clean(page: str) -> str:
+    # Times of today (the trail's rows, written while the pages are saved) to the minute.
+    today = f"{datetime.now(ZoneInfo('Europe/London')):%-d %b %Y}"
+    page = re.sub(rf"({re.escape(today)}),? \d{{2}}:\d{{2}}", r"\1 --:--", page)
     page = _TOKEN.sub(r"\1-\2", page)
     page = _TOKEN_JS.sub(r"\1-", page)
     page = _TOKEN_ESCAPED.sub(r"\1-\2", page)
