@@ -10,6 +10,15 @@ key tests that table's columns (`key IN (SELECT id FROM pupil WHERE ...)`). The 
 find the few matching rows first and sort only those, and on PostgreSQL each branch is served by
 trigram indexes (migration 0007).
 
+On PostgreSQL each column's test is a branch of its own (`SELECT id ... WHERE reference ILIKE
+... UNION SELECT id ... WHERE last_name ILIKE ...`), not one branch testing the columns with
+OR. The planner prices an ILIKE like any operator, far below what it costs (each row's text
+and the pattern are case-folded), so a table of a few thousand rows tested on four columns was
+scanned rather than read through its four trigram indexes: a surname on the demo county's
+6,000 pupils took 9.5 ms of the server's CPU, most of every search's (bench.load, issue 18);
+one column at a time, each index is cheaper than the scan and is used: 1-2 ms. SQLite has no
+such index: there one pass with OR is the cheaper.
+
 The meaning is Flask-Admin's: every word must match some searchable column, anywhere in it
 (`^word` at the start, `=word` exactly), ignoring case. SQLite's LIKE already ignores ASCII
 case, as its lower() does, so there the columns are compared as they are; PostgreSQL uses
@@ -72,6 +81,25 @@ def _table_and_key(model: Any, path: list[Any]) -> tuple[Any, Any] | None:
     return None
 
 
+_TRIGRAM_INDEXED: dict[Any, frozenset[str]] = {}
+
+
+def _has_trigram_index(column: Any) -> bool:
+    """A trigram GIN index on this column alone (models.base.trigram_index)? Read once per
+    table from its metadata."""
+    table = getattr(column, "table", None)
+    if table is None:
+        return False
+    names = _TRIGRAM_INDEXED.get(table)
+    if names is None:
+        names = _TRIGRAM_INDEXED[table] = frozenset(
+            index.columns[0].name
+            for index in getattr(table, "indexes", ())
+            if index.name and index.name.endswith("_trgm") and len(index.columns) == 1
+        )
+    return column.name in names
+
+
 class SubquerySearchMixin:
     """Overrides Flask-Admin's `_apply_search` (see the module docstring)."""
 
@@ -110,8 +138,8 @@ class SubquerySearchMixin:
             search = _WHOLE_POSTCODE.sub(r"\1\2", search)
         postgresql = db.session.get_bind().dialect.name == "postgresql"
 
-        def matches(columns: list[Any], term: str) -> ColumnElement[bool]:
-            tests = []
+        def tests(columns: list[Any], term: str) -> list[ColumnElement[bool]]:
+            found = []
             for column in columns:
                 spellings = [term]
                 if getattr(column, "key", None) in POSTCODE_COLUMNS:
@@ -119,15 +147,27 @@ class SubquerySearchMixin:
                 if not isinstance(column.type, String):
                     column = column.cast(String)
                 for pattern in map(tools.parse_like_term, spellings):
-                    tests.append(column.ilike(pattern) if postgresql else column.like(pattern))
-            return or_(*tests)
+                    found.append(column.ilike(pattern) if postgresql else column.like(pattern))
+            return found
+
+        def ids(key: Any, columns: list[Any], term: str) -> list[Any]:
+            """SELECTs of `key` whose rows match `term` in some column: the tests joined by
+            OR in one (one pass over the table), except that on PostgreSQL each column with a
+            trigram index is tested by a SELECT of its own, which that index serves (see the
+            module docstring)."""
+            indexed = [c for c in columns if postgresql and _has_trigram_index(c)]
+            found = [select(key).where(test) for test in tests(indexed, term)]
+            rest = [c for c in columns if not any(c is i for i in indexed)]
+            if rest:
+                found.append(select(key).where(or_(*tests(rest, term))))
+            return found
 
         for term in search.split():
-            branches = [select(primary).where(matches(own, term))] if own else []
-            branches += [
-                select(primary).where(key.in_(select(target).where(matches(columns, term))))
-                for key, target, columns in related
-            ]
+            branches = ids(primary, own, term) if own else []
+            for key, target, columns in related:
+                inner = ids(target, columns, term)
+                chosen = union(*inner) if len(inner) > 1 else inner[0]
+                branches.append(select(primary).where(key.in_(chosen)))
             # A UNION, or OFFSET 0 on a lone branch, keeps PostgreSQL from folding the search
             # into a join it walks in the list's sort order, testing rows until 50 match: a
             # surname on the pupils list took 87 ms that way, 30 ms finding the matches first.

@@ -284,6 +284,12 @@ class TransportApplicationView(SignOffMixin, AssignmentMixin, AppModelView):
         TransportApplication.standing_award,
     )
     column_export_exclude_list = ("decisions",)
+    details_loads = ("pupil", "school", "current_decision", "standing_award", "assignment")
+    # What _decision_cell reads of the two decisions (not their facts, reasons or clauses).
+    page_load_columns = {
+        "current_decision": ("outcome", "basis", "ended_on"),
+        "standing_award": ("basis",),
+    }
 
     form_excluded_columns = (
         "decision_target_on",

@@ -30,7 +30,7 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -58,6 +58,8 @@ login_manager.session_protection = "strong"
 # The roles in the user's own statement: every request asks for them (one round trip, not
 # two); the option is built once, not per request.
 WITH_ROLES = (joinedload(User.role_rows),)
+# The statement itself, built once: `session.get` builds its SELECT anew on every request.
+USER_WITH_ROLES = select(User).options(*WITH_ROLES).where(User.id == bindparam("user_id"))
 
 
 def absolute_lifetime() -> timedelta:
@@ -83,7 +85,7 @@ def load_user(session_id: str) -> User | None:
         return None
     if time.time() - signed_in_at > absolute_lifetime().total_seconds():
         return None
-    user = db.session.get(User, int(user_id), options=WITH_ROLES)
+    user = db.session.execute(USER_WITH_ROLES, {"user_id": int(user_id)}).unique().scalar()
     if user is None or not user.active or user.session_generation != int(generation):
         return None
     return user

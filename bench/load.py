@@ -32,7 +32,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bench.sections import write_section
 
@@ -333,6 +333,20 @@ def _prepare(url: str) -> None:
     engine.dispose()
 
 
+def _phase(
+    workers: list[Callable[[Tally], None]], seconds: float, server: int, postmaster: int | None
+) -> tuple[Tally, float, dict[str, float]]:
+    """One phase, with the CPU each class of process spent in it (bench/proc_cpu.py)."""
+    from bench.proc_cpu import snapshot
+
+    before = snapshot(server, postmaster)
+    tally, elapsed = _drive(workers, seconds)
+    after = snapshot(server, postmaster)
+    cpu = {name: getattr(after, name) - getattr(before, name)
+           for name in ("client", "server", "database", "busy", "wall")}  # fmt: skip
+    return tally, elapsed, cpu
+
+
 def run(url: str, users: int, seconds: float, workers: int) -> dict[str, object]:
     _prepare(url)
     targets = _targets(url)
@@ -360,8 +374,14 @@ def run(url: str, users: int, seconds: float, workers: int) -> dict[str, object]
         if refused:
             raise RuntimeError(f"{refused} of {users} users could not sign in")
         _drive([u.one for u in staff], min(5.0, seconds / 4))  # warm-up: caches, pools
-        panel, panel_s = _drive([u.one for u in staff], seconds)
-        anchor, anchor_s = _drive([_sign_in_page(base) for _ in range(users)], seconds)
+        from bench.proc_cpu import postmaster_of
+
+        postmaster = postmaster_of(make_url(url).port or 5432)
+        panel, panel_s, panel_cpu = _phase([u.one for u in staff], seconds, server.pid,
+                                           postmaster)  # fmt: skip
+        anchor, anchor_s, anchor_cpu = _phase(
+            [_sign_in_page(base) for _ in range(users)], seconds, server.pid, postmaster
+        )
     finally:
         server.terminate()
         try:
@@ -369,7 +389,8 @@ def run(url: str, users: int, seconds: float, workers: int) -> dict[str, object]
         except subprocess.TimeoutExpired:
             server.kill()
     return {"panel": (panel, panel_s), "anchor": (anchor, anchor_s), "users": users,
-            "seconds": seconds, "workers": workers}  # fmt: skip
+            "seconds": seconds, "workers": workers,
+            "cpu": {"panel": panel_cpu, "anchor": anchor_cpu}}  # fmt: skip
 
 
 def _row(label: str, tally: Tally, elapsed: float, kinds: list[str] | None = None) -> str:
@@ -422,6 +443,10 @@ def render(result: dict[str, object], command: str) -> str:
         f"| panel throughput ≥ ½ of the sign-in page's | {panel_rate:.1f}/s ÷ "
         f"{anchor_rate:.1f}/s = {ratio:.2f} | {'met' if ratio >= 0.5 else '**missed**'} |",
     ]
+    cpu = result.get("cpu")
+    if cpu:
+        lines += ["", _cpu_table(cpu, {"panel": len(panel.samples),  # type: ignore[arg-type]
+                                      "anchor": len(anchor.samples)})]  # fmt: skip
     if panel.errors or anchor.errors:
         lines += [
             "",
@@ -429,6 +454,27 @@ def render(result: dict[str, object], command: str) -> str:
             + "; ".join(f"{k} ×{v}" for k, v in sorted({**panel.errors, **anchor.errors}.items())),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_table(cpu: dict[str, dict[str, float]], counts: dict[str, int]) -> str:
+    """CPU per request of each class of process, per phase (bench/proc_cpu.py)."""
+    cores = os.cpu_count() or 1
+    rows = [
+        "CPU per request, each phase (/proc: user + system time of each class of process; "
+        "\"other\" is the rest of the machine's busy time, other sessions' included):",
+        "",
+        "| Phase | Client | gunicorn | PostgreSQL | Other | Machine busy | Cores busy |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for phase, label in (("panel", "panel"), ("anchor", "sign-in page")):
+        c, n = cpu[phase], max(1, counts[phase])
+        ours = c["client"] + c["server"] + c["database"]
+        rows.append(
+            f"| {label} | {c['client'] / n * 1000:.2f} ms | {c['server'] / n * 1000:.2f} ms | "
+            f"{c['database'] / n * 1000:.2f} ms | {(c['busy'] - ours) / n * 1000:.2f} ms | "
+            f"{c['busy'] / n * 1000:.2f} ms | {c['busy'] / c['wall']:.2f} of {cores} |"
+        )
+    return "\n".join(rows)
 
 
 def _commit() -> str:

@@ -63,3 +63,60 @@ def test_no_delete_form_where_deleting_is_not_allowed(
     page = client_as("supervisor").get(f"/admin/user_account/details/?id={users['officer']}")
     assert page.status_code == 200
     assert "Delete this record" not in page.get_data(as_text=True)
+
+
+def test_list_addresses_are_flask_admins_own(app: Flask, client_as: Any) -> None:
+    """AppModelView._get_list_url builds the list's address once per request and adds the
+    query as url_for would: the same address as Flask-Admin's for every kind of argument
+    (issue 18)."""
+    from flask_admin.contrib.sqla import ModelView
+    from flask_admin.model.base import ViewArgs
+    from flask_login import login_user
+
+    from models import User
+
+    with app.test_request_context("/admin/pupil/"):
+        login_user(db.session.scalars(select(User)).first())
+        view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "pupil")
+        assert view.get_filters()
+        cases = [
+            ViewArgs(page=None, page_size=None, sort=None, sort_desc=None, search=None,
+                     filters=None),
+            ViewArgs(page=3, page_size=100, sort=1, sort_desc=True, search="Ada Lovelace&co/ü?",
+                     filters=[(0, "x", "a b;c")], extra_args={"mine": "1", "none": None}),
+            ViewArgs(page=0, page_size=20, sort=0, sort_desc=False, search="",
+                     filters=[(0, "x", "one"), (1, "y", "two")]),
+        ]  # fmt: skip
+        for args in cases:
+            assert view._get_list_url(args) == ModelView._get_list_url(view, args), args
+
+
+def test_the_applications_list_loads_only_what_its_decision_cells_show(
+    app: Flask, client_as: Any
+) -> None:
+    """The decisions joined to a page of applications carry the outcome, basis and end date
+    the cells show, not their facts and reasons; and no decision is loaded again (issue 18)."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        f.academic_year()
+        school = f.school()
+        for _ in range(3):
+            f.decision(f.transport_application(f.pupil(), school))
+        db.session.commit()
+        engine = db.engine
+    statements: list[str] = []
+
+    def listen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        page = client_as("assistant").get("/admin/transport_application/")
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert page.status_code == 200
+    loads = [s for s in statements if "eligibility_decision" in s]
+    assert len(loads) == 1, loads
+    assert "facts" not in loads[0] and "reasons" not in loads[0], loads[0]
+    assert "eligibility_decision_1.outcome" in loads[0]

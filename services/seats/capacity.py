@@ -10,6 +10,7 @@ allocation on the same route therefore waits for the first to commit and sees it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,7 @@ from typing import cast as typing_cast
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     String,
     and_,
@@ -70,7 +72,7 @@ def carrying_decision(ed: Any) -> ColumnElement[bool]:
     )
 
 
-def spare_seats_stmt(year: str, on: date) -> Select[Any]:
+def spare_seats_stmt(year: str | ColumnElement[Any], on: date | ColumnElement[Any]) -> Select[Any]:
     """Spare seats per route and session, for every route, in ONE grouped query.
 
     spare = vehicle seats - entitled pupils carried - concessionary seats held (A9, Appendix F).
@@ -143,14 +145,48 @@ def spare_seats_stmt(year: str, on: date) -> Select[Any]:
     )
 
 
+# The statements the routes list and record pages run on every request, built once per
+# process with their values bound at execution: building `spare_seats_stmt` (three per routes
+# list) cost more of the request than the database's work (bench.pages_cpu, issue 18). The
+# SQL is the same as `spare_seats_stmt`'s and `usage_stmt`'s with the values in place.
+_YEAR, _ON, _IDS = "capacity_year", "capacity_on", "capacity_ids"
+
+
+@functools.cache
+def _spare_seats_bound(with_ids: bool) -> Select[Any]:
+    stmt = spare_seats_stmt(bindparam(_YEAR, type_=String), bindparam(_ON, type_=Date))
+    if with_ids:
+        stmt = stmt.where(Route.id.in_(bindparam(_IDS, expanding=True)))
+    return stmt
+
+
+@functools.cache
+def _over_capacity_bound(years: int, with_ids: bool) -> Select[Any]:
+    """`usage_stmt` of `years` years (values capacity_year_0, ...), over capacity only."""
+    parts = []
+    for i in range(years):
+        year = bindparam(f"{_YEAR}_{i}", type_=String)
+        part = spare_seats_stmt(year, bindparam(_ON, type_=Date)).add_columns(
+            Route.code.label("code"),
+            Route.seats.label("seats"),
+            cast(year, String).label("academic_year"),
+        )
+        if with_ids:
+            part = part.where(Route.id.in_(bindparam(_IDS, expanding=True)))
+        parts.append(part)
+    usage = union_all(*parts).subquery("usage")
+    return select(usage).where(or_(usage.c.am < 0, usage.c.pm < 0))
+
+
 def spare_seats(
     session: Session, year: str, on: date, route_ids: Iterable[int] | None = None
 ) -> dict[int, dict[str, int]]:
     """{route id: {"am": n, "pm": n}}; negative when a vehicle is already overfull."""
-    stmt = spare_seats_stmt(year, on)
+    values: dict[str, Any] = {_YEAR: year, _ON: on}
     if route_ids is not None:
-        stmt = stmt.where(Route.id.in_(list(route_ids)))
-    return {r.route_id: {"am": r.am, "pm": r.pm} for r in session.execute(stmt)}
+        values[_IDS] = list(route_ids)
+    rows = session.execute(_spare_seats_bound(route_ids is not None), values)
+    return {r.route_id: {"am": r.am, "pm": r.pm} for r in rows}
 
 
 def lock_routes(session: Session, route_ids: Iterable[int]) -> None:
@@ -236,8 +272,11 @@ def over_capacity(
     (a session a route does not run has no spare seats, as in `spare_seats`)."""
     if not years:
         return []
-    usage = usage_stmt(years, on, route_ids)
-    rows = session.execute(select(usage).where(or_(usage.c.am < 0, usage.c.pm < 0))).mappings()
+    values: dict[str, Any] = {_ON: on, **{f"{_YEAR}_{i}": y for i, y in enumerate(years)}}
+    if route_ids is not None:
+        values[_IDS] = sorted(set(route_ids))
+    stmt = _over_capacity_bound(len(years), route_ids is not None)
+    rows = session.execute(stmt, values).mappings()
     found = [
         Overfull(
             r["route_id"],
