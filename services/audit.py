@@ -773,7 +773,7 @@ def _reserved_keys(state: ORMExecuteState, table: Any, key: Any) -> list[Any] | 
     )
 
 
-def _sqlite_rowid_key(state: ORMExecuteState, table: Any, key: Any) -> bool:
+def _sqlite_rowid_key(state: ORMExecuteState, key: Any) -> bool:
     """On SQLite, a plain INSERT whose key is the table's rowid (a single INTEGER PRIMARY KEY
     column): each parameter set makes exactly one row, or the statement fails."""
     connection = state.session.connection()
@@ -849,7 +849,7 @@ def _do_orm_execute(state: ORMExecuteState) -> Any:
         assigned = _reserved_keys(state, table, pk[0])
         if assigned:
             result = state.invoke_statement(params=[{pk[0].key: key} for key in assigned])
-        elif _sqlite_rowid_key(state, table, pk[0]):
+        elif _sqlite_rowid_key(state, pk[0]):
             result = state.invoke_statement()
             assigned = _sqlite_keys_just_assigned(state, len(cast(list[Any], state.parameters)))
         else:
