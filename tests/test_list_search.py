@@ -87,6 +87,23 @@ def test_pupils_and_seat_applications_search_the_same_way(
     assert _found(client, "concessionary_application", "2400777", county) == {"csa"}
 
 
+def _searched(app: Flask, client: FlaskClient, endpoint: str) -> tuple[str, list[str]]:
+    """A list searched for "lovelace": the page, and every statement it sent."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get(f"/admin/{endpoint}/", query_string={"search": "lovelace"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return page.get_data(as_text=True), statements
+
+
 def test_search_reads_each_table_by_itself_without_a_join(
     app: Flask, county: dict[str, str], client_as: Callable[[str], FlaskClient]
 ) -> None:
@@ -95,19 +112,7 @@ def test_search_reads_each_table_by_itself_without_a_join(
     Flask-Admin's own search joined pupil and tested every joined row in sort order, which
     read all 25,000 applications for a search matching one (bench/profiles/NOTES.md).
     """
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    client = client_as("assistant")
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        client.get("/admin/transport_application/", query_string={"search": "lovelace"})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    _page, statements = _searched(app, client_as("assistant"), "transport_application")
     searches = [s for s in statements if re.search(r"LIKE", s, re.IGNORECASE)]
     assert len(searches) == 1, searches
     assert "JOIN" not in searches[0].upper()
@@ -121,21 +126,8 @@ def test_postgresql_tests_each_trigram_indexed_column_in_a_select_of_its_own(
     """On PostgreSQL a column with a trigram index is tested by a SELECT of its own (joined by
     UNION), which its index serves; an OR of four ILIKEs was priced below a scan of the demo
     county's 6,000 pupils and scanned (bench.load, issue 18). SQLite tests them in one pass."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    client = client_as("assistant")
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        page = client.get("/admin/pupil/", query_string={"search": "lovelace"})
-        assert "LP0001234" in page.get_data(as_text=True)
-        assert "LP0005678" not in page.get_data(as_text=True)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    page, statements = _searched(app, client_as("assistant"), "pupil")
+    assert "LP0001234" in page and "LP0005678" not in page
     search = next(s for s in statements if re.search(r"LIKE", s, re.IGNORECASE))
     likes = len(re.findall(r"\bI?LIKE\b", search, re.IGNORECASE))
     assert likes == 4, search  # reference, first name, surname, postcode
