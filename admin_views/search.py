@@ -40,7 +40,7 @@ import re
 from typing import Any
 
 from flask_admin.contrib.sqla import tools
-from sqlalchemy import ColumnElement, Table, inspect, or_, select, union
+from sqlalchemy import ColumnElement, Select, Table, inspect, or_, select, union
 from sqlalchemy.orm import RelationshipProperty
 from sqlalchemy.sql.sqltypes import String
 
@@ -150,7 +150,7 @@ class SubquerySearchMixin:
                     found.append(column.ilike(pattern) if postgresql else column.like(pattern))
             return found
 
-        def ids(key: Any, columns: list[Any], term: str) -> list[Any]:
+        def ids(key: Any, columns: list[Any], term: str) -> list[Select[Any]]:
             """SELECTs of `key` whose rows match `term` in some column: the tests joined by
             OR in one (one pass over the table), except that on PostgreSQL each column with a
             trigram index is tested by a SELECT of its own, which that index serves (see the
