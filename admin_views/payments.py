@@ -51,7 +51,7 @@ class InstalmentLoader(AjaxModelLoader):
                 .join(Pupil, Pupil.id == Contribution.pupil_id)
                 .where(
                     or_(Pupil.last_name.ilike(term), Pupil.reference.ilike(term)),
-                    Instalment.amount > money.paid_on_instalment(),
+                    money.unpaid_clause(),
                 )
                 .order_by(func.lower(Pupil.last_name), Instalment.due_on, Instalment.id)
                 .offset(offset)

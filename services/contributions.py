@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 import rules
@@ -58,6 +58,12 @@ def paid_on_instalment() -> Any:
     )
 
 
+def unpaid_clause() -> ColumnElement[bool]:
+    """An instalment not fully paid (use inside a query on Instalment), to the penny: SQLite
+    keeps money as floating point, where three payments of £10.03 add up to 30.0899...."""
+    return func.round(Instalment.amount - paid_on_instalment(), 2) > 0
+
+
 def overdue_clause(today: date) -> ColumnElement[bool]:
     """An instalment is overdue when its due date has passed and it is not fully paid (B1j).
 
@@ -77,8 +83,7 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
     return and_(
         Instalment.cancelled_on.is_(None),
         Instalment.due_on < today,
-        # To the penny: SQLite keeps money as floating point (three £10.03 make 30.0899...).
-        func.round(Instalment.amount - paid_on_instalment(), 2) > 0,
+        unpaid_clause(),
         or_(seat_ended.is_(None), Instalment.due_on < seat_ended),
     )
 
@@ -200,7 +205,7 @@ def seat_states(session: Session, seat_ids: Iterable[int]) -> dict[int, str]:
     first = (
         select(
             Instalment.contribution_id.label("cid"),
-            (Instalment.amount <= paid_on_instalment()).label("paid"),
+            not_(unpaid_clause()).label("paid"),
         )
         .where(Instalment.number == 1)
         .subquery()
@@ -238,8 +243,7 @@ def cancel_unpaid(session: Session, contribution_ids: Sequence[int], on: date, r
         .where(
             Instalment.contribution_id.in_(sorted(set(contribution_ids))),
             Instalment.cancelled_on.is_(None),
-            # To the penny: SQLite keeps money as floating point (three £10.03 make 30.0899...).
-        func.round(Instalment.amount - paid_on_instalment(), 2) > 0,
+            unpaid_clause(),
         )
         .values(cancelled_on=on, cancel_reason=reason[:200])
         .execution_options(synchronize_session=False)

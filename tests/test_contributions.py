@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from admin_views.payments import InstalmentLoader
 from models import ConcessionarySeat, Contribution, Instalment, Payment, db
 from models.enums import PaymentPlan
 from services import contributions as money
@@ -115,6 +116,28 @@ def test_an_instalment_paid_in_parts_is_not_overdue_nor_reminded_b1j(app_ctx) ->
     assert not money.instalment_money(db.session, [second.id], after)[second.id].overdue
     owed, _stale = letters_owed(db.session, YEAR, kinds_of("payment"), on=after)
     assert second.id not in {letter.record_id for letter in owed}
+
+
+def test_a_first_instalment_paid_in_parts_starts_the_seat_b1j(app_ctx) -> None:
+    """The first instalment paid as three payments of £10.03 against £30.09 is paid, on every
+    screen that asks: the seat is active (B1j: payment before travel), the contribution's first
+    instalment counts as paid, nothing is left to cancel, and the payment form no longer offers
+    it. The same "not fully paid", to the penny, as the overdue rule (SQLite sums the three to
+    30.089999...)."""
+    cid, seat_id = _allocated_contribution()
+    first = _instalments(cid)[0]
+    first.amount = Decimal("30.09")
+    db.session.commit()
+    for day in (25, 26, 27):
+        money.record_payment(
+            first.id, Decimal("10.03"), received_on=date(2024, 8, day), method="card"
+        )
+    assert money.seat_states(db.session, [seat_id]) == {seat_id: "active"}
+    assert money.contribution_money(db.session, [cid], SUMMER)[cid].first_instalment_paid
+    unpaid = set(db.session.scalars(select(Instalment.id).where(money.unpaid_clause())))
+    assert first.id not in unpaid and len(unpaid) == 2
+    offered = InstalmentLoader("instalment", {}).get_list("Smith")
+    assert {i.id for i in offered} == unpaid
 
 
 def test_instalments_after_a_withdrawal_takes_effect_are_not_overdue_appendix_f(
