@@ -840,7 +840,10 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
     @pass_context
     def get_list_value(self, context: Any, model: Any, name: str) -> Any:
         """Money columns on screen in pounds to the penny ("£456.00"); exports keep numbers."""
-        value = super().get_list_value(context, model, name)
+        return self._in_pounds(name, super().get_list_value(context, model, name))
+
+    def _in_pounds(self, name: str, value: Any) -> Any:
+        """A money column's value as the list shows it; a column's own formatter decides."""
         if isinstance(value, Decimal) and name not in (self.column_formatters or {}):
             return pounds(value) if self._money_column(name) else value
         return value
@@ -901,9 +904,7 @@ class AppModelView(GuardedDeleteMixin, SubquerySearchMixin, OptimisticLockMixin,
                         value = type_fmt(self, value, name)
                     except TypeError:  # Flask-Admin's own path warns and retries
                         return self.get_list_value(context, row, name)
-            if isinstance(value, Decimal) and column_fmt is None:
-                return pounds(value) if self._money_column(name) else value
-            return value
+            return self._in_pounds(name, value)
 
         columns = [(name, f'<td class="col-{escape(name)}">') for name, _title in list_columns]
         checkbox = escape(gettext("Select record"))
