@@ -13,6 +13,7 @@ answers on a screen is kept for the next page with the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -45,17 +46,8 @@ def panel_menu(context: Any) -> Markup:
     admin = getattr(view, "admin", None)
     if admin is None:  # not a panel screen's page: drawn as it always was
         return Markup(context.resolve("layout").menu())
-    kept = _DRAWN.get(admin)
-    if kept is None:
-        kept = _DRAWN[admin] = {}
     key = (id(view), _answers(admin.menu()))  # the views live as long as their Admin
-    drawn = kept.get(key)
-    if drawn is None:
-        drawn = str(context.resolve("layout").menu())
-        if len(kept) >= _LIMIT:
-            kept.clear()
-        kept[key] = drawn
-    return Markup(drawn)
+    return Markup(_kept(_DRAWN, admin, key, lambda: str(context.resolve("layout").menu())))
 
 
 _STATIC: WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = WeakKeyDictionary()
@@ -69,17 +61,29 @@ def static_url(context: Any, endpoint: str, *args: Any, **kwargs: Any) -> str:
     get_url = context.resolve("get_url")
     if args:
         return str(get_url(endpoint, *args, **kwargs))
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    kept = _STATIC.get(app)
-    if kept is None:
-        kept = _STATIC[app] = {}
+    key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
     try:
-        key = (request.script_root, endpoint, tuple(sorted(kwargs.items())))
-        found = kept.get(key)
+        hash(key)
     except TypeError:  # an unhashable argument: made each time, as before
         return str(get_url(endpoint, **kwargs))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _kept(_STATIC, app, key, lambda: str(get_url(endpoint, **kwargs)))
+
+
+def _kept(
+    store: WeakKeyDictionary[Any, dict[tuple[Any, ...], str]],
+    owner: Any,
+    key: tuple[Any, ...],
+    make: Callable[[], str],
+) -> str:
+    """What `make` gives for `key`, made once per owner (a panel, an app) and kept, up to
+    `_LIMIT` keys an owner."""
+    kept = store.get(owner)
+    if kept is None:
+        kept = store[owner] = {}
+    found = kept.get(key)
     if found is None:
-        found = str(get_url(endpoint, **kwargs))
+        found = make()
         if len(kept) >= _LIMIT:
             kept.clear()
         kept[key] = found
