@@ -17,11 +17,12 @@ import secrets
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-# The exact inline handlers of the delete confirmation (Flask-Admin 2.2's row_actions.html, and
-# the record page's delete form, admin/details.html, which uses the same one) and of
-# layout.html: hashing them keeps the confirmation working under the CSP.
+# The exact inline handlers of the delete confirmations (Flask-Admin 2.2's row_actions.html;
+# the record page's delete form, admin/details.html, which asks with the browser's own
+# confirm) and of layout.html: hashing them keeps the confirmation working under the CSP.
 ALLOWED_INLINE_HANDLERS = (
     "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
+    "return confirm('Are you sure you want to delete this record?');",
     "return false;",
 )
 

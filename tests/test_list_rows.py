@@ -50,7 +50,7 @@ def test_the_record_page_deletes_with_its_confirmation(app: Flask, client_as: An
     assert form and form.group(1) == "/admin/school/delete/"
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(2)))
     assert fields["id"] == str(school_id) and "csrf_token" in fields
-    assert "safeConfirm(" in form.group(2)
+    assert "return confirm('Are you sure you want to delete this record?');" in form.group(2)
     answer = client.post(form.group(1), data=fields)
     assert answer.status_code == 302
     with app.app_context():
